@@ -1,0 +1,65 @@
+# Meterplex — the project's vocabulary: dev, test, lint, synth, deploy, bench, openapi.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 3000
+STAGE ?= dev
+export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: dev test test-unit test-integration test-infra test-e2e lint format synth deploy bench openapi clean
+
+# The dev environment: runtime + local cloud only (no CDK, no test tools), so a first start is quick.
+$(VENV)/.dev: requirements/runtime.txt requirements/local.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements/local.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.dev requirements/test.txt
+	$(BIN)/pip install -q -r requirements/test.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+dev: $(VENV)/.dev  ## start the whole platform at http://127.0.0.1:$(PORT)
+	$(BIN)/python -m infra.local serve --port $(PORT)
+
+test: $(VENV)/.test  ## every suite: unit, integration, infra, e2e
+	$(BIN)/pytest -q tests/unit tests/integration tests/infra tests/e2e
+
+test-unit: $(VENV)/.test
+	$(BIN)/pytest -q tests/unit
+test-integration: $(VENV)/.test
+	$(BIN)/pytest -q tests/integration
+test-infra: $(VENV)/.test
+	$(BIN)/pytest -q tests/infra
+test-e2e: $(VENV)/.test
+	$(BIN)/pytest -q tests/e2e
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+synth: $(VENV)/.test node_modules/.installed  ## cdk synth, offline
+	npx cdk synth --quiet -c stage=$(STAGE)
+
+deploy: $(VENV)/.test node_modules/.installed  ## needs AWS credentials; see docs/deploy.md
+	npx cdk deploy -c stage=$(STAGE) --require-approval never
+
+bench: $(VENV)/.test
+	$(BIN)/python -m bench.hot_path
+
+openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json
+	$(BIN)/python -m infra.local openapi > docs/openapi.json
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .local layers/deps/python layers/deps/.built

@@ -1,0 +1,260 @@
+"""The ONE declaration of Meterplex's functions, tables, routes, triggers, topics and schedules.
+
+Both deployers read this module and neither repeats it:
+* the CDK app (`infra/app.py`) turns it into AWS resources;
+* the local cloud (`infra/local`) turns it into a gateway, pollers and a scheduler.
+
+Paths use API Gateway syntax (`{id}`, `{proxy+}`). Adding a route here without serving it in the
+function's resolver fails `tests/unit/test_topology.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from meterplex.platform import env
+
+
+class Auth(StrEnum):
+    """Who may call a route; the authorizer authenticates, handlers authorize."""
+
+    PUBLIC = "public"  # no authorizer
+    USER = "user"  # access JWT (x-tenant-id optional)
+    TENANT = "tenant"  # access JWT + x-tenant-id, or an API key
+    API_KEY = "api_key"  # API key only (checked in the handler: the authorizer accepts both kinds)
+
+
+class Access(StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True)
+class GlobalIndex:
+    name: str
+    partition_key: str
+    sort_key: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table: string keys `pk`/`sk`, on-demand, streams NEW_AND_OLD_IMAGES, TTL."""
+
+    name: str  # logical name; also the key of `Function.tables`
+    env_var: str  # the variable that carries the physical table name to functions
+    indexes: tuple[GlobalIndex, ...] = ()
+    ttl_attribute: str = "expiresAt"
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int = 3
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str  # folder under functions/
+    description: str
+    memory_mb: int = 512
+    timeout_s: int = 10
+    tables: dict[str, Access] = field(default_factory=dict)
+    produces: tuple[str, ...] = ()  # Kafka topics it writes
+    kafka_describe: bool = False  # reads cluster metadata (health)
+    reads_jwt_secret: bool = False
+    handler: str = "handler.lambda_handler"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    auth: Auth
+
+
+@dataclass(frozen=True)
+class StreamTrigger:
+    """DynamoDB stream → function, with the event source mapping's filter patterns."""
+
+    table: str
+    function: str
+    filters: tuple[dict, ...]
+    batch_size: int = 100
+    max_batching_window_s: int = 0
+    retry_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class KafkaTrigger:
+    topic: str
+    function: str
+    batch_size: int = 500
+    max_batching_window_s: int = 1
+    consumer_group: str = ""
+
+    @property
+    def group_id(self) -> str:
+        return self.consumer_group or f"meterplex-{self.function}"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    function: str
+    expression: str  # EventBridge Scheduler expression
+    local_interval_s: int  # how often the local scheduler fires it
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables
+CORE = "core"
+USAGE = "usage"
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        name=CORE,
+        env_var=env.CORE_TABLE,
+        indexes=(GlobalIndex("gsi1", "gsi1pk", "gsi1sk"),),
+    ),
+    Table(name=USAGE, env_var=env.USAGE_TABLE),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Kafka topics (names are versioned; envelopes are documented in docs/events.md)
+TOPIC_DOMAIN = "meterplex.domain.v1"
+
+TOPICS: tuple[Topic, ...] = (Topic(TOPIC_DOMAIN),)
+
+# ---------------------------------------------------------------------------------------------
+# Functions
+RW, RO = Access.WRITE, Access.READ
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "authorizer",
+        "REQUEST authorizer: access JWT or API key → principal context",
+        memory_mb=256,
+        timeout_s=5,
+        tables={CORE: RO},
+        reads_jwt_secret=True,
+    ),
+    Function(
+        "docs_api",
+        "OpenAPI document, Swagger UI, and the 404 envelope for unknown routes",
+        memory_mb=256,
+    ),
+    Function(
+        "health_api",
+        "GET /health: DynamoDB and Kafka reachability",
+        memory_mb=256,
+        tables={CORE: RO},
+        kafka_describe=True,
+    ),
+    Function(
+        "identity_api",
+        "Auth, tenants, users and API keys",
+        tables={CORE: RW},
+        reads_jwt_secret=True,
+    ),
+    Function(
+        "outbox_relay",
+        "DynamoDB stream outbox → Kafka (key = tenant id)",
+        timeout_s=60,
+        produces=(TOPIC_DOMAIN,),
+    ),
+    Function(
+        "audit_writer",
+        "Domain events → the tenant's audit trail (idempotent)",
+        timeout_s=60,
+        tables={CORE: RW},
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Routes. Everything under /api/v1 that is not public goes through the authorizer.
+V1 = "/api/v1"
+
+
+def _routes(function: str, auth: Auth, *pairs: tuple[str, str]) -> tuple[Route, ...]:
+    return tuple(Route(method, V1 + path, function, auth) for method, path in pairs)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", "health_api", Auth.PUBLIC),
+    Route("GET", "/api/docs", "docs_api", Auth.PUBLIC),
+    Route("GET", "/api/openapi.json", "docs_api", Auth.PUBLIC),
+    *_routes(
+        "identity_api",
+        Auth.PUBLIC,
+        ("POST", "/auth/register"),
+        ("POST", "/auth/login"),
+        ("POST", "/auth/refresh"),
+        ("POST", "/auth/forgot-password"),
+        ("POST", "/auth/reset-password"),
+    ),
+    *_routes(
+        "identity_api",
+        Auth.USER,
+        ("GET", "/auth/me"),
+        ("POST", "/auth/change-password"),
+        ("POST", "/auth/logout"),
+        ("POST", "/auth/revoke-all"),
+        ("POST", "/tenants"),
+        ("GET", "/tenants"),
+        ("GET", "/tenants/{id}"),
+        ("GET", "/tenants/slug/{slug}"),
+        ("PATCH", "/tenants/{id}"),
+        ("GET", "/users/{id}"),
+        ("PATCH", "/users/{id}"),
+    ),
+    *_routes(
+        "identity_api",
+        Auth.TENANT,
+        ("GET", "/tenants/me/context"),
+        ("POST", "/users"),
+        ("POST", "/api-keys"),
+        ("GET", "/api-keys"),
+        ("DELETE", "/api-keys/{id}"),
+    ),
+)
+
+# Unmatched requests (any method, any path) reach docs_api, which answers the 404 envelope; in AWS
+# this is the `ANY /{proxy+}` resource, locally the gateway's fallback.
+FALLBACK_FUNCTION = "docs_api"
+
+# ---------------------------------------------------------------------------------------------
+# Triggers
+OUTBOX_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"outbox": {"S": [{"exists": True}]}}}}
+
+STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
+    StreamTrigger(table=CORE, function="outbox_relay", filters=(OUTBOX_FILTER,)),
+)
+
+KAFKA_TRIGGERS: tuple[KafkaTrigger, ...] = (
+    KafkaTrigger(topic=TOPIC_DOMAIN, function="audit_writer", batch_size=100),
+)
+
+SCHEDULES: tuple[Schedule, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+def function(name: str) -> Function:
+    for fn in FUNCTIONS:
+        if fn.name == name:
+            return fn
+    raise KeyError(name)
+
+
+def table(name: str) -> Table:
+    for t in TABLES:
+        if t.name == name:
+            return t
+    raise KeyError(name)
+
+
+def routes_of(function_name: str) -> tuple[Route, ...]:
+    return tuple(r for r in ROUTES if r.function == function_name)

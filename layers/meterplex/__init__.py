@@ -1,0 +1,1 @@
+"""Meterplex: the shared package every function imports (shipped as a Lambda layer)."""

@@ -1,0 +1,1 @@
+"""The API's documentation: one OpenAPI document merging every route group."""

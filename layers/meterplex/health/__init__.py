@@ -1,0 +1,1 @@
+"""`GET /health`: is the platform's DynamoDB and Kafka reachable from here?"""

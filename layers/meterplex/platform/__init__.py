@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: settings, errors, observability, clock, ids, the API resolver factory."""

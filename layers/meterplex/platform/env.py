@@ -1,0 +1,12 @@
+"""Names of the environment variables functions read. The CDK and the local cloud import these too,
+so a name is spelled once."""
+
+STAGE = "MP_STAGE"
+SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+CORE_TABLE = "MP_CORE_TABLE"
+USAGE_TABLE = "MP_USAGE_TABLE"
+JWT_SECRET = "MP_JWT_SECRET"  # the signing key itself (local cloud and tests)
+JWT_SECRET_ARN = "MP_JWT_SECRET_ARN"  # Secrets Manager secret holding it (AWS)
+KAFKA_BOOTSTRAP = "MP_KAFKA_BOOTSTRAP"
+KAFKA_AUTH = "MP_KAFKA_AUTH"  # "plaintext" (Tansu) or "iam" (MSK)
+EXPOSE_RESET_TOKEN = "MP_EXPOSE_RESET_TOKEN"  # local only: log reset tokens for the developer

@@ -1,0 +1,60 @@
+"""The event envelope every Kafka message carries (documented in docs/events.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from meterplex.platform.clock import iso
+from meterplex.platform.ids import new_id
+
+ENVELOPE_VERSION = 1
+PLATFORM_TENANT = "platform"  # partition key of events that belong to no tenant (catalog changes)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    type: str  # "<resource>.<past-tense verb>", e.g. "tenant.created"
+    tenantId: str  # noqa: N815 - wire names, camelCase like the API
+    occurredAt: str  # noqa: N815
+    data: dict[str, Any]
+    actor: str = "system"
+    correlationId: str | None = None  # noqa: N815
+    id: str = field(default_factory=new_id)
+    version: int = ENVELOPE_VERSION
+
+    @classmethod
+    def new(
+        cls,
+        type_: str,
+        *,
+        tenant_id: str | None,
+        at: datetime,
+        data: dict[str, Any],
+        actor: str = "system",
+        correlation_id: str | None = None,
+    ) -> DomainEvent:
+        return cls(
+            type=type_,
+            tenantId=tenant_id or PLATFORM_TENANT,
+            occurredAt=iso(at),
+            data=data,
+            actor=actor,
+            correlationId=correlation_id,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> DomainEvent:
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("an event envelope must be a JSON object")
+        known = {f for f in cls.__dataclass_fields__}
+        missing = {"id", "type", "tenantId", "occurredAt", "data"} - raw.keys()
+        if missing:
+            raise ValueError(f"event envelope lacks {sorted(missing)}")
+        return cls(**{k: v for k, v in raw.items() if k in known})

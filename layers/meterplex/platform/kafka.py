@@ -1,0 +1,49 @@
+"""Kafka clients: an idempotent producer, plaintext to Tansu locally, IAM (SASL/OAUTHBEARER) on MSK.
+
+confluent-kafka is imported lazily: only the functions that talk to Kafka pay for it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from meterplex.platform.settings import KafkaSettings
+
+if TYPE_CHECKING:
+    from confluent_kafka import Producer
+
+
+def client_config(settings: KafkaSettings) -> dict[str, Any]:
+    config: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap}
+    if settings.kafka_auth == "iam":
+        region = os.environ.get("AWS_REGION", "us-east-1")
+
+        def _msk_token(_: str) -> tuple[str, float]:
+            from aws_msk_iam_sasl_signer import MSKAuthTokenProvider
+
+            token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
+            return token, expiry_ms / 1000
+
+        config |= {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanisms": "OAUTHBEARER",
+            "oauth_cb": _msk_token,
+        }
+    return config
+
+
+def create_producer(settings: KafkaSettings) -> Producer:
+    """An idempotent producer: retries never duplicate or reorder a partition's messages."""
+    from confluent_kafka import Producer
+
+    return Producer(
+        client_config(settings)
+        | {
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": "lz4",
+            "message.timeout.ms": 30_000,
+        }
+    )

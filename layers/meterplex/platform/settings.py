@@ -1,0 +1,68 @@
+"""Validated settings, composed from small mixins and read once per process (at cold start).
+
+A missing or malformed variable fails loudly at start-up, naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import cache
+from typing import Literal, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from meterplex.platform import env
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        return cls.model_validate(dict(os.environ if environ is None else environ))
+
+
+class StageSettings(_Settings):
+    stage: str = Field("local", alias=env.STAGE, pattern=r"^[a-z][a-z0-9-]{1,20}$")
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in {"local", "test"}
+
+
+class CoreTableSettings(_Settings):
+    core_table: str = Field(alias=env.CORE_TABLE, min_length=3)
+
+
+class UsageTableSettings(_Settings):
+    usage_table: str = Field(alias=env.USAGE_TABLE, min_length=3)
+
+
+class JwtSettings(_Settings):
+    jwt_secret: str | None = Field(None, alias=env.JWT_SECRET, min_length=32)
+    jwt_secret_arn: str | None = Field(None, alias=env.JWT_SECRET_ARN)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if not (self.jwt_secret or self.jwt_secret_arn):
+            raise ValueError(f"set {env.JWT_SECRET} (local) or {env.JWT_SECRET_ARN} (AWS)")
+        return self
+
+
+class KafkaSettings(_Settings):
+    kafka_bootstrap: str = Field(alias=env.KAFKA_BOOTSTRAP, min_length=3)
+    kafka_auth: Literal["plaintext", "iam"] = Field("plaintext", alias=env.KAFKA_AUTH)
+
+
+class IdentitySettings(StageSettings, CoreTableSettings, JwtSettings):
+    expose_reset_token: bool = Field(False, alias=env.EXPOSE_RESET_TOKEN)
+
+
+S = TypeVar("S", bound=_Settings)
+
+
+@cache
+def load(kind: type[S]) -> S:
+    """The process-wide settings of one kind, validated on first use."""
+    return kind.from_env()
