@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from meterplex.platform import env
+from meterplex.platform import env, topics
 
 
 class Auth(StrEnum):
@@ -125,7 +125,7 @@ TABLES: tuple[Table, ...] = (
 
 # ---------------------------------------------------------------------------------------------
 # Kafka topics (names are versioned; envelopes are documented in docs/events.md)
-TOPIC_DOMAIN = "meterplex.domain.v1"
+TOPIC_DOMAIN = topics.DOMAIN
 
 TOPICS: tuple[Topic, ...] = (Topic(TOPIC_DOMAIN),)
 

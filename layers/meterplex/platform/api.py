@@ -20,6 +20,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from meterplex.platform.audit import Actor
 from meterplex.platform.auth import TENANT_HEADER, Principal
 from meterplex.platform.clock import Clock, system_clock
 from meterplex.platform.errors import ErrorKind, FieldError, MeterplexError, envelope
@@ -59,6 +60,17 @@ def tenant_header_of(app: APIGatewayRestResolver | APIGatewayRouter) -> str | No
 
 def client_ip_of(app: APIGatewayRestResolver | APIGatewayRouter) -> str:
     return app.current_event.request_context.identity.source_ip or "unknown"
+
+
+def actor_of(app: APIGatewayRestResolver | APIGatewayRouter, principal: Principal | None = None) -> Actor:
+    """Who is acting, for the audit trail: the principal (or anonymous), correlation id, client IP."""
+    if principal is None:
+        who = "anonymous"
+    elif principal.user_id:
+        who = f"user:{principal.user_id}"
+    else:
+        who = f"apikey:{principal.api_key_id}"
+    return Actor(who, correlation_id_of(app), client_ip_of(app))
 
 
 def _field_path(loc: Iterable[Any]) -> str:

@@ -7,12 +7,25 @@ standard `AWS_ENDPOINT_URL*` variables, so the same code talks to moto server or
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from meterplex.platform.settings import CoreTableSettings, load
 
 # DynamoDB's TransactWriteItems limit: a transaction touches at most this many items.
 MAX_TRANSACT_ITEMS = 100
+
+
+class Gsi1(GlobalSecondaryIndex):
+    """The core table's one GSI (`gsi1pk`/`gsi1sk`, all attributes projected): secondary lookups."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
 
 
 class CoreItem(Model):
@@ -24,3 +37,23 @@ class CoreItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     expiresAt = NumberAttribute(null=True)  # noqa: N815 - the table's TTL attribute
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    # Declared on the base so every model shares one table schema (and one cached connection).
+    gsi1 = Gsi1()
+
+
+def core_connection() -> Connection:
+    """The low-level connection transactions need (same endpoint and region as the models)."""
+    return CoreItem._get_connection().connection
+
+
+def condition_failed(error: Exception) -> bool:
+    """Did a write fail because its condition (or a transaction's) did not hold?"""
+    code = getattr(getattr(error, "cause", None), "response", {}).get("Error", {}).get("Code")
+    if code in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
+        return True
+    return getattr(error, "cause_response_code", None) in {
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    }

@@ -10,3 +10,4 @@ JWT_SECRET_ARN = "MP_JWT_SECRET_ARN"  # Secrets Manager secret holding it (AWS)
 KAFKA_BOOTSTRAP = "MP_KAFKA_BOOTSTRAP"
 KAFKA_AUTH = "MP_KAFKA_AUTH"  # "plaintext" (Tansu) or "iam" (MSK)
 EXPOSE_RESET_TOKEN = "MP_EXPOSE_RESET_TOKEN"  # local only: log reset tokens for the developer
+BCRYPT_ROUNDS = "MP_BCRYPT_ROUNDS"  # the password KDF cost (tests lower it)

@@ -55,8 +55,19 @@ class KafkaSettings(_Settings):
     kafka_auth: Literal["plaintext", "iam"] = Field("plaintext", alias=env.KAFKA_AUTH)
 
 
-class IdentitySettings(StageSettings, CoreTableSettings, JwtSettings):
+class RateLimitSettings(_Settings):
+    """SPEC §1 defaults; every limit is configurable."""
+
+    login_per_ip_per_minute: int = Field(10, alias="MP_RATE_LOGIN_PER_IP", ge=1)
+    login_failures_per_email: int = Field(5, alias="MP_RATE_LOGIN_FAILURES_PER_EMAIL", ge=1)
+    login_failure_window_s: int = Field(900, alias="MP_RATE_LOGIN_FAILURE_WINDOW_S", ge=1)
+    register_per_ip_per_minute: int = Field(5, alias="MP_RATE_REGISTER_PER_IP", ge=1)
+    forgot_per_ip_per_minute: int = Field(5, alias="MP_RATE_FORGOT_PER_IP", ge=1)
+
+
+class IdentitySettings(StageSettings, CoreTableSettings, JwtSettings, RateLimitSettings):
     expose_reset_token: bool = Field(False, alias=env.EXPOSE_RESET_TOKEN)
+    bcrypt_rounds: int = Field(12, alias=env.BCRYPT_ROUNDS, ge=4, le=16)
 
 
 S = TypeVar("S", bound=_Settings)

@@ -1,0 +1,85 @@
+"""Identity domain types: users, tenants, memberships, API keys (no AWS imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from meterplex.platform.auth import Role
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass
+class User:
+    id: str
+    email: str
+    password_hash: str
+    first_name: str
+    last_name: str
+    created_at: datetime
+    updated_at: datetime
+    is_active: bool = True
+    is_platform_admin: bool = False
+    session_version: int = 0  # bumped to revoke every session (refresh and access tokens)
+
+
+@dataclass
+class Tenant:
+    id: str
+    name: str
+    slug: str
+    created_at: datetime
+    updated_at: datetime
+    status: TenantStatus = TenantStatus.ACTIVE
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Membership:
+    tenant_id: str
+    user_id: str
+    role: Role
+    tenant_name: str = ""
+    tenant_slug: str = ""
+
+
+@dataclass
+class ApiKey:
+    id: str
+    tenant_id: str
+    name: str
+    prefix: str  # the first characters of the key, for people to recognise it
+    key_hash: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    tenant_status: TenantStatus = TenantStatus.ACTIVE
+
+    def usable_at(self, now: datetime) -> bool:
+        if self.revoked_at is not None or self.tenant_status is not TenantStatus.ACTIVE:
+            return False
+        return self.expires_at is None or now < self.expires_at
+
+
+@dataclass(frozen=True)
+class RefreshToken:
+    token_hash: str
+    user_id: str
+    session_version: int
+    issued_at: datetime
+    expires_at: datetime
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str

@@ -1,0 +1,474 @@
+"""Identity persistence (PynamoDB). Invariants are conditional writes and transactions, never
+read-then-write; DynamoDB errors become domain errors here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.transactions import TransactWrite
+
+from meterplex.identity import items as it
+from meterplex.identity.models import ApiKey, Membership, RefreshToken, Tenant, TenantStatus, User
+from meterplex.platform import topics
+from meterplex.platform.auth import Role
+from meterplex.platform.clock import epoch_s, iso, parse_iso
+from meterplex.platform.core_table import MAX_TRANSACT_ITEMS, condition_failed, core_connection
+from meterplex.platform.errors import Conflict, NotFound, Unauthenticated
+from meterplex.platform.events import DomainEvent
+from meterplex.platform.outbox import outbox_item
+
+
+class RefreshReuse(Exception):
+    """A refresh token that was already rotated or revoked was presented again."""
+
+
+def _user(item: it.UserItem) -> User:
+    return User(
+        id=item.id,
+        email=item.email,
+        password_hash=item.passwordHash,
+        first_name=item.firstName,
+        last_name=item.lastName,
+        is_active=bool(item.isActive),
+        is_platform_admin=bool(item.isPlatformAdmin),
+        session_version=int(item.sessionVersion or 0),
+        created_at=parse_iso(item.createdAt),
+        updated_at=parse_iso(item.updatedAt),
+    )
+
+
+def _user_item(user: User) -> it.UserItem:
+    return it.UserItem(
+        it.user_pk(user.id),
+        it.PROFILE,
+        id=user.id,
+        email=user.email,
+        passwordHash=user.password_hash,
+        firstName=user.first_name,
+        lastName=user.last_name,
+        isActive=user.is_active,
+        isPlatformAdmin=user.is_platform_admin,
+        sessionVersion=user.session_version,
+        createdAt=iso(user.created_at),
+        updatedAt=iso(user.updated_at),
+    )
+
+
+def _tenant(item: it.TenantItem) -> Tenant:
+    return Tenant(
+        id=item.id,
+        name=item.name,
+        slug=item.slug,
+        status=TenantStatus(item.status),
+        metadata=dict(item.meta or {}),
+        created_at=parse_iso(item.createdAt),
+        updated_at=parse_iso(item.updatedAt),
+    )
+
+
+def _tenant_item(tenant: Tenant) -> it.TenantItem:
+    return it.TenantItem(
+        it.tenant_pk(tenant.id),
+        it.PROFILE,
+        id=tenant.id,
+        name=tenant.name,
+        slug=tenant.slug,
+        status=tenant.status.value,
+        meta=tenant.metadata,
+        createdAt=iso(tenant.created_at),
+        updatedAt=iso(tenant.updated_at),
+    )
+
+
+def _member_item(membership: Membership, at: datetime) -> it.MemberItem:
+    return it.MemberItem(
+        it.user_pk(membership.user_id),
+        it.MEMBER_PREFIX + membership.tenant_id,
+        tenantId=membership.tenant_id,
+        userId=membership.user_id,
+        role=membership.role.value,
+        createdAt=iso(at),
+        gsi1pk=it.members_gsi(membership.tenant_id),
+        gsi1sk=it.user_pk(membership.user_id),
+    )
+
+
+def _membership(item: it.MemberItem) -> Membership:
+    return Membership(tenant_id=item.tenantId, user_id=item.userId, role=Role(item.role))
+
+
+def _api_key(item: it.ApiKeyItem) -> ApiKey:
+    return ApiKey(
+        id=item.id,
+        tenant_id=item.tenantId,
+        name=item.name,
+        prefix=item.prefix,
+        key_hash=item.pk.removeprefix("APIKEY#"),
+        created_at=parse_iso(item.createdAt),
+        created_by=item.createdBy,
+        expires_at=parse_iso(item.keyExpiresAt) if item.keyExpiresAt else None,
+        revoked_at=parse_iso(item.revokedAt) if item.revokedAt else None,
+        tenant_status=TenantStatus(item.tenantStatus),
+    )
+
+
+def _not_exists() -> Any:
+    return it.IdentityItem.pk.does_not_exist()
+
+
+def _exists() -> Any:
+    return it.IdentityItem.pk.exists()
+
+
+class IdentityRepository:
+    """Every identity read and write. Each write also stores its domain events (the outbox)."""
+
+    def _transaction(self) -> TransactWrite:
+        return TransactWrite(connection=core_connection())
+
+    @staticmethod
+    def _outbox(tx: TransactWrite, events: Iterable[DomainEvent]) -> None:
+        for event in events:
+            tx.save(outbox_item(event, topics.DOMAIN))
+
+    # ------------------------------------------------------------------ users and tenants
+    def register(
+        self, user: User, tenant: Tenant, membership: Membership, events: Sequence[DomainEvent]
+    ) -> None:
+        """User, tenant and OWNER membership at once; the email and the slug must both be free."""
+        try:
+            with self._transaction() as tx:
+                tx.save(it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists())
+                tx.save(it.SlugItem(it.slug_pk(tenant.slug), "SLUG", tenantId=tenant.id), condition=_not_exists())
+                tx.save(_user_item(user))
+                tx.save(_tenant_item(tenant))
+                tx.save(_member_item(membership, user.created_at))
+                self._outbox(tx, events)
+        except PynamoDBException as error:
+            if not condition_failed(error):
+                raise
+            if self.user_id_by_email(user.email) is not None:
+                raise Conflict("This email is already registered", code="EMAIL_TAKEN") from error
+            raise Conflict("This tenant slug is taken", code="SLUG_TAKEN") from error
+
+    def create_user(self, user: User, membership: Membership, events: Sequence[DomainEvent]) -> None:
+        try:
+            with self._transaction() as tx:
+                tx.save(it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists())
+                tx.save(_user_item(user))
+                tx.save(_member_item(membership, user.created_at))
+                self._outbox(tx, events)
+        except PynamoDBException as error:
+            if condition_failed(error):
+                raise Conflict("This email is already registered", code="EMAIL_TAKEN") from error
+            raise
+
+    def create_standalone_user(self, user: User, events: Sequence[DomainEvent]) -> None:
+        """A user with no tenant (the bootstrap platform admin)."""
+        try:
+            with self._transaction() as tx:
+                tx.save(it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists())
+                tx.save(_user_item(user))
+                self._outbox(tx, events)
+        except PynamoDBException as error:
+            if condition_failed(error):
+                raise Conflict("This email is already registered", code="EMAIL_TAKEN") from error
+            raise
+
+    def set_platform_admin(self, user_id: str, value: bool) -> None:
+        it.UserItem(it.user_pk(user_id), it.PROFILE).update(
+            actions=[it.UserItem.isPlatformAdmin.set(value)], condition=_exists()
+        )
+
+    def create_tenant(self, tenant: Tenant, membership: Membership, events: Sequence[DomainEvent]) -> None:
+        try:
+            with self._transaction() as tx:
+                tx.save(it.SlugItem(it.slug_pk(tenant.slug), "SLUG", tenantId=tenant.id), condition=_not_exists())
+                tx.save(_tenant_item(tenant))
+                tx.save(_member_item(membership, tenant.created_at))
+                self._outbox(tx, events)
+        except PynamoDBException as error:
+            if condition_failed(error):
+                raise Conflict("This tenant slug is taken", code="SLUG_TAKEN") from error
+            raise
+
+    def add_membership(self, membership: Membership, at: datetime, events: Sequence[DomainEvent]) -> None:
+        try:
+            with self._transaction() as tx:
+                tx.save(_member_item(membership, at), condition=_not_exists())
+                self._outbox(tx, events)
+        except PynamoDBException as error:
+            if condition_failed(error):
+                raise Conflict("This user is already a member of the tenant", code="ALREADY_A_MEMBER") from error
+            raise
+
+    def user_id_by_email(self, email: str) -> str | None:
+        try:
+            item = it.EmailItem.get(it.email_pk(email), "EMAIL")
+        except DoesNotExist:
+            return None
+        return str(item.userId)
+
+    def get_user(self, user_id: str) -> User | None:
+        try:
+            return _user(it.UserItem.get(it.user_pk(user_id), it.PROFILE))
+        except DoesNotExist:
+            return None
+
+    def user_with_memberships(self, user_id: str) -> tuple[User | None, list[Membership]]:
+        """Profile and every membership of a user in ONE Query (the authorizer's read)."""
+        user, memberships = None, []
+        for item in it.IdentityItem.query(it.user_pk(user_id)):
+            if isinstance(item, it.UserItem):
+                user = _user(item)
+            elif isinstance(item, it.MemberItem):
+                memberships.append(_membership(item))
+        return user, memberships
+
+    def memberships_of(self, user_id: str) -> list[Membership]:
+        return [
+            _membership(item)
+            for item in it.IdentityItem.query(it.user_pk(user_id), it.IdentityItem.sk.startswith(it.MEMBER_PREFIX))
+            if isinstance(item, it.MemberItem)
+        ]
+
+    def members_of(self, tenant_id: str) -> list[Membership]:
+        return [
+            _membership(item)
+            for item in it.IdentityItem.gsi1.query(it.members_gsi(tenant_id))
+            if isinstance(item, it.MemberItem)
+        ]
+
+    def membership(self, tenant_id: str, user_id: str) -> Membership | None:
+        try:
+            item = it.MemberItem.get(it.user_pk(user_id), it.MEMBER_PREFIX + tenant_id)
+        except DoesNotExist:
+            return None
+        return _membership(item)
+
+    def update_profile(self, user: User, events: Sequence[DomainEvent]) -> None:
+        """Set the editable profile fields only: a concurrent password change or session
+        revocation is never overwritten."""
+        with self._transaction() as tx:
+            tx.update(
+                it.UserItem(it.user_pk(user.id), it.PROFILE),
+                actions=[
+                    it.UserItem.firstName.set(user.first_name),
+                    it.UserItem.lastName.set(user.last_name),
+                    it.UserItem.isActive.set(user.is_active),
+                    it.UserItem.updatedAt.set(iso(user.updated_at)),
+                ],
+                condition=_exists(),
+            )
+            self._outbox(tx, events)
+
+    def bump_session_version(
+        self, user_id: str, at: datetime, events: Sequence[DomainEvent], *, password_hash: str | None = None
+    ) -> int:
+        """Revoke every session of a user (optionally setting a new password); the new version."""
+        actions = [it.UserItem.sessionVersion.add(1), it.UserItem.updatedAt.set(iso(at))]
+        if password_hash is not None:
+            actions.append(it.UserItem.passwordHash.set(password_hash))
+        item = it.UserItem(it.user_pk(user_id), it.PROFILE)
+        with self._transaction() as tx:
+            tx.update(item, actions=actions, condition=_exists())
+            self._outbox(tx, events)
+        user = self.get_user(user_id)
+        if user is None:
+            raise NotFound("User not found", code="USER_NOT_FOUND")
+        return user.session_version
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None:
+        try:
+            return _tenant(it.TenantItem.get(it.tenant_pk(tenant_id), it.PROFILE))
+        except DoesNotExist:
+            return None
+
+    def tenants(self, tenant_ids: Sequence[str]) -> dict[str, Tenant]:
+        keys = [(it.tenant_pk(t), it.PROFILE) for t in tenant_ids]
+        found = {}
+        for item in it.IdentityItem.batch_get(keys):
+            if isinstance(item, it.TenantItem):
+                found[item.id] = _tenant(item)
+        return found
+
+    def tenant_id_by_slug(self, slug: str) -> str | None:
+        try:
+            return str(it.SlugItem.get(it.slug_pk(slug), "SLUG").tenantId)
+        except DoesNotExist:
+            return None
+
+    def update_tenant(self, tenant: Tenant, events: Sequence[DomainEvent], *, status_changed: bool) -> None:
+        """Save a tenant; when its status changed, copy it onto its API keys in the same transaction
+        (the authorizer decides on a key with one read)."""
+        keys = self.api_keys_of(tenant.id) if status_changed else []
+        if len(keys) + 1 + len(events) > MAX_TRANSACT_ITEMS:
+            raise Conflict("Too many API keys to change the tenant status at once", code="TOO_MANY_KEYS")
+        with self._transaction() as tx:
+            tx.save(_tenant_item(tenant), condition=_exists())
+            for key in keys:
+                tx.update(
+                    it.ApiKeyItem(f"APIKEY#{key.key_hash}", "APIKEY"),
+                    actions=[it.ApiKeyItem.tenantStatus.set(tenant.status.value)],
+                    condition=_exists(),
+                )
+            self._outbox(tx, events)
+
+    # ------------------------------------------------------------------ refresh and reset tokens
+    def save_refresh_token(self, token: RefreshToken) -> None:
+        it.RefreshItem(
+            f"REFRESH#{token.token_hash}",
+            "REFRESH",
+            userId=token.user_id,
+            sessionVersion=token.session_version,
+            issuedAt=iso(token.issued_at),
+            expiresAt=epoch_s(token.expires_at),
+        ).save(condition=_not_exists())
+
+    def refresh_token(self, token_hash: str) -> RefreshToken | None:
+        try:
+            item = it.RefreshItem.get(f"REFRESH#{token_hash}", "REFRESH")
+        except DoesNotExist:
+            return None
+        return RefreshToken(
+            token_hash=token_hash,
+            user_id=item.userId,
+            session_version=int(item.sessionVersion),
+            issued_at=parse_iso(item.issuedAt),
+            expires_at=datetime.fromtimestamp(int(item.expiresAt or 0), tz=UTC),
+            revoked=bool(item.revoked),
+        )
+
+    def rotate_refresh_token(self, old_hash: str, new: RefreshToken) -> None:
+        """Revoke `old_hash` and store `new`, atomically; `RefreshReuse` if it was already revoked."""
+        try:
+            with self._transaction() as tx:
+                tx.update(
+                    it.RefreshItem(f"REFRESH#{old_hash}", "REFRESH"),
+                    actions=[it.RefreshItem.revoked.set(True)],
+                    condition=_exists() & (it.RefreshItem.revoked == False),  # noqa: E712
+                )
+                tx.save(
+                    it.RefreshItem(
+                        f"REFRESH#{new.token_hash}",
+                        "REFRESH",
+                        userId=new.user_id,
+                        sessionVersion=new.session_version,
+                        issuedAt=iso(new.issued_at),
+                        expiresAt=epoch_s(new.expires_at),
+                    ),
+                    condition=_not_exists(),
+                )
+        except PynamoDBException as error:
+            if condition_failed(error):
+                raise RefreshReuse from error
+            raise
+
+    def revoke_refresh_token(self, token_hash: str) -> bool:
+        try:
+            it.RefreshItem(f"REFRESH#{token_hash}", "REFRESH").update(
+                actions=[it.RefreshItem.revoked.set(True)], condition=_exists()
+            )
+        except PynamoDBException as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
+
+    def save_reset_token(self, token_hash: str, user_id: str, expires_at: datetime) -> None:
+        it.ResetItem(f"RESET#{token_hash}", "RESET", userId=user_id, expiresAt=epoch_s(expires_at)).save()
+
+    def consume_reset_token(
+        self, token_hash: str, now: datetime, password_hash: str, events_for: Any
+    ) -> str:
+        """Use a reset token once: delete it (if unexpired), set the password, revoke sessions."""
+        try:
+            item = it.ResetItem.get(f"RESET#{token_hash}", "RESET")
+        except DoesNotExist as error:
+            raise Unauthenticated("Invalid or expired reset token", code="INVALID_RESET_TOKEN") from error
+        user_id = str(item.userId)
+        try:
+            with self._transaction() as tx:
+                tx.delete(item, condition=_exists() & (it.ResetItem.expiresAt > epoch_s(now)))
+                tx.update(
+                    it.UserItem(it.user_pk(user_id), it.PROFILE),
+                    actions=[
+                        it.UserItem.passwordHash.set(password_hash),
+                        it.UserItem.sessionVersion.add(1),
+                        it.UserItem.updatedAt.set(iso(now)),
+                    ],
+                    condition=_exists(),
+                )
+                self._outbox(tx, events_for(user_id))
+        except PynamoDBException as error:
+            if condition_failed(error):
+                raise Unauthenticated("Invalid or expired reset token", code="INVALID_RESET_TOKEN") from error
+            raise
+        return user_id
+
+    # ------------------------------------------------------------------ API keys
+    def save_api_key(self, key: ApiKey, events: Sequence[DomainEvent]) -> None:
+        with self._transaction() as tx:
+            tx.save(
+                it.ApiKeyItem(
+                    f"APIKEY#{key.key_hash}",
+                    "APIKEY",
+                    id=key.id,
+                    tenantId=key.tenant_id,
+                    name=key.name,
+                    prefix=key.prefix,
+                    createdAt=iso(key.created_at),
+                    createdBy=key.created_by,
+                    keyExpiresAt=iso(key.expires_at) if key.expires_at else None,
+                    tenantStatus=key.tenant_status.value,
+                    gsi1pk=it.api_keys_gsi(key.tenant_id),
+                    gsi1sk=f"{iso(key.created_at)}#{key.id}",
+                ),
+                condition=_not_exists(),
+            )
+            self._outbox(tx, events)
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        try:
+            return _api_key(it.ApiKeyItem.get(f"APIKEY#{key_hash}", "APIKEY"))
+        except DoesNotExist:
+            return None
+
+    def api_keys_of(self, tenant_id: str) -> list[ApiKey]:
+        return [
+            _api_key(item)
+            for item in it.IdentityItem.gsi1.query(it.api_keys_gsi(tenant_id))
+            if isinstance(item, it.ApiKeyItem)
+        ]
+
+    def revoke_api_key(self, key: ApiKey, at: datetime, events: Sequence[DomainEvent]) -> None:
+        with self._transaction() as tx:
+            tx.update(
+                it.ApiKeyItem(f"APIKEY#{key.key_hash}", "APIKEY"),
+                actions=[it.ApiKeyItem.revokedAt.set(iso(at))],
+                condition=_exists(),
+            )
+            self._outbox(tx, events)
+
+    # ------------------------------------------------------------------ rate limits
+    def hit_window(self, scope: str, subject: str, window_start: datetime, window: timedelta) -> int:
+        """Count one hit in a fixed window (atomic ADD); the window's count after it."""
+        item = it.RateWindowItem(f"RATE#{scope}#{subject}", f"WINDOW#{epoch_s(window_start)}")
+        item.update(
+            actions=[
+                it.RateWindowItem.hits.add(1),
+                it.RateWindowItem.expiresAt.set(epoch_s(window_start + 2 * window)),
+                it.RateWindowItem.kind.set(it.RateWindowItem),
+            ]
+        )
+        return int(item.hits or 0)
+
+    def window_hits(self, scope: str, subject: str, window_start: datetime) -> int:
+        try:
+            item = it.RateWindowItem.get(f"RATE#{scope}#{subject}", f"WINDOW#{epoch_s(window_start)}")
+        except DoesNotExist:
+            return 0
+        return int(item.hits or 0)

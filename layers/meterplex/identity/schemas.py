@@ -1,0 +1,222 @@
+"""Identity's API schemas (they drive validation and OpenAPI), and their mapping from domain types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from meterplex.identity.models import ApiKey, Tenant, TenantStatus, User
+from meterplex.platform.api import ApiModel, ApiResponse
+from meterplex.platform.auth import Role
+
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["ada@example.com"])]
+Password = Annotated[str, Field(min_length=1, max_length=200, description="8–72 chars, a lower, an upper, a digit")]
+PersonName = Annotated[str, Field(min_length=1, max_length=100)]
+TenantName = Annotated[str, Field(min_length=1, max_length=200)]
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{2,99}$", description="lowercase, 3–100 chars", examples=["acme-corp"])]
+Metadata = Annotated[dict[str, Any], Field(description="free-form JSON object")]
+Secret = Annotated[str, Field(min_length=1, max_length=512)]
+
+
+# ---------------------------------------------------------------------- requests
+class RegisterRequest(ApiModel):
+    email: Email
+    password: Password
+    first_name: PersonName
+    last_name: PersonName
+    tenant_name: TenantName
+    tenant_slug: Slug
+
+
+class LoginRequest(ApiModel):
+    email: Email
+    password: Password
+
+
+class RefreshRequest(ApiModel):
+    refresh_token: Secret
+
+
+class ChangePasswordRequest(ApiModel):
+    current_password: Password
+    new_password: Password
+
+
+class ForgotPasswordRequest(ApiModel):
+    email: Email
+
+
+class ResetPasswordRequest(ApiModel):
+    token: Secret
+    new_password: Password
+
+
+class LogoutRequest(ApiModel):
+    refresh_token: Secret
+
+
+class CreateTenantRequest(ApiModel):
+    name: TenantName
+    slug: Slug
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class UpdateTenantRequest(ApiModel):
+    name: TenantName | None = None
+    metadata: Metadata | None = None
+    status: TenantStatus | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateTenantRequest:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of name, metadata, status")
+        return self
+
+
+class CreateUserRequest(ApiModel):
+    email: Email
+    password: Password
+    first_name: PersonName
+    last_name: PersonName
+    role: Role = Role.DEVELOPER
+
+
+class UpdateUserRequest(ApiModel):
+    first_name: PersonName | None = None
+    last_name: PersonName | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateUserRequest:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of firstName, lastName, isActive")
+        return self
+
+
+class CreateApiKeyRequest(ApiModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
+
+
+# ---------------------------------------------------------------------- responses
+class UserOut(ApiResponse):
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    is_active: bool
+    is_platform_admin: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            is_active=user.is_active,
+            is_platform_admin=user.is_platform_admin,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class MemberOut(UserOut):
+    role: Role
+
+
+class TenantOut(ApiResponse):
+    id: str
+    name: str
+    slug: str
+    status: TenantStatus
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantOut:
+        return cls(
+            id=tenant.id,
+            name=tenant.name,
+            slug=tenant.slug,
+            status=tenant.status,
+            metadata=tenant.metadata,
+            created_at=tenant.created_at,
+            updated_at=tenant.updated_at,
+        )
+
+
+class TenantWithRoleOut(TenantOut):
+    role: Role
+
+
+class TokenPairOut(ApiResponse):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = 900
+
+
+class LoginOut(TokenPairOut):
+    user: UserOut
+
+
+class RegisterOut(LoginOut):
+    tenant: TenantOut
+
+
+class MessageOut(ApiResponse):
+    message: str
+
+
+class ApiKeyOut(ApiResponse):
+    id: str
+    name: str
+    prefix: str
+    status: Literal["ACTIVE", "REVOKED", "EXPIRED"]
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey, now: datetime) -> ApiKeyOut:
+        return cls(**cls._fields(key, now))
+
+    @staticmethod
+    def _fields(key: ApiKey, now: datetime) -> dict[str, Any]:
+        status: Literal["ACTIVE", "REVOKED", "EXPIRED"] = "ACTIVE"
+        if key.revoked_at is not None:
+            status = "REVOKED"
+        elif key.expires_at is not None and key.expires_at <= now:
+            status = "EXPIRED"
+        return {
+            "id": key.id,
+            "name": key.name,
+            "prefix": key.prefix,
+            "status": status,
+            "created_at": key.created_at,
+            "created_by": key.created_by,
+            "expires_at": key.expires_at,
+            "revoked_at": key.revoked_at,
+        }
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(description="The full key. It is shown only once: store it now.")
+
+    @classmethod
+    def created(cls, key: ApiKey, secret: str, now: datetime) -> ApiKeyCreatedOut:
+        return cls(key=secret, **ApiKeyOut._fields(key, now))
+
+
+class TenantContextOut(ApiResponse):
+    tenant: TenantOut
+    role: Role | None = Field(description="The caller's role; null for an API key")
+    auth_type: Literal["jwt", "api_key"]
+    subscription: dict[str, Any] | None = Field(description="Summary of the active subscription, if any")

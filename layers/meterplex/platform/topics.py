@@ -1,0 +1,3 @@
+"""Kafka topic names (versioned). The topology declares them from here; producers use them."""
+
+DOMAIN = "meterplex.domain.v1"  # domain events of every write (audit trail, future webhooks)
