@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: dev test test-unit test-integration test-infra test-e2e lint format synth deploy bench openapi clean
+.PHONY: dev test test-unit test-integration test-infra test-e2e lint format layer synth deploy bench openapi clean
 
 # The dev environment: runtime + local cloud only (no CDK, no test tools), so a first start is quick.
 $(VENV)/.dev: requirements/runtime.txt requirements/local.txt pyproject.toml
@@ -49,11 +49,19 @@ format: $(VENV)/.test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-synth: $(VENV)/.test node_modules/.installed  ## cdk synth, offline
-	npx cdk synth --quiet -c stage=$(STAGE)
+# The CDK CLI offline: no version check, notices or telemetry calls; the stack is environment-agnostic.
+KAFKA ?= serverless
+CDK := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true npx --no-install cdk --no-notices
+CDK_CONTEXT := -c stage=$(STAGE) -c kafka=$(KAFKA)
 
-deploy: $(VENV)/.test node_modules/.installed  ## needs AWS credentials; see docs/deploy.md
-	npx cdk deploy -c stage=$(STAGE) --require-approval never
+layer: $(VENV)/.test  ## the Lambda dependency layer (pip --platform, no Docker; cached by requirements hash)
+	$(BIN)/python -m infra.layers
+
+synth: $(VENV)/.test node_modules/.installed layer  ## cdk synth, offline
+	$(CDK) synth --quiet $(CDK_CONTEXT)
+
+deploy: $(VENV)/.test node_modules/.installed layer  ## needs AWS credentials; see docs/deploy.md
+	$(CDK) deploy $(CDK_CONTEXT) --require-approval never --outputs-file cdk.out/outputs-$(STAGE).json
 
 bench: $(VENV)/.test
 	$(BIN)/python -m bench.hot_path
@@ -62,4 +70,4 @@ openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json
 	$(BIN)/python -m infra.local openapi > docs/openapi.json
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .local layers/deps/python layers/deps/.built
+	rm -rf $(VENV) node_modules cdk.out .local build layers/deps/python layers/deps/.built

@@ -1,0 +1,49 @@
+"""The Meterplex CDK app: one service stack per stage, tagged and checked by cdk-nag.
+
+    npx cdk synth -c stage=dev [-c kafka=provisioned] [-c alarmEmail=ops@example.com]
+
+The stack is environment-agnostic (no account/region baked in), so synth needs no credentials;
+`cdk deploy` takes them from the caller's AWS profile.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import App, Stack, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from infra.constructs.config import StageConfig, Topology
+from infra.stacks.service import ServiceStack
+
+
+def stage_config(app: App) -> StageConfig:
+    return StageConfig(
+        stage=app.node.try_get_context("stage") or "dev",
+        kafka_mode=app.node.try_get_context("kafka") or "serverless",
+        alarm_email=app.node.try_get_context("alarmEmail") or None,
+    )
+
+
+def build(app: App, topology: Topology | None = None) -> Stack:
+    config = stage_config(app)
+    stack = ServiceStack(
+        app,
+        f"Meterplex-{config.stage}",
+        config=config,
+        topology=topology,
+        description=f"Meterplex {config.stage}: usage metering, entitlements and billing",
+    )
+    Tags.of(app).add("project", "meterplex")
+    Tags.of(app).add("stage", config.stage)
+    Tags.of(app).add("managed-by", "cdk")
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    return stack
+
+
+def main() -> None:
+    app = App()
+    build(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

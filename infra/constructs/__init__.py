@@ -1,0 +1,1 @@
+"""One construct per capability; `infra/stacks/service.py` composes them."""

@@ -1,0 +1,108 @@
+"""What every construct needs to know: the stage's settings and the topology it is built from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+from infra import topology as topo
+
+STAGES = ("dev", "prod")
+KAFKA_MODES = ("serverless", "provisioned")
+SERVICE = "meterplex"
+METRICS_NAMESPACE = "Meterplex"
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Per-stage knobs, from CDK context (`-c stage=prod -c kafka=provisioned`)."""
+
+    stage: str = "dev"
+    kafka_mode: str = "serverless"
+    alarm_email: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"context 'stage' must be one of {STAGES}, got {self.stage!r}")
+        if self.kafka_mode not in KAFKA_MODES:
+            raise ValueError(f"context 'kafka' must be one of {KAFKA_MODES}, got {self.kafka_mode!r}")
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage == "prod"
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        # Data outlives a prod stack; a dev stack tears down cleanly.
+        return RemovalPolicy.RETAIN if self.is_prod else RemovalPolicy.DESTROY
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return logs.RetentionDays.THREE_MONTHS if self.is_prod else logs.RetentionDays.TWO_WEEKS
+
+    @property
+    def api_rate_limit(self) -> int:
+        return 500 if self.is_prod else 50
+
+    @property
+    def api_burst_limit(self) -> int:
+        return 1000 if self.is_prod else 100
+
+    @property
+    def alarm_period(self) -> Duration:
+        return Duration.minutes(5)
+
+    def name(self, *parts: str) -> str:
+        """A physical name: `meterplex-<stage>-<parts>`."""
+        return "-".join((SERVICE, self.stage, *parts))
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The parts of `infra/topology.py` the CDK reads; tests may build one with extra entries."""
+
+    tables: tuple[topo.Table, ...]
+    functions: tuple[topo.Function, ...]
+    routes: tuple[topo.Route, ...]
+    topics: tuple[topo.Topic, ...]
+    stream_triggers: tuple[topo.StreamTrigger, ...]
+    kafka_triggers: tuple[topo.KafkaTrigger, ...]
+    schedules: tuple[topo.Schedule, ...]
+    fallback_function: str
+    authorizer_function: str = "authorizer"
+
+    @classmethod
+    def from_module(cls, module: ModuleType = topo) -> Topology:
+        return cls(
+            tables=tuple(module.TABLES),
+            functions=tuple(module.FUNCTIONS),
+            routes=tuple(module.ROUTES),
+            topics=tuple(module.TOPICS),
+            stream_triggers=tuple(module.STREAM_TRIGGERS),
+            kafka_triggers=tuple(module.KAFKA_TRIGGERS),
+            schedules=tuple(module.SCHEDULES),
+            fallback_function=module.FALLBACK_FUNCTION,
+        )
+
+    def table(self, name: str) -> topo.Table:
+        return next(t for t in self.tables if t.name == name)
+
+    def consumes(self, function: str) -> tuple[str, ...]:
+        """Kafka topics whose event source mapping invokes `function`."""
+        return tuple(t.topic for t in self.kafka_triggers if t.function == function)
+
+    def stream_tables(self, function: str) -> tuple[str, ...]:
+        return tuple(t.table for t in self.stream_triggers if t.function == function)
+
+    def connects_to_kafka(self, fn: topo.Function) -> bool:
+        """Opens its own Kafka connection, so runs in the VPC beside the cluster."""
+        return bool(fn.produces) or fn.kafka_describe
+
+    @property
+    def uses_kafka(self) -> bool:
+        return bool(self.topics or self.kafka_triggers) or any(
+            self.connects_to_kafka(f) for f in self.functions
+        )

@@ -1,0 +1,124 @@
+"""Alarms and one dashboard: function errors and throttles, DLQ depth, stream iterator age, Kafka
+consumer lag (OffsetLag), API 5xx. Alarms notify an SNS topic (subscribe with `-c alarmEmail=`)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constructs.config import StageConfig
+
+PERIOD = Duration.minutes(5)
+ITERATOR_AGE_MS = 60_000  # the outbox is more than a minute behind
+OFFSET_LAG = 1_000  # records a consumer group is behind
+API_5XX = 5
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: StageConfig,
+        functions: dict[str, lambda_.Function],
+        api: apigw.RestApi,
+        dead_letter_queues: dict[str, sqs.Queue],
+        stream_functions: list[str],
+        kafka_functions: list[str],
+    ) -> None:
+        super().__init__(scope, id)
+        self.topic = sns.Topic(
+            self,
+            "Alarms",
+            display_name=f"Meterplex {config.stage} alarms",
+            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+            enforce_ssl=True,
+        )
+        if config.alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        self.alarms: list[cloudwatch.Alarm] = []
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.name("dashboard"))
+
+        api_5xx = api.metric_server_error(period=PERIOD, statistic="Sum")
+        self._alarm("Api5xx", api_5xx, API_5XX, "API Gateway answered 5xx")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="API requests, 4xx, 5xx",
+                left=[api.metric_count(period=PERIOD), api.metric_client_error(period=PERIOD), api_5xx],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="API latency p99", left=[api.metric_latency(period=PERIOD, statistic="p99")], width=12
+            ),
+        )
+
+        errors, throttles, durations = [], [], []
+        for name, function in functions.items():
+            error_metric = function.metric_errors(period=PERIOD, statistic="Sum", label=name)
+            throttle_metric = function.metric_throttles(period=PERIOD, statistic="Sum", label=name)
+            self._alarm(f"{_pascal(name)}Errors", error_metric, 1, f"{name} raised errors")
+            self._alarm(f"{_pascal(name)}Throttles", throttle_metric, 1, f"{name} was throttled")
+            errors.append(error_metric)
+            throttles.append(throttle_metric)
+            durations.append(function.metric_duration(period=PERIOD, statistic="p99", label=name))
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Function errors", left=errors, width=8),
+            cloudwatch.GraphWidget(title="Function throttles", left=throttles, width=8),
+            cloudwatch.GraphWidget(title="Function duration p99", left=durations, width=8),
+        )
+
+        pipeline_metrics: list[cloudwatch.IMetric] = []
+        for key, queue in dead_letter_queues.items():
+            depth = queue.metric_approximate_number_of_messages_visible(
+                period=PERIOD, statistic="Maximum", label=key
+            )
+            self._alarm(f"{key}DlqDepth", depth, 1, f"records failed into the {key} dead-letter queue")
+            pipeline_metrics.append(depth)
+        for name in sorted(set(stream_functions)):
+            age = functions[name].metric(
+                "IteratorAge", period=PERIOD, statistic="Maximum", label=f"{name} iterator age"
+            )
+            self._alarm(f"{_pascal(name)}IteratorAge", age, ITERATOR_AGE_MS, f"{name} is behind its stream")
+            pipeline_metrics.append(age)
+        for name in sorted(set(kafka_functions)):
+            lag = functions[name].metric(
+                "OffsetLag", period=PERIOD, statistic="Maximum", label=f"{name} offset lag"
+            )
+            self._alarm(
+                f"{_pascal(name)}OffsetLag", lag, OFFSET_LAG, f"{name}'s consumer group is behind", periods=3
+            )
+            pipeline_metrics.append(lag)
+        if pipeline_metrics:
+            dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Pipeline: DLQ depth, iterator age, consumer lag", left=pipeline_metrics, width=24
+                )
+            )
+
+    def _alarm(
+        self, id: str, metric: cloudwatch.Metric, threshold: float, description: str, *, periods: int = 1
+    ) -> None:
+        alarm = metric.create_alarm(
+            self,
+            id,
+            threshold=threshold,
+            evaluation_periods=periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(actions.SnsAction(self.topic))
+        self.alarms.append(alarm)
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))

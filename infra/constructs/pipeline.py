@@ -1,0 +1,119 @@
+"""Event source mappings: DynamoDB streams (the outbox) and Kafka topics → functions.
+
+Every mapping reports partial batch failures (`ReportBatchItemFailures`): the functions use
+Powertools' BatchProcessor, so one bad record is retried alone and never replays the batch.
+A stream mapping that exhausts its retries sends the record's pointer to an encrypted SQS DLQ.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.constructs.config import StageConfig, Topology
+from infra.constructs.kafka import Kafka
+from infra.constructs.nag import suppress
+from infra.constructs.tables import Tables
+
+REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
+DLQ_RETENTION = Duration.days(14)
+
+
+def dead_letter_queue(scope: Construct, id: str, *, config: StageConfig) -> sqs.Queue:
+    queue = sqs.Queue(
+        scope,
+        id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=DLQ_RETENTION,
+        removal_policy=config.removal_policy,
+    )
+    suppress(queue, "SQS3", "this queue is itself a dead-letter queue (event source / schedule failures)")
+    return queue
+
+
+class Pipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: StageConfig,
+        topology: Topology,
+        functions: dict[str, lambda_.Function],
+        tables: Tables,
+        kafka: Kafka | None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        self.stream_functions: list[str] = []
+        self.kafka_functions: list[str] = []
+
+        for trigger in topology.stream_triggers:
+            key = f"{trigger.table.title()}To{_pascal(trigger.function)}"
+            function = functions[trigger.function]
+            dlq = dead_letter_queue(self, f"{key}Dlq", config=config)
+            self.dead_letter_queues[key] = dlq
+            stream_arn = tables.by_name[trigger.table].table_stream_arn
+            assert stream_arn is not None
+            mapping = lambda_.CfnEventSourceMapping(
+                self,
+                f"{key}Stream",
+                function_name=function.function_name,
+                event_source_arn=stream_arn,
+                starting_position="TRIM_HORIZON",
+                batch_size=trigger.batch_size,
+                maximum_batching_window_in_seconds=trigger.max_batching_window_s,
+                bisect_batch_on_function_error=True,
+                maximum_retry_attempts=trigger.retry_attempts,
+                function_response_types=[REPORT_BATCH_ITEM_FAILURES],
+                filter_criteria=lambda_.CfnEventSourceMapping.FilterCriteriaProperty(
+                    filters=[
+                        lambda_.CfnEventSourceMapping.FilterProperty(pattern=_json(f))
+                        for f in trigger.filters
+                    ]
+                ),
+                destination_config=lambda_.CfnEventSourceMapping.DestinationConfigProperty(
+                    on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(destination=dlq.queue_arn)
+                ),
+            )
+            dlq.grant_send_messages(function)
+            # The mapping is validated against the role at creation: the grants must exist first.
+            if function.role:
+                mapping.node.add_dependency(function.role)
+            self.stream_functions.append(trigger.function)
+
+        for kafka_trigger in topology.kafka_triggers:
+            if kafka is None:
+                raise ValueError("a Kafka trigger needs the Kafka construct")
+            function = functions[kafka_trigger.function]
+            mapping = lambda_.CfnEventSourceMapping(
+                self,
+                f"{_pascal(kafka_trigger.topic)}To{_pascal(kafka_trigger.function)}",
+                function_name=function.function_name,
+                event_source_arn=kafka.cluster_arn,
+                topics=[kafka_trigger.topic],
+                starting_position="TRIM_HORIZON",
+                batch_size=kafka_trigger.batch_size,
+                maximum_batching_window_in_seconds=kafka_trigger.max_batching_window_s,
+                amazon_managed_kafka_event_source_config=lambda_.CfnEventSourceMapping.AmazonManagedKafkaEventSourceConfigProperty(
+                    consumer_group_id=kafka_trigger.group_id
+                ),
+                function_response_types=[REPORT_BATCH_ITEM_FAILURES],
+            )
+            if function.role:
+                mapping.node.add_dependency(function.role)
+            mapping.node.add_dependency(kafka.topics)
+            self.kafka_functions.append(kafka_trigger.function)
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.title() for part in name.replace(".", "_").replace("-", "_").split("_"))
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)

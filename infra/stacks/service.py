@@ -1,0 +1,87 @@
+"""The Meterplex service stack: composes one construct per capability, all read from the topology."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.constructs.api import Api
+from infra.constructs.config import StageConfig, Topology
+from infra.constructs.functions import Functions, JwtSecret
+from infra.constructs.kafka import Kafka
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.network import Network
+from infra.constructs.pipeline import Pipeline
+from infra.constructs.runtime import Runtime
+from infra.constructs.schedules import Schedules
+from infra.constructs.tables import Tables
+
+
+class ServiceStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: StageConfig,
+        topology: Topology | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        topology = topology or Topology.from_module()
+
+        tables = Tables(self, "Tables", config=config, topology=topology)
+        jwt_secret = JwtSecret(self, "JwtSecret", config=config)
+        runtime = Runtime(self, "Runtime", config=config)
+        network = Network(self, "Network", config=config) if topology.uses_kafka else None
+        kafka = (
+            Kafka(self, "Kafka", config=config, topology=topology, network=network, runtime=runtime)
+            if network
+            else None
+        )
+        functions = Functions(
+            self,
+            "Functions",
+            config=config,
+            topology=topology,
+            runtime=runtime,
+            tables=tables,
+            jwt_secret=jwt_secret.secret,
+            kafka=kafka,
+            network=network,
+        )
+        api = Api(self, "Api", config=config, topology=topology, functions=functions.by_name)
+        pipeline = Pipeline(
+            self,
+            "Pipeline",
+            config=config,
+            topology=topology,
+            functions=functions.by_name,
+            tables=tables,
+            kafka=kafka,
+        )
+        schedules = Schedules(
+            self, "Schedules", config=config, topology=topology, functions=functions.by_name
+        )
+        dead_letter_queues = dict(pipeline.dead_letter_queues)
+        if schedules.dead_letter_queue:
+            dead_letter_queues["Schedules"] = schedules.dead_letter_queue
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            functions=functions.by_name,
+            api=api.rest_api,
+            dead_letter_queues=dead_letter_queues,
+            stream_functions=pipeline.stream_functions,
+            kafka_functions=pipeline.kafka_functions,
+        )
+
+        CfnOutput(self, "ApiUrl", value=api.url, description="base URL of the REST API (stage included)")
+        CfnOutput(self, "JwtSecretArn", value=jwt_secret.secret.secret_arn)
+        CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn)
+        for name, table in tables.by_name.items():
+            CfnOutput(self, f"{name.title()}TableName", value=table.table_name)
+        if kafka:
+            CfnOutput(self, "KafkaClusterArn", value=kafka.cluster_arn)
+            CfnOutput(self, "KafkaBootstrapBrokers", value=kafka.bootstrap_brokers)
