@@ -25,7 +25,9 @@ def matches(pattern: Mapping[str, Any], record: Any) -> bool:
     for key, expected in pattern.items():
         value = record.get(key, _MISSING) if isinstance(record, Mapping) else _MISSING
         if isinstance(expected, Mapping):
-            if not isinstance(value, Mapping) or not matches(expected, value):
+            # An absent object still lets `{"exists": false}` below it match.
+            nested = {} if value is _MISSING else value
+            if not isinstance(nested, Mapping) or not matches(expected, nested):
                 return False
         elif isinstance(expected, list):
             if not _leaf_matches(expected, value):
