@@ -22,6 +22,7 @@ TEST_ENV = {
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_SERVICE_NAME": "meterplex-test",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    "MP_BCRYPT_ROUNDS": "4",  # the KDF stays bcrypt; only its cost is lowered for speed
 }
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)
