@@ -1,0 +1,81 @@
+"""The whole local cloud as a subprocess (`python -m infra.local serve`), reached over real HTTP.
+
+`local_cloud_url` (session): the base URL, e.g. http://127.0.0.1:54321. moto and Tansu run on free
+ports (MP_MOTO_PORT=0, MP_KAFKA_PORT=0), so the suite never collides with a running `make dev`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from infra.local.net import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="session")
+def local_cloud_url() -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MP_", "AWS_ENDPOINT"))}
+    env |= {"MP_MOTO_PORT": "0", "MP_KAFKA_PORT": "0", "PYTHONUNBUFFERED": "1"}
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+
+        def dump() -> str:
+            output.seek(0)
+            return output.read().decode("utf-8", "replace")[-20_000:]
+
+        _wait_healthy(process, url, dump)
+        failed_before = _FAILURES["count"]
+        yield url
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if _FAILURES["count"] > failed_before:
+            sys.stderr.write(f"\n--- local cloud output ---\n{dump()}\n")
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], url: str, dump: Callable[[], str]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"local cloud exited with {process.returncode}:\n{dump()}")
+        try:
+            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            process.terminate()
+            pytest.fail(f"local cloud not healthy within {START_TIMEOUT_S}s:\n{dump()}")
+        time.sleep(0.2)
+
+
+_FAILURES = {"count": 0}  # test failures, to dump the cloud's output only when useful
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        _FAILURES["count"] += 1
