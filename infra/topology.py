@@ -219,6 +219,7 @@ ROUTES: tuple[Route, ...] = (
         ("POST", "/api-keys"),
         ("GET", "/api-keys"),
         ("DELETE", "/api-keys/{id}"),
+        ("GET", "/audit-events"),
     ),
 )
 
