@@ -219,7 +219,6 @@ ROUTES: tuple[Route, ...] = (
         ("POST", "/api-keys"),
         ("GET", "/api-keys"),
         ("DELETE", "/api-keys/{id}"),
-        ("GET", "/audit-events"),
     ),
 )
 

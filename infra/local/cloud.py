@@ -10,7 +10,6 @@ import importlib
 import logging
 import os
 import secrets
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -151,12 +150,10 @@ class LocalCloud:
         """Stop everything that started, newest first (gateway, scheduler, pollers, Tansu, moto)."""
         while self._stoppers:
             component = self._stoppers.pop()
-            started = time.perf_counter()
             try:
                 component.stop()
             except Exception:
                 log.exception("stopping %s failed", type(component).__name__)
-            log.debug("%s stopped in %.2fs", type(component).__name__, time.perf_counter() - started)
 
     def __enter__(self) -> LocalCloud:
         return self.start()
