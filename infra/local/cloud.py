@@ -10,6 +10,7 @@ import importlib
 import logging
 import os
 import secrets
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -150,10 +151,12 @@ class LocalCloud:
         """Stop everything that started, newest first (gateway, scheduler, pollers, Tansu, moto)."""
         while self._stoppers:
             component = self._stoppers.pop()
+            started = time.perf_counter()
             try:
                 component.stop()
             except Exception:
                 log.exception("stopping %s failed", type(component).__name__)
+            log.debug("%s stopped in %.2fs", type(component).__name__, time.perf_counter() - started)
 
     def __enter__(self) -> LocalCloud:
         return self.start()

@@ -19,6 +19,7 @@ log = logging.getLogger("localcloud.kafka")
 PORT_ENV = "MP_KAFKA_PORT"
 DEFAULT_PORT = 9092
 START_TIMEOUT_S = 20.0
+STOP_GRACE_S = 0.5
 
 
 def broker_binary() -> str:
@@ -87,9 +88,10 @@ class TansuBroker:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
+        # Tansu drains connected clients for ~5 s on SIGTERM; its storage is memory, nothing to save.
         process.terminate()
         try:
-            process.wait(timeout=5)
+            process.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
