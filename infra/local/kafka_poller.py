@@ -24,6 +24,7 @@ Invoke = Callable[[str, dict[str, Any]], Any]
 CLUSTER_ARN = f"arn:aws:kafka:{REGION}:{ACCOUNT_ID}:cluster/meterplex-local/local"
 DEFAULT_RETRY_ATTEMPTS = 3
 IDLE_GAP_S = 0.02  # a drained partition flushes the batch early (see docs/local-cloud.md)
+FETCH_WAIT_MS = 10  # Tansu holds a fetch for the whole wait; keep produce → consume quick
 _TIMESTAMP_TYPES = {1: "CREATE_TIME", 2: "LOG_APPEND_TIME"}
 
 
@@ -155,6 +156,7 @@ class KafkaPoller:
                 "group.id": self.trigger.group_id,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
+                "fetch.wait.max.ms": FETCH_WAIT_MS,
                 "log_level": 0,
             }
         )
