@@ -172,6 +172,19 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=60,
         tables={CORE: RW},
     ),
+    Function("catalog_api", "Plans, prices, features and entitlements (the catalog)", tables={CORE: RW}),
+    Function(
+        "subscriptions_api",
+        "Subscriptions: subscribe, plan change, cancel, history",
+        tables={CORE: RW},
+    ),
+    Function(
+        "entitlements_api",
+        "The hot path: entitlement check (one read) and consume (one conditional write)",
+        memory_mb=1024,  # Lambda CPU scales with memory: the hot path buys latency
+        timeout_s=5,
+        tables={CORE: RW},
+    ),
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -219,6 +232,46 @@ ROUTES: tuple[Route, ...] = (
         ("POST", "/api-keys"),
         ("GET", "/api-keys"),
         ("DELETE", "/api-keys/{id}"),
+    ),
+    *_routes(
+        "catalog_api",
+        Auth.PUBLIC,  # plan and price reads are public: ADR 0010
+        ("GET", "/plans"),
+        ("GET", "/plans/slug/{slug}"),
+        ("GET", "/plans/{planId}"),
+        ("GET", "/plans/{planId}/prices"),
+    ),
+    *_routes(
+        "catalog_api",
+        Auth.USER,  # writes: platform admin, checked in the handler
+        ("POST", "/plans"),
+        ("PATCH", "/plans/{planId}"),
+        ("POST", "/plans/{planId}/prices"),
+        ("PATCH", "/plans/{planId}/prices/{priceId}"),
+        ("POST", "/features"),
+        ("GET", "/features"),
+        ("GET", "/features/key/{lookupKey}"),
+        ("GET", "/features/{featureId}"),
+        ("PATCH", "/features/{featureId}"),
+        ("POST", "/plans/{planId}/entitlements"),
+        ("GET", "/plans/{planId}/entitlements"),
+        ("GET", "/plans/{planId}/entitlements/{entitlementId}"),
+        ("PATCH", "/plans/{planId}/entitlements/{entitlementId}"),
+        ("DELETE", "/plans/{planId}/entitlements/{entitlementId}"),
+    ),
+    *_routes(
+        "subscriptions_api",
+        Auth.TENANT,
+        ("POST", "/subscriptions"),
+        ("GET", "/subscriptions"),
+        ("GET", "/subscriptions/active"),
+        ("POST", "/subscriptions/{subscriptionId}/cancel"),
+    ),
+    *_routes(
+        "entitlements_api",
+        Auth.TENANT,
+        ("GET", "/entitlements/{featureKey}/check"),
+        ("POST", "/entitlements/{featureKey}/consume"),
     ),
 )
 

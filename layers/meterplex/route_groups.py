@@ -29,8 +29,29 @@ def _identity() -> list[Router]:
     return [auth.router, tenants.router, users.router, api_keys.router]
 
 
+def _catalog() -> list[Router]:
+    from meterplex.catalog.routes import entitlements, features, plans, prices
+
+    return [plans.router, prices.router, features.router, entitlements.router]
+
+
+def _subscriptions() -> list[Router]:
+    from meterplex.subscriptions.routes import subscriptions
+
+    return [subscriptions.router]
+
+
+def _entitlements() -> list[Router]:
+    from meterplex.entitlements import routes
+
+    return [routes.router]
+
+
 ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "docs_api": _docs,
     "health_api": _health,
     "identity_api": _identity,
+    "catalog_api": _catalog,
+    "subscriptions_api": _subscriptions,
+    "entitlements_api": _entitlements,
 }

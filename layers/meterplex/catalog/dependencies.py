@@ -1,0 +1,27 @@
+"""Wiring for the catalog routes: one service per process, built on first use."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from aws_lambda_powertools.event_handler import Response
+from pydantic import BaseModel
+
+from meterplex.catalog.service import CatalogService
+
+JSON = "application/json"
+
+
+@cache
+def catalog_service() -> CatalogService:
+    from meterplex.catalog.repository import DynamoCatalogRepository
+
+    return CatalogService(DynamoCatalogRepository())
+
+
+def created(body: BaseModel) -> Response:
+    return Response(status_code=201, content_type=JSON, body=body)
+
+
+def no_content() -> Response:
+    return Response(status_code=204, content_type=JSON, body="")

@@ -1,0 +1,60 @@
+"""Prices of a plan: reads are public (ADR 0010), writes need a platform admin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+
+from meterplex.catalog.dependencies import catalog_service, created
+from meterplex.catalog.schemas import (
+    CreatePriceRequest,
+    DeactivatePriceRequest,
+    PriceOut,
+    PricePage,
+    price_out,
+)
+from meterplex.platform.api import principal_of
+from meterplex.platform.pagination import DEFAULT_LIMIT, PageLimit, PageNumber, paginate
+
+router = Router()
+TAGS = ["Plan prices"]
+
+
+@router.post("/api/v1/plans/<plan_id>/prices", summary="Add a price (platform admin)", tags=TAGS)
+def create_price(
+    plan_id: Annotated[str, Path(max_length=100)], body: Annotated[CreatePriceRequest, Body()]
+) -> Response[PriceOut]:
+    principal_of(router).require_platform_admin()
+    price = catalog_service().add_price(
+        plan_id, interval=body.interval, amount=body.amount, currency=body.currency
+    )
+    return created(price_out(price))
+
+
+@router.get(
+    "/api/v1/plans/<plan_id>/prices", summary="List a plan's prices, active and not (public)", tags=TAGS
+)
+def list_prices(
+    plan_id: Annotated[str, Path(max_length=100)],
+    page: Annotated[PageNumber, Query()] = 1,
+    limit: Annotated[PageLimit, Query()] = DEFAULT_LIMIT,
+) -> PricePage:
+    prices = [price_out(p) for p in catalog_service().list_prices(plan_id)]
+    return PricePage.model_validate(paginate(prices, page, limit))
+
+
+@router.patch(
+    "/api/v1/plans/<plan_id>/prices/<price_id>",
+    summary="Deactivate a price (platform admin); subscribers keep their price",
+    tags=TAGS,
+)
+def deactivate_price(
+    plan_id: Annotated[str, Path(max_length=100)],
+    price_id: Annotated[str, Path(max_length=100)],
+    body: Annotated[DeactivatePriceRequest | None, Body()] = None,
+) -> PriceOut:
+    principal_of(router).require_platform_admin()
+    return price_out(catalog_service().deactivate_price(plan_id, price_id))

@@ -1,0 +1,123 @@
+"""Grants (a tenant's frozen entitlement + its current window counter) and the answers of the hot
+path, as pure functions (SPEC §5 response shapes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from meterplex.platform.clock import iso, parse_iso
+from meterplex.subscriptions.periods import usage_window_for
+
+BOOLEAN, QUOTA, METERED, UNKNOWN = "BOOLEAN", "QUOTA", "METERED", "UNKNOWN"
+HARD, SOFT = "HARD", "SOFT"
+
+
+@dataclass(frozen=True)
+class Grant:
+    tenant_id: str
+    feature_key: str
+    subscription_id: str
+    feature_type: str
+    started_at: str  # ISO; the window arithmetic parses these lazily
+    window_start: str
+    window_end: str
+    used: int = 0
+    value: bool | None = None
+    limit: int | None = None
+    limit_behavior: str | None = None
+    overage_price: int | None = None
+    included_amount: int | None = None
+    reset_period: str | None = None
+    trial_ends_at: str | None = None
+    ends_at: str | None = None
+
+    def ended(self, now: datetime) -> bool:
+        return self.ends_at is not None and parse_iso(self.ends_at) <= now
+
+    def current_window(self, now: datetime) -> tuple[datetime, datetime | None]:
+        trial = parse_iso(self.trial_ends_at) if self.trial_ends_at else None
+        return usage_window_for(self.reset_period or "MONTHLY", parse_iso(self.started_at), trial, now)
+
+    def used_now(self, now: datetime) -> int:
+        """Units used in the window containing `now` (0 when the stored window is an older one)."""
+        start, _ = self.current_window(now)
+        return self.used if self.window_start == iso(start) else 0
+
+    @property
+    def allowance(self) -> int:
+        """What the window includes: the QUOTA limit or the METERED included amount."""
+        return (self.limit if self.feature_type == QUOTA else self.included_amount) or 0
+
+    @property
+    def is_hard(self) -> bool:
+        return self.feature_type == QUOTA and self.limit_behavior != SOFT
+
+
+class ConsumeRejected(Exception):
+    """A consume's condition failed; `grant` is the item as it was (None: there is no grant)."""
+
+    def __init__(self, grant: Grant | None) -> None:
+        super().__init__("consume rejected")
+        self.grant = grant
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An idempotency key seen before: its first answer (None while that request is in flight)."""
+
+    answer: dict[str, Any] | None
+    amount: int
+
+
+def not_in_plan(feature_key: str, reason: str) -> dict[str, Any]:
+    return {"allowed": False, "feature": feature_key, "type": UNKNOWN, "reason": reason}
+
+
+def check_answer(grant: Grant | None, feature_key: str, amount: int, now: datetime) -> dict[str, Any]:
+    """The body of `GET /entitlements/{featureKey}/check` (always 200)."""
+    if grant is None:
+        return not_in_plan(feature_key, "The feature is not in the tenant's plan")
+    if grant.ended(now):
+        return not_in_plan(feature_key, "The tenant's subscription has ended")
+    if grant.feature_type == BOOLEAN:
+        return {"allowed": bool(grant.value), "feature": feature_key, "type": BOOLEAN}
+    used = grant.used_now(now)
+    _, end = grant.current_window(now)
+    reset_at = iso(end) if end else None
+    if grant.feature_type == QUOTA:
+        limit = grant.limit or 0
+        return {
+            "allowed": grant.limit_behavior == SOFT or used + amount <= limit,
+            "feature": feature_key,
+            "type": QUOTA,
+            "limit": limit,
+            "used": used,
+            "remaining": max(0, limit - used),
+            "resetAt": reset_at,
+            "limitBehavior": grant.limit_behavior or HARD,
+        }
+    included = grant.included_amount or 0
+    return {
+        "allowed": True,
+        "feature": feature_key,
+        "type": METERED,
+        "includedAmount": included,
+        "used": used,
+        "overage": max(0, used - included),
+        "resetAt": reset_at,
+    }
+
+
+def consume_answer(grant: Grant, feature_key: str, consumed: int) -> dict[str, Any]:
+    """The body of a successful `POST /entitlements/{featureKey}/consume`; `grant` is after it."""
+    allowance = grant.allowance
+    return {
+        "allowed": True,
+        "feature": feature_key,
+        "consumed": consumed,
+        "used": grant.used,
+        "remaining": max(0, allowance - grant.used),
+        "overage": 0 if grant.is_hard else max(0, grant.used - allowance),
+    }

@@ -1,0 +1,54 @@
+"""Key shapes and attribute names of the hot-path items (docs/data-model/entitlements.md).
+
+Shared by the hot-path store (raw botocore) and the subscription repository (PynamoDB models), so
+each name is spelled once. Pure: no AWS imports.
+
+One *grant* item per (tenant, feature) holds the subscription's frozen entitlement **and** the
+current usage window's counter, so a check is one GetItem and a consume one conditional UpdateItem.
+Closed windows are archived as *window* items in the same item collection.
+"""
+
+from __future__ import annotations
+
+GRANT_SK = "GRANT"
+NEVER_ENDS = "9999-12-31T23:59:59.999Z"  # windowEnd of a NEVER-reset window (sorts after any moment)
+IDEMPOTENCY_TTL_DAYS = 7
+
+
+def grant_pk(tenant_id: str, feature_key: str) -> str:
+    return f"TENANT#{tenant_id}#FEAT#{feature_key}"
+
+
+def window_sk(subscription_id: str, window_start: str) -> str:
+    return f"WINDOW#{subscription_id}#{window_start}"
+
+
+def consume_pk(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#CONSUME"
+
+
+def consume_sk(idempotency_key: str) -> str:
+    return f"IDEM#{idempotency_key}"
+
+
+class Attr:
+    """Attribute names of grant, window and idempotency items."""
+
+    SUBSCRIPTION_ID = "subscriptionId"
+    FEATURE_TYPE = "featureType"
+    VALUE = "value"
+    LIMIT = "limit"
+    LIMIT_BEHAVIOR = "limitBehavior"
+    OVERAGE_PRICE = "overagePrice"
+    INCLUDED_AMOUNT = "includedAmount"
+    RESET_PERIOD = "resetPeriod"
+    STARTED_AT = "startedAt"
+    TRIAL_ENDS_AT = "trialEndsAt"
+    ENDS_AT = "endsAt"
+    WINDOW_START = "windowStart"
+    WINDOW_END = "windowEnd"
+    USED = "used"  # units counted in the current window: consumed + ingested (ADR 0013)
+    ROOM = "room"  # allowance - used, kept with `used` so a HARD limit is a plain condition
+    AMOUNT = "amount"
+    ANSWER = "answer"
+    EXPIRES_AT = "expiresAt"

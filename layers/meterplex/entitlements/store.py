@@ -1,0 +1,250 @@
+"""The hot path's DynamoDB access: raw botocore calls on the core table, no model hydration.
+
+Budget (SPEC §5, ADR 0011): a check is one GetItem; a consume is one conditional UpdateItem
+(`room ≥ amount` for a HARD limit, so the limit is exact under any concurrency). With an
+idempotency key the counter update and the key's claim are one TransactWriteItems. A failed
+condition returns the item as it was (`ReturnValuesOnConditionCheckFailure`), so telling "over
+quota" from "not in plan" or "window has rolled" costs no extra read.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+import botocore.session
+from botocore.exceptions import ClientError
+
+from meterplex.entitlements.grants import ConsumeRejected, Duplicate, Grant
+from meterplex.entitlements.keys import (
+    GRANT_SK,
+    IDEMPOTENCY_TTL_DAYS,
+    NEVER_ENDS,
+    Attr,
+    consume_pk,
+    consume_sk,
+    grant_pk,
+    window_sk,
+)
+from meterplex.platform.clock import epoch_s, iso
+from meterplex.platform.settings import CoreTableSettings, load
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+TRANSACTION_CANCELLED = "TransactionCanceledException"
+
+# One UpdateItem for every kind of consume: the grant must be live, consumable, in its window, and
+# (HARD only) have room. Non-existent attributes never satisfy a comparison, hence the explicit tests.
+CONSUME_CONDITION = (
+    "attribute_exists(pk) AND #type <> :boolean AND #ws <= :now AND #we > :now"
+    " AND (attribute_not_exists(#ends) OR #ends > :now)"
+    " AND (attribute_not_exists(#behavior) OR #behavior = :soft OR #room >= :amount)"
+)
+CONSUME_NAMES = {
+    "#type": Attr.FEATURE_TYPE,
+    "#ws": Attr.WINDOW_START,
+    "#we": Attr.WINDOW_END,
+    "#ends": Attr.ENDS_AT,
+    "#behavior": Attr.LIMIT_BEHAVIOR,
+    "#room": Attr.ROOM,
+    "#used": Attr.USED,
+}
+
+
+@cache
+def dynamodb_client() -> Any:
+    """One low-level client per process (endpoint and region from the standard AWS_* variables)."""
+    return botocore.session.get_session().create_client("dynamodb")
+
+
+def _s(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value["S"] if value and "S" in value else None
+
+
+def _n(item: dict[str, Any], name: str) -> int | None:
+    value = item.get(name)
+    return int(value["N"]) if value and "N" in value else None
+
+
+def grant_from_item(tenant_id: str, feature_key: str, item: dict[str, Any] | None) -> Grant | None:
+    if not item:
+        return None
+    value = item.get(Attr.VALUE)
+    return Grant(
+        tenant_id=tenant_id,
+        feature_key=feature_key,
+        subscription_id=_s(item, Attr.SUBSCRIPTION_ID) or "",
+        feature_type=_s(item, Attr.FEATURE_TYPE) or "",
+        started_at=_s(item, Attr.STARTED_AT) or "",
+        window_start=_s(item, Attr.WINDOW_START) or "",
+        window_end=_s(item, Attr.WINDOW_END) or NEVER_ENDS,
+        used=_n(item, Attr.USED) or 0,
+        value=bool(value["BOOL"]) if value and "BOOL" in value else None,
+        limit=_n(item, Attr.LIMIT),
+        limit_behavior=_s(item, Attr.LIMIT_BEHAVIOR),
+        overage_price=_n(item, Attr.OVERAGE_PRICE),
+        included_amount=_n(item, Attr.INCLUDED_AMOUNT),
+        reset_period=_s(item, Attr.RESET_PERIOD),
+        trial_ends_at=_s(item, Attr.TRIAL_ENDS_AT),
+        ends_at=_s(item, Attr.ENDS_AT),
+    )
+
+
+class GrantStore:
+    def __init__(self, client: Any | None = None, table: str | None = None) -> None:
+        self.client = client or dynamodb_client()
+        self.table = table or load(CoreTableSettings).core_table
+
+    @staticmethod
+    def _key(tenant_id: str, feature_key: str) -> dict[str, Any]:
+        return {"pk": {"S": grant_pk(tenant_id, feature_key)}, "sk": {"S": GRANT_SK}}
+
+    def get(self, tenant_id: str, feature_key: str) -> Grant | None:
+        response = self.client.get_item(
+            TableName=self.table, Key=self._key(tenant_id, feature_key), ConsistentRead=True
+        )
+        return grant_from_item(tenant_id, feature_key, response.get("Item"))
+
+    def _consume_update(self, tenant_id: str, feature_key: str, amount: int, now: datetime) -> dict[str, Any]:
+        return {
+            "TableName": self.table,
+            "Key": self._key(tenant_id, feature_key),
+            "UpdateExpression": "ADD #used :amount, #room :minus",
+            "ConditionExpression": CONSUME_CONDITION,
+            "ExpressionAttributeNames": CONSUME_NAMES,
+            "ExpressionAttributeValues": {
+                ":amount": {"N": str(amount)},
+                ":minus": {"N": str(-amount)},
+                ":now": {"S": iso(now)},
+                ":boolean": {"S": "BOOLEAN"},
+                ":soft": {"S": "SOFT"},
+            },
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+
+    def add_usage(self, tenant_id: str, feature_key: str, amount: int, now: datetime) -> Grant:
+        """Count `amount` units in the current window: ONE conditional UpdateItem."""
+        try:
+            response = self.client.update_item(
+                **self._consume_update(tenant_id, feature_key, amount, now), ReturnValues="ALL_NEW"
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            old = error.response.get("Item")
+            grant = grant_from_item(tenant_id, feature_key, old) if old else self.get(tenant_id, feature_key)
+            raise ConsumeRejected(grant) from error
+        grant = grant_from_item(tenant_id, feature_key, response.get("Attributes"))
+        assert grant is not None
+        return grant
+
+    def add_usage_once(
+        self, tenant_id: str, feature_key: str, amount: int, now: datetime, idempotency_key: str
+    ) -> Duplicate | None:
+        """Count `amount` units unless `idempotency_key` was used before: ONE TransactWriteItems."""
+        update = self._consume_update(tenant_id, feature_key, amount, now)
+        claim = {
+            "TableName": self.table,
+            "Item": {
+                "pk": {"S": consume_pk(tenant_id)},
+                "sk": {"S": consume_sk(idempotency_key)},
+                Attr.AMOUNT: {"N": str(amount)},
+                "feature": {"S": feature_key},
+                Attr.EXPIRES_AT: {"N": str(epoch_s(now + timedelta(days=IDEMPOTENCY_TTL_DAYS)))},
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        try:
+            self.client.transact_write_items(TransactItems=[{"Update": update}, {"Put": claim}])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != TRANSACTION_CANCELLED:
+                raise
+            reasons = error.response.get("CancellationReasons") or [{}, {}]
+            if reasons[1].get("Code") == "ConditionalCheckFailed":
+                return self.duplicate(tenant_id, idempotency_key, reasons[1].get("Item"))
+            old = reasons[0].get("Item")
+            grant = grant_from_item(tenant_id, feature_key, old) if old else self.get(tenant_id, feature_key)
+            raise ConsumeRejected(grant) from error
+        return None
+
+    def duplicate(self, tenant_id: str, idempotency_key: str, item: dict[str, Any] | None) -> Duplicate:
+        if not item or Attr.ANSWER not in item:
+            response = self.client.get_item(
+                TableName=self.table,
+                Key={"pk": {"S": consume_pk(tenant_id)}, "sk": {"S": consume_sk(idempotency_key)}},
+                ConsistentRead=True,
+            )
+            item = response.get("Item") or item or {}
+        answer = _s(item, Attr.ANSWER)
+        return Duplicate(answer=json.loads(answer) if answer else None, amount=_n(item, Attr.AMOUNT) or 0)
+
+    def record_answer(self, tenant_id: str, idempotency_key: str, answer: dict[str, Any]) -> None:
+        """Remember the first answer, so that a retry with the key gets the same body."""
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": {"S": consume_pk(tenant_id)}, "sk": {"S": consume_sk(idempotency_key)}},
+            UpdateExpression="SET #answer = :answer",
+            ExpressionAttributeNames={"#answer": Attr.ANSWER},
+            ExpressionAttributeValues={":answer": {"S": json.dumps(answer, separators=(",", ":"))}},
+        )
+
+    def roll_window(self, grant: Grant, start: datetime, end: datetime | None) -> None:
+        """Archive the grant's stale window and open the one containing now (once per window).
+
+        Conditional on the grant still holding the stale window with the same count, so concurrent
+        rollers and late additions cannot lose or double a unit; losing the race is fine.
+        """
+        key = self._key(grant.tenant_id, grant.feature_key)
+        items: list[dict[str, Any]] = []
+        if grant.used:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": {
+                            "pk": key["pk"],
+                            "sk": {"S": window_sk(grant.subscription_id, grant.window_start)},
+                        },
+                        "UpdateExpression": "ADD #used :used SET #we = :we",
+                        "ExpressionAttributeNames": {"#used": Attr.USED, "#we": Attr.WINDOW_END},
+                        "ExpressionAttributeValues": {
+                            ":used": {"N": str(grant.used)},
+                            ":we": {"S": grant.window_end},
+                        },
+                    }
+                }
+            )
+        items.append(
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": key,
+                    "UpdateExpression": "SET #ws = :ws, #we = :we, #used = :zero, #room = :room",
+                    "ConditionExpression": "#ws = :old AND #used = :used AND #sub = :sub",
+                    "ExpressionAttributeNames": {
+                        "#ws": Attr.WINDOW_START,
+                        "#we": Attr.WINDOW_END,
+                        "#used": Attr.USED,
+                        "#room": Attr.ROOM,
+                        "#sub": Attr.SUBSCRIPTION_ID,
+                    },
+                    "ExpressionAttributeValues": {
+                        ":ws": {"S": iso(start)},
+                        ":we": {"S": iso(end) if end else NEVER_ENDS},
+                        ":zero": {"N": "0"},
+                        ":room": {"N": str(grant.allowance)},
+                        ":old": {"S": grant.window_start},
+                        ":used": {"N": str(grant.used)},
+                        ":sub": {"S": grant.subscription_id},
+                    },
+                }
+            }
+        )
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != TRANSACTION_CANCELLED:
+                raise

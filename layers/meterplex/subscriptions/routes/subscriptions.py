@@ -1,0 +1,75 @@
+"""Subscriptions of the caller's tenant: OWNER/ADMIN subscribe and cancel; members read."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+
+from meterplex.platform.api import principal_of, tenant_header_of
+from meterplex.platform.auth import MANAGERS, TenantAccess, tenant_access
+from meterplex.platform.pagination import DEFAULT_LIMIT, PageLimit, PageNumber, paginate
+from meterplex.subscriptions.schemas import (
+    CancelRequest,
+    SubscribeRequest,
+    SubscriptionOut,
+    SubscriptionPage,
+    subscription_out,
+)
+from meterplex.subscriptions.service import SubscriptionService
+
+router = Router()
+TAGS = ["Subscriptions"]
+
+
+@cache
+def subscription_service() -> SubscriptionService:
+    from meterplex.catalog.dependencies import catalog_service
+    from meterplex.subscriptions.repository import DynamoSubscriptionRepository
+
+    return SubscriptionService(DynamoSubscriptionRepository(), catalog_service())
+
+
+def _access(*, manage: bool = False) -> TenantAccess:
+    return tenant_access(principal_of(router), tenant_header_of(router), roles=MANAGERS if manage else None)
+
+
+@router.post("/api/v1/subscriptions", summary="Subscribe (a live subscription is a plan change)", tags=TAGS)
+def subscribe(body: Annotated[SubscribeRequest, Body()]) -> Response[SubscriptionOut]:
+    tenant_id = _access(manage=True).tenant_id
+    sub = subscription_service().subscribe(
+        tenant_id, plan_id=body.plan_id, price_id=body.price_id, trial_days=body.trial_days
+    )
+    return Response(status_code=201, content_type="application/json", body=subscription_out(sub))
+
+
+@router.get("/api/v1/subscriptions/active", summary="The tenant's ACTIVE/TRIALING subscription", tags=TAGS)
+def active_subscription() -> SubscriptionOut:
+    return subscription_out(subscription_service().active(_access().tenant_id))
+
+
+@router.get("/api/v1/subscriptions", summary="Subscription history, newest first", tags=TAGS)
+def list_subscriptions(
+    page: Annotated[PageNumber, Query()] = 1,
+    limit: Annotated[PageLimit, Query()] = DEFAULT_LIMIT,
+) -> SubscriptionPage:
+    subs = [subscription_out(s) for s in subscription_service().history(_access().tenant_id)]
+    return SubscriptionPage.model_validate(paginate(subs, page, limit))
+
+
+@router.post(
+    "/api/v1/subscriptions/<subscription_id>/cancel",
+    summary="Cancel now (prorated final invoice) or at period end (full last invoice)",
+    tags=TAGS,
+)
+def cancel_subscription(
+    subscription_id: Annotated[str, Path(max_length=100)],
+    body: Annotated[CancelRequest | None, Body()] = None,
+) -> SubscriptionOut:
+    tenant_id = _access(manage=True).tenant_id
+    request = body or CancelRequest()
+    sub = subscription_service().cancel(tenant_id, subscription_id, at_period_end=request.at_period_end)
+    return subscription_out(sub)

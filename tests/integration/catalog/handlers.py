@@ -1,0 +1,112 @@
+"""Invoke HTTP functions in-process with API Gateway REST proxy events (v1), as the gateway would
+after the authorizer: `requestContext.authorizer` carries `Principal(...).to_context()`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from meterplex.platform.auth import AuthType, Principal, Role
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@cache
+def handler_of(function: str) -> Any:
+    path = ROOT / "functions" / function / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"fn_{function}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
+class Context:
+    function_name = "test"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "req-1"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+    @property
+    def code(self) -> str | None:
+        return self.body.get("code") if isinstance(self.body, dict) else None
+
+    def fields(self) -> set[str]:
+        return {d["field"] for d in (self.body or {}).get("details", [])}
+
+
+def event(
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    principal: Principal | None = None,
+    tenant: str | None = None,
+    raw_body: str | None = None,
+) -> dict[str, Any]:
+    url = urlsplit(path)
+    query = dict(p.split("=", 1) for p in url.query.split("&") if p) if url.query else None
+    headers = {"content-type": "application/json"}
+    if tenant:
+        headers["x-tenant-id"] = tenant
+    context: dict[str, Any] = {"requestId": str(uuid.uuid4()), "identity": {"sourceIp": "10.0.0.1"}}
+    if principal is not None:
+        context["authorizer"] = principal.to_context()
+    return {
+        "resource": url.path,
+        "path": url.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "requestContext": context,
+        "body": raw_body if raw_body is not None else (None if body is None else json.dumps(body)),
+        "isBase64Encoded": False,
+    }
+
+
+def call(function: str, method: str, path: str, body: Any = None, **kw: Any) -> Reply:
+    response = handler_of(function)(event(method, path, body, **kw), Context())
+    text = response.get("body") or ""
+    headers = {k.lower(): v[0] for k, v in (response.get("multiValueHeaders") or {}).items()}
+    headers |= {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+    return Reply(response["statusCode"], json.loads(text) if text else None, headers)
+
+
+def admin() -> Principal:
+    return Principal(AuthType.JWT, user_id=str(uuid.uuid4()), email="admin@x.test", is_platform_admin=True)
+
+
+def user(memberships: dict[str, Role] | None = None) -> Principal:
+    return Principal(AuthType.JWT, user_id=str(uuid.uuid4()), email="u@x.test", memberships=memberships or {})
+
+
+def api_key(tenant_id: str) -> Principal:
+    return Principal(AuthType.API_KEY, api_key_tenant_id=tenant_id, api_key_id=str(uuid.uuid4()))
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def unique_key(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
