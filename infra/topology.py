@@ -232,6 +232,7 @@ ROUTES: tuple[Route, ...] = (
         ("POST", "/api-keys"),
         ("GET", "/api-keys"),
         ("DELETE", "/api-keys/{id}"),
+        ("GET", "/audit-events"),
     ),
     *_routes(
         "catalog_api",

@@ -16,7 +16,8 @@ CONSUMER = "audit_writer"
 processor = BatchProcessor(event_type=EventType.Kafka)
 
 
-def handle(message: KafkaEventRecord) -> None:
+def handle(record: KafkaEventRecord) -> None:
+    message = record
     source = f"{message.topic}-{message.partition}@{message.offset}"
     raw = message.decoded_value
     try:

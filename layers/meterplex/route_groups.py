@@ -24,9 +24,10 @@ def _health() -> list[Router]:
 
 
 def _identity() -> list[Router]:
+    from meterplex.audit import routes as audit
     from meterplex.identity.routes import api_keys, auth, tenants, users
 
-    return [auth.router, tenants.router, users.router, api_keys.router]
+    return [auth.router, tenants.router, users.router, api_keys.router, audit.router]
 
 
 def _catalog() -> list[Router]:

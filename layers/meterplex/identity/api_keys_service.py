@@ -19,7 +19,9 @@ class ApiKeyService:
     def __init__(self, deps: IdentityDeps) -> None:
         self.repo, self.clock = deps.repo, deps.clock
 
-    def create(self, access: TenantAccess, *, name: str, expires_in_days: int | None, actor: Actor) -> tuple[ApiKey, str]:
+    def create(
+        self, access: TenantAccess, *, name: str, expires_in_days: int | None, actor: Actor
+    ) -> tuple[ApiKey, str]:
         """The stored key and the full secret, which is never retrievable again."""
         tenant = self.repo.get_tenant(access.tenant_id)
         if tenant is None:
@@ -38,8 +40,13 @@ class ApiKeyService:
             tenant_status=tenant.status,
         )
         event = audit.event(
-            "api_key.created", actor=actor, at=now, tenant_id=access.tenant_id, resource="api_key",
-            resource_id=key.id, changes={"name": name, "prefix": key.prefix, "expiresInDays": expires_in_days},
+            "api_key.created",
+            actor=actor,
+            at=now,
+            tenant_id=access.tenant_id,
+            resource="api_key",
+            resource_id=key.id,
+            changes={"name": name, "prefix": key.prefix, "expiresInDays": expires_in_days},
         )
         self.repo.save_api_key(key, [event])
         return key, secret
@@ -54,7 +61,11 @@ class ApiKeyService:
         now = self.clock.now()
         if key.revoked_at is None:
             event = audit.event(
-                "api_key.revoked", actor=actor, at=now, tenant_id=access.tenant_id, resource="api_key",
+                "api_key.revoked",
+                actor=actor,
+                at=now,
+                tenant_id=access.tenant_id,
+                resource="api_key",
                 resource_id=key.id,
             )
             self.repo.revoke_api_key(key, now, [event])

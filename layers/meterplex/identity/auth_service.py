@@ -31,7 +31,9 @@ def normalize_email(email: str) -> str:
 def check_password_policy(password: str, field_name: str) -> None:
     problem = password_problem(password)
     if problem:
-        raise InvalidInput("The password is too weak", details=[FieldError(field_name, f"Password {problem}")])
+        raise InvalidInput(
+            "The password is too weak", details=[FieldError(field_name, f"Password {problem}")]
+        )
 
 
 @dataclass
@@ -106,11 +108,21 @@ class AuthService:
         who = Actor(f"user:{user.id}", actor.correlation_id, actor.ip)
         events = [
             audit.event(
-                "user.registered", actor=who, at=now, tenant_id=tenant.id, resource="user", resource_id=user.id,
+                "user.registered",
+                actor=who,
+                at=now,
+                tenant_id=tenant.id,
+                resource="user",
+                resource_id=user.id,
                 changes={"email": user.email, "firstName": first_name, "lastName": last_name},
             ),
             audit.event(
-                "tenant.created", actor=who, at=now, tenant_id=tenant.id, resource="tenant", resource_id=tenant.id,
+                "tenant.created",
+                actor=who,
+                at=now,
+                tenant_id=tenant.id,
+                resource="tenant",
+                resource_id=tenant.id,
                 changes={"name": tenant_name, "slug": tenant_slug, "ownerId": user.id},
             ),
         ]
@@ -150,7 +162,10 @@ class AuthService:
         except RefreshReuse:
             self._reuse_detected(record.user_id)  # lost a race with another use of the same token
         access = tokens.issue_access_token(
-            user_id=user.id, email=user.email, session_version=user.session_version, now=now,
+            user_id=user.id,
+            email=user.email,
+            session_version=user.session_version,
+            now=now,
             signing_key=jwt_signing_key(),
         )
         return TokenPair(access, new_refresh)
@@ -158,12 +173,19 @@ class AuthService:
     def _reuse_detected(self, user_id: str) -> None:
         now = self.clock.now()
         event = audit.event(
-            "user.sessions_revoked", actor=audit.SYSTEM, at=now, tenant_id=None, resource="user",
-            resource_id=user_id, changes={"reason": "refresh_token_reuse"},
+            "user.sessions_revoked",
+            actor=audit.SYSTEM,
+            at=now,
+            tenant_id=None,
+            resource="user",
+            resource_id=user_id,
+            changes={"reason": "refresh_token_reuse"},
         )
         self.repo.bump_session_version(user_id, now, [event])
         logger.warning("refresh token reuse detected; all sessions revoked", user_id=user_id)
-        raise Unauthenticated("Refresh token reuse detected; all sessions revoked", code="REFRESH_TOKEN_REUSED")
+        raise Unauthenticated(
+            "Refresh token reuse detected; all sessions revoked", code="REFRESH_TOKEN_REUSED"
+        )
 
     def me(self, user_id: str) -> User:
         user = self.repo.get_user(user_id)
@@ -178,7 +200,12 @@ class AuthService:
         check_password_policy(new, "newPassword")
         now = self.clock.now()
         event = audit.event(
-            "user.password_changed", actor=actor, at=now, tenant_id=None, resource="user", resource_id=user_id,
+            "user.password_changed",
+            actor=actor,
+            at=now,
+            tenant_id=None,
+            resource="user",
+            resource_id=user_id,
             changes={"password": "changed"},
         )
         user.session_version = self.repo.bump_session_version(
@@ -208,13 +235,21 @@ class AuthService:
         def events_for(user_id: str) -> list:
             return [
                 audit.event(
-                    "user.password_reset", actor=Actor(f"user:{user_id}"), at=now, tenant_id=None,
-                    resource="user", resource_id=user_id, changes={"password": "reset"},
+                    "user.password_reset",
+                    actor=Actor(f"user:{user_id}"),
+                    at=now,
+                    tenant_id=None,
+                    resource="user",
+                    resource_id=user_id,
+                    changes={"password": "reset"},
                 )
             ]
 
         self.repo.consume_reset_token(
-            tokens.sha256_hex(token), now, hash_password(new_password, self.settings.bcrypt_rounds), events_for
+            tokens.sha256_hex(token),
+            now,
+            hash_password(new_password, self.settings.bcrypt_rounds),
+            events_for,
         )
 
     def logout(self, user_id: str, refresh_token: str) -> None:
@@ -226,7 +261,12 @@ class AuthService:
     def revoke_all(self, user_id: str, actor: Actor) -> None:
         now = self.clock.now()
         event = audit.event(
-            "user.sessions_revoked", actor=actor, at=now, tenant_id=None, resource="user", resource_id=user_id,
+            "user.sessions_revoked",
+            actor=actor,
+            at=now,
+            tenant_id=None,
+            resource="user",
+            resource_id=user_id,
             changes={"reason": "revoke_all"},
         )
         self.repo.bump_session_version(user_id, now, [event])

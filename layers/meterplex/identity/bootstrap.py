@@ -42,7 +42,12 @@ def ensure_user(
         updated_at=now,
     )
     event = audit.event(
-        "user.bootstrapped", actor=audit.SYSTEM, at=now, tenant_id=None, resource="user", resource_id=user.id,
+        "user.bootstrapped",
+        actor=audit.SYSTEM,
+        at=now,
+        tenant_id=None,
+        resource="user",
+        resource_id=user.id,
         changes={"email": email, "isPlatformAdmin": platform_admin},
     )
     try:
@@ -64,7 +69,12 @@ def ensure_tenant(slug: str, name: str, owner_user_id: str) -> str:
     now = deps.clock.now()
     tenant = Tenant(id=new_id(), name=name, slug=slug, created_at=now, updated_at=now)
     event = audit.event(
-        "tenant.created", actor=audit.SYSTEM, at=now, tenant_id=tenant.id, resource="tenant", resource_id=tenant.id,
+        "tenant.created",
+        actor=audit.SYSTEM,
+        at=now,
+        tenant_id=tenant.id,
+        resource="tenant",
+        resource_id=tenant.id,
         changes={"name": name, "slug": slug, "ownerId": owner_user_id},
     )
     try:
@@ -80,7 +90,12 @@ def ensure_membership(tenant_id: str, user_id: str, role: Role) -> None:
         return
     now = deps.clock.now()
     event = audit.event(
-        "member.added", actor=audit.SYSTEM, at=now, tenant_id=tenant_id, resource="user", resource_id=user_id,
+        "member.added",
+        actor=audit.SYSTEM,
+        at=now,
+        tenant_id=tenant_id,
+        resource="user",
+        resource_id=user_id,
         changes={"role": role.value},
     )
     try:

@@ -141,8 +141,12 @@ class IdentityRepository:
         """User, tenant and OWNER membership at once; the email and the slug must both be free."""
         try:
             with self._transaction() as tx:
-                tx.save(it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists())
-                tx.save(it.SlugItem(it.slug_pk(tenant.slug), "SLUG", tenantId=tenant.id), condition=_not_exists())
+                tx.save(
+                    it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists()
+                )
+                tx.save(
+                    it.SlugItem(it.slug_pk(tenant.slug), "SLUG", tenantId=tenant.id), condition=_not_exists()
+                )
                 tx.save(_user_item(user))
                 tx.save(_tenant_item(tenant))
                 tx.save(_member_item(membership, user.created_at))
@@ -157,7 +161,9 @@ class IdentityRepository:
     def create_user(self, user: User, membership: Membership, events: Sequence[DomainEvent]) -> None:
         try:
             with self._transaction() as tx:
-                tx.save(it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists())
+                tx.save(
+                    it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists()
+                )
                 tx.save(_user_item(user))
                 tx.save(_member_item(membership, user.created_at))
                 self._outbox(tx, events)
@@ -170,7 +176,9 @@ class IdentityRepository:
         """A user with no tenant (the bootstrap platform admin)."""
         try:
             with self._transaction() as tx:
-                tx.save(it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists())
+                tx.save(
+                    it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists()
+                )
                 tx.save(_user_item(user))
                 self._outbox(tx, events)
         except PynamoDBException as error:
@@ -186,7 +194,9 @@ class IdentityRepository:
     def create_tenant(self, tenant: Tenant, membership: Membership, events: Sequence[DomainEvent]) -> None:
         try:
             with self._transaction() as tx:
-                tx.save(it.SlugItem(it.slug_pk(tenant.slug), "SLUG", tenantId=tenant.id), condition=_not_exists())
+                tx.save(
+                    it.SlugItem(it.slug_pk(tenant.slug), "SLUG", tenantId=tenant.id), condition=_not_exists()
+                )
                 tx.save(_tenant_item(tenant))
                 tx.save(_member_item(membership, tenant.created_at))
                 self._outbox(tx, events)
@@ -202,7 +212,9 @@ class IdentityRepository:
                 self._outbox(tx, events)
         except PynamoDBException as error:
             if condition_failed(error):
-                raise Conflict("This user is already a member of the tenant", code="ALREADY_A_MEMBER") from error
+                raise Conflict(
+                    "This user is already a member of the tenant", code="ALREADY_A_MEMBER"
+                ) from error
             raise
 
     def user_id_by_email(self, email: str) -> str | None:
@@ -231,7 +243,9 @@ class IdentityRepository:
     def memberships_of(self, user_id: str) -> list[Membership]:
         return [
             _membership(item)
-            for item in it.IdentityItem.query(it.user_pk(user_id), it.IdentityItem.sk.startswith(it.MEMBER_PREFIX))
+            for item in it.IdentityItem.query(
+                it.user_pk(user_id), it.IdentityItem.sk.startswith(it.MEMBER_PREFIX)
+            )
             if isinstance(item, it.MemberItem)
         ]
 
@@ -381,9 +395,7 @@ class IdentityRepository:
     def save_reset_token(self, token_hash: str, user_id: str, expires_at: datetime) -> None:
         it.ResetItem(f"RESET#{token_hash}", "RESET", userId=user_id, expiresAt=epoch_s(expires_at)).save()
 
-    def consume_reset_token(
-        self, token_hash: str, now: datetime, password_hash: str, events_for: Any
-    ) -> str:
+    def consume_reset_token(self, token_hash: str, now: datetime, password_hash: str, events_for: Any) -> str:
         """Use a reset token once: delete it (if unexpired), set the password, revoke sessions."""
         try:
             item = it.ResetItem.get(f"RESET#{token_hash}", "RESET")

@@ -5,19 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from meterplex.identity.models import ApiKey, Tenant, TenantStatus, User
 from meterplex.platform.api import ApiModel, ApiResponse
 from meterplex.platform.auth import Role
 
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["ada@example.com"])]
-Password = Annotated[str, Field(min_length=1, max_length=200, description="8–72 chars, a lower, an upper, a digit")]
+Email = Annotated[
+    str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["ada@example.com"])
+]
+# Secrets are SecretStr so no repr or log line (even Powertools' debug logs) can show them.
+Password = Annotated[
+    SecretStr, Field(min_length=1, max_length=200, description="8–72 chars, a lower, an upper, a digit")
+]
 PersonName = Annotated[str, Field(min_length=1, max_length=100)]
 TenantName = Annotated[str, Field(min_length=1, max_length=200)]
-Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{2,99}$", description="lowercase, 3–100 chars", examples=["acme-corp"])]
+Slug = Annotated[
+    str,
+    Field(pattern=r"^[a-z][a-z0-9-]{2,99}$", description="lowercase, 3–100 chars", examples=["acme-corp"]),
+]
 Metadata = Annotated[dict[str, Any], Field(description="free-form JSON object")]
-Secret = Annotated[str, Field(min_length=1, max_length=512)]
+Secret = Annotated[SecretStr, Field(min_length=1, max_length=512)]
 
 
 # ---------------------------------------------------------------------- requests

@@ -35,7 +35,12 @@ class TenantService:
         now = self.clock.now()
         tenant = Tenant(id=new_id(), name=name, slug=slug, metadata=metadata, created_at=now, updated_at=now)
         event = audit.event(
-            "tenant.created", actor=actor, at=now, tenant_id=tenant.id, resource="tenant", resource_id=tenant.id,
+            "tenant.created",
+            actor=actor,
+            at=now,
+            tenant_id=tenant.id,
+            resource="tenant",
+            resource_id=tenant.id,
             changes={"name": name, "slug": slug, "ownerId": user_id},
         )
         self.repo.create_tenant(tenant, Membership(tenant.id, user_id, Role.OWNER), [event])
@@ -85,7 +90,12 @@ class TenantService:
         now = self.clock.now()
         tenant.updated_at = now
         event = audit.event(
-            "tenant.updated", actor=actor, at=now, tenant_id=tenant_id, resource="tenant", resource_id=tenant_id,
+            "tenant.updated",
+            actor=actor,
+            at=now,
+            tenant_id=tenant_id,
+            resource="tenant",
+            resource_id=tenant_id,
             changes=changes,
         )
         self.repo.update_tenant(tenant, [event], status_changed=tenant.status is not before_status)
@@ -113,8 +123,13 @@ class TenantService:
             if existing is None:
                 raise user_not_found()
             event = audit.event(
-                "member.added", actor=actor, at=now, tenant_id=access.tenant_id, resource="user",
-                resource_id=existing.id, changes={"role": role.value},
+                "member.added",
+                actor=actor,
+                at=now,
+                tenant_id=access.tenant_id,
+                resource="user",
+                resource_id=existing.id,
+                changes={"role": role.value},
             )
             self.repo.add_membership(Membership(access.tenant_id, existing.id, role), now, [event])
             return existing, role
@@ -129,7 +144,12 @@ class TenantService:
             updated_at=now,
         )
         event = audit.event(
-            "user.created", actor=actor, at=now, tenant_id=access.tenant_id, resource="user", resource_id=user.id,
+            "user.created",
+            actor=actor,
+            at=now,
+            tenant_id=access.tenant_id,
+            resource="user",
+            resource_id=user.id,
             changes={"email": email, "firstName": first_name, "lastName": last_name, "role": role.value},
         )
         self.repo.create_user(user, Membership(access.tenant_id, user.id, role), [event])
@@ -168,7 +188,12 @@ class TenantService:
             updated_at=now,
         )
         event = audit.event(
-            "user.updated", actor=actor, at=now, tenant_id=None, resource="user", resource_id=user_id,
+            "user.updated",
+            actor=actor,
+            at=now,
+            tenant_id=None,
+            resource="user",
+            resource_id=user_id,
             changes=changes,
         )
         self.repo.update_profile(updated, [event])

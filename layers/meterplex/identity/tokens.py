@@ -60,7 +60,12 @@ def verify_access_token(token: str, *, signing_key: str, now: datetime) -> Acces
             signing_key,
             algorithms=[ALGORITHM],
             # exp/nbf are checked below against the injected clock, so tests can move time.
-            options={"require": _REQUIRED_CLAIMS, "verify_iat": False, "verify_exp": False, "verify_nbf": False},
+            options={
+                "require": _REQUIRED_CLAIMS,
+                "verify_iat": False,
+                "verify_exp": False,
+                "verify_nbf": False,
+            },
         )
         if not int(claims.get("nbf", claims["iat"])) <= now.timestamp() < int(claims["exp"]):
             raise Unauthenticated("Access token expired or not yet valid", code="TOKEN_EXPIRED")

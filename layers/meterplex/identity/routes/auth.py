@@ -34,7 +34,7 @@ FORGOT_ANSWER = "If the email is registered, a reset link has been sent"
 def register(body: Annotated[RegisterRequest, Body()]) -> Response[RegisterOut]:
     pair, user, tenant = Services.auth().register(
         email=body.email,
-        password=body.password,
+        password=body.password.get_secret_value(),
         first_name=body.first_name,
         last_name=body.last_name,
         tenant_name=body.tenant_name,
@@ -52,13 +52,13 @@ def register(body: Annotated[RegisterRequest, Body()]) -> Response[RegisterOut]:
 
 @router.post(f"{PREFIX}/login", tags=TAGS, summary="Log in: access JWT + refresh token")
 def login(body: Annotated[LoginRequest, Body()]) -> LoginOut:
-    pair, user = Services.auth().login(email=body.email, password=body.password, actor=actor_of(router))
+    pair, user = Services.auth().login(email=body.email, password=body.password.get_secret_value(), actor=actor_of(router))
     return LoginOut(access_token=pair.access_token, refresh_token=pair.refresh_token, user=UserOut.of(user))
 
 
 @router.post(f"{PREFIX}/refresh", tags=TAGS, summary="Rotate a refresh token")
 def refresh(body: Annotated[RefreshRequest, Body()]) -> TokenPairOut:
-    pair = Services.auth().refresh(body.refresh_token)
+    pair = Services.auth().refresh(body.refresh_token.get_secret_value())
     return TokenPairOut(access_token=pair.access_token, refresh_token=pair.refresh_token)
 
 
@@ -71,7 +71,7 @@ def me() -> UserOut:
 def change_password(body: Annotated[ChangePasswordRequest, Body()]) -> TokenPairOut:
     principal = principal_of(router)
     pair = Services.auth().change_password(
-        principal.require_user(), body.current_password, body.new_password, actor_of(router, principal)
+        principal.require_user(), body.current_password.get_secret_value(), body.new_password.get_secret_value(), actor_of(router, principal)
     )
     return TokenPairOut(access_token=pair.access_token, refresh_token=pair.refresh_token)
 
@@ -84,13 +84,13 @@ def forgot_password(body: Annotated[ForgotPasswordRequest, Body()]) -> MessageOu
 
 @router.post(f"{PREFIX}/reset-password", tags=TAGS, summary="Reset the password with a token")
 def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> MessageOut:
-    Services.auth().reset_password(body.token, body.new_password)
+    Services.auth().reset_password(body.token.get_secret_value(), body.new_password.get_secret_value())
     return MessageOut(message="Password reset; every session was revoked")
 
 
 @router.post(f"{PREFIX}/logout", tags=TAGS, summary="Revoke a refresh token")
 def logout(body: Annotated[LogoutRequest, Body()]) -> MessageOut:
-    Services.auth().logout(principal_of(router).require_user(), body.refresh_token)
+    Services.auth().logout(principal_of(router).require_user(), body.refresh_token.get_secret_value())
     return MessageOut(message="Logged out")
 
 

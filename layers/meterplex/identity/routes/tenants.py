@@ -47,7 +47,9 @@ def list_tenants(
     return Page[TenantWithRoleOut].model_validate(paginate(rows, page, limit))
 
 
-@router.get(f"{PREFIX}/me/context", tags=TAGS, summary="The current tenant, the caller's role, the subscription")
+@router.get(
+    f"{PREFIX}/me/context", tags=TAGS, summary="The current tenant, the caller's role, the subscription"
+)
 def tenant_context() -> TenantContextOut:
     principal = principal_of(router)
     access = tenant_access(principal, tenant_header_of(router))
@@ -72,7 +74,9 @@ def tenant_by_slug(slug: str) -> TenantOut:
 
 @router.get(f"{PREFIX}/<tenant_id>", tags=TAGS, summary="A tenant of the caller, by id")
 def get_tenant(tenant_id: str) -> TenantOut:
-    return TenantOut.of(Services.tenants().visible_tenant(principal_of(router), tenant_id, tenant_header_of(router)))
+    return TenantOut.of(
+        Services.tenants().visible_tenant(principal_of(router), tenant_id, tenant_header_of(router))
+    )
 
 
 @router.patch(f"{PREFIX}/<tenant_id>", tags=TAGS, summary="Update a tenant (OWNER/ADMIN)")

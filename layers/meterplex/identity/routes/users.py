@@ -23,7 +23,7 @@ def create_user(body: Annotated[CreateUserRequest, Body()]) -> Response[MemberOu
     user, role = Services.tenants().create_user(
         access,
         email=body.email,
-        password=body.password,
+        password=body.password.get_secret_value(),
         first_name=body.first_name,
         last_name=body.last_name,
         role=body.role,
@@ -42,4 +42,6 @@ def get_user(user_id: str) -> UserOut:
 def update_user(user_id: str, body: Annotated[UpdateUserRequest, Body()]) -> UserOut:
     principal = principal_of(router)
     changes = body.model_dump(by_alias=True, exclude_unset=True)
-    return UserOut.of(Services.tenants().update_user(principal, user_id, changes, actor_of(router, principal)))
+    return UserOut.of(
+        Services.tenants().update_user(principal, user_id, changes, actor_of(router, principal))
+    )
