@@ -5,8 +5,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from meterplex.audit.repository import record
 from meterplex.platform.clock import system_clock
 from meterplex.platform.dead_letters import dead_letter
 from meterplex.platform.events import DomainEvent
@@ -24,8 +22,13 @@ def handle(record: KafkaEventRecord) -> None:
         event = DomainEvent.from_json(raw)
     except (ValueError, TypeError) as error:
         logger.error("poison record dead-lettered", source=source, reason=str(error))
-        dead_letter(consumer=CONSUMER, source=source, reason=str(error), payload=raw.decode("utf-8", "replace"),
-                    at=system_clock.now())
+        dead_letter(
+            consumer=CONSUMER,
+            source=source,
+            reason=str(error),
+            payload=raw.decode("utf-8", "replace"),
+            at=system_clock.now(),
+        )
         return
     if not record(event):
         logger.info("audit event already recorded", event_id=event.id)

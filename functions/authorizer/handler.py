@@ -3,7 +3,6 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from meterplex.identity.authorizer import authorize
 from meterplex.identity.repository import IdentityRepository
 from meterplex.platform.observability import logger, tracer

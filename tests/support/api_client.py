@@ -46,7 +46,9 @@ class ApiClient:
 
     def __init__(self, source_ip: str | None = None) -> None:
         self.gateway = Gateway(topology.ROUTES, runner().invoke, fallback_function=topology.FALLBACK_FUNCTION)
-        self.source_ip = source_ip or f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        self.source_ip = (
+            source_ip or f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        )
 
     def request(
         self,

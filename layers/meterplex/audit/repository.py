@@ -10,15 +10,15 @@ from meterplex.platform.events import DomainEvent
 
 
 class AuditItem(CoreItem):
-    eventId = UnicodeAttribute()  # noqa: N815
+    eventId = UnicodeAttribute()
     action = UnicodeAttribute()
     actor = UnicodeAttribute()
-    tenantId = UnicodeAttribute()  # noqa: N815
+    tenantId = UnicodeAttribute()
     resource = UnicodeAttribute(null=True)
-    resourceId = UnicodeAttribute(null=True)  # noqa: N815
+    resourceId = UnicodeAttribute(null=True)
     changes = JSONAttribute(null=True)
-    correlationId = UnicodeAttribute(null=True)  # noqa: N815
-    occurredAt = UnicodeAttribute()  # noqa: N815
+    correlationId = UnicodeAttribute(null=True)
+    occurredAt = UnicodeAttribute()
 
 
 def audit_key(event: DomainEvent) -> tuple[str, str]:

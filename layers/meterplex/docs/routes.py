@@ -1,6 +1,5 @@
 """Swagger UI at /api/docs and the merged OpenAPI document at /api/openapi.json."""
 
-
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 

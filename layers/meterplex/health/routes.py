@@ -1,6 +1,5 @@
 """GET /health — 200 when every dependency is up, 503 otherwise (no auth, no API prefix)."""
 
-
 import json
 
 from aws_lambda_powertools.event_handler import Response
@@ -17,4 +16,6 @@ def health() -> Response[str]:
     checks = dependency_status()
     healthy = all(c["status"] == UP for c in checks.values())
     body = {"status": "ok" if healthy else "degraded", "checks": checks, "timestamp": iso(system_clock.now())}
-    return Response(status_code=200 if healthy else 503, content_type="application/json", body=json.dumps(body))
+    return Response(
+        status_code=200 if healthy else 503, content_type="application/json", body=json.dumps(body)
+    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from meterplex.identity import tokens
-from meterplex.platform import audit
-from meterplex.platform.audit import Actor
 from meterplex.identity.auth_service import IdentityDeps
 from meterplex.identity.models import ApiKey
 from meterplex.identity.tenants_service import tenant_not_found
+from meterplex.platform import audit
+from meterplex.platform.audit import Actor
 from meterplex.platform.auth import TenantAccess
 from meterplex.platform.errors import NotFound
 from meterplex.platform.ids import new_id

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from meterplex.identity import rate_limits, tokens
-from meterplex.platform import audit
-from meterplex.platform.audit import Actor
 from meterplex.identity.models import Membership, RefreshToken, Tenant, TokenPair, User
 from meterplex.identity.passwords import burn_time, hash_password, password_problem, verify_password
 from meterplex.identity.repository import IdentityRepository, RefreshReuse
 from meterplex.identity.signing_key import jwt_signing_key
+from meterplex.platform import audit
+from meterplex.platform.audit import Actor
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import Clock, system_clock
 from meterplex.platform.errors import FieldError, InvalidInput, NotFound, Unauthenticated

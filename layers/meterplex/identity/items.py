@@ -61,18 +61,18 @@ class IdentityItem(CoreItem):
 class UserItem(IdentityItem, discriminator="User"):
     id = UnicodeAttribute()
     email = UnicodeAttribute()
-    passwordHash = UnicodeAttribute()  # noqa: N815 - attribute names are camelCase, like the API
-    firstName = UnicodeAttribute()  # noqa: N815
-    lastName = UnicodeAttribute()  # noqa: N815
-    isActive = BooleanAttribute(default=True)  # noqa: N815
-    isPlatformAdmin = BooleanAttribute(default=False)  # noqa: N815
-    sessionVersion = NumberAttribute(default=0)  # noqa: N815
-    createdAt = UnicodeAttribute()  # noqa: N815
-    updatedAt = UnicodeAttribute()  # noqa: N815
+    passwordHash = UnicodeAttribute()
+    firstName = UnicodeAttribute()
+    lastName = UnicodeAttribute()
+    isActive = BooleanAttribute(default=True)
+    isPlatformAdmin = BooleanAttribute(default=False)
+    sessionVersion = NumberAttribute(default=0)
+    createdAt = UnicodeAttribute()
+    updatedAt = UnicodeAttribute()
 
 
 class EmailItem(IdentityItem, discriminator="Email"):
-    userId = UnicodeAttribute()  # noqa: N815
+    userId = UnicodeAttribute()
 
 
 class TenantItem(IdentityItem, discriminator="Tenant"):
@@ -81,42 +81,42 @@ class TenantItem(IdentityItem, discriminator="Tenant"):
     slug = UnicodeAttribute()
     status = UnicodeAttribute()
     meta = JSONAttribute(attr_name="metadata", default=dict)
-    createdAt = UnicodeAttribute()  # noqa: N815
-    updatedAt = UnicodeAttribute()  # noqa: N815
+    createdAt = UnicodeAttribute()
+    updatedAt = UnicodeAttribute()
 
 
 class SlugItem(IdentityItem, discriminator="Slug"):
-    tenantId = UnicodeAttribute()  # noqa: N815
+    tenantId = UnicodeAttribute()
 
 
 class MemberItem(IdentityItem, discriminator="Member"):
-    tenantId = UnicodeAttribute()  # noqa: N815
-    userId = UnicodeAttribute()  # noqa: N815
+    tenantId = UnicodeAttribute()
+    userId = UnicodeAttribute()
     role = UnicodeAttribute()
-    createdAt = UnicodeAttribute()  # noqa: N815
+    createdAt = UnicodeAttribute()
 
 
 class RefreshItem(IdentityItem, discriminator="Refresh"):
-    userId = UnicodeAttribute()  # noqa: N815
-    sessionVersion = NumberAttribute()  # noqa: N815
-    issuedAt = UnicodeAttribute()  # noqa: N815
+    userId = UnicodeAttribute()
+    sessionVersion = NumberAttribute()
+    issuedAt = UnicodeAttribute()
     revoked = BooleanAttribute(default=False)
 
 
 class ResetItem(IdentityItem, discriminator="Reset"):
-    userId = UnicodeAttribute()  # noqa: N815
+    userId = UnicodeAttribute()
 
 
 class ApiKeyItem(IdentityItem, discriminator="ApiKey"):
     id = UnicodeAttribute()
-    tenantId = UnicodeAttribute()  # noqa: N815
+    tenantId = UnicodeAttribute()
     name = UnicodeAttribute()
     prefix = UnicodeAttribute()
-    createdAt = UnicodeAttribute()  # noqa: N815
-    createdBy = UnicodeAttribute()  # noqa: N815
-    keyExpiresAt = UnicodeAttribute(null=True)  # noqa: N815 - not the TTL: expired keys stay listed
-    revokedAt = UnicodeAttribute(null=True)  # noqa: N815
-    tenantStatus = UnicodeAttribute(default="ACTIVE")  # noqa: N815 - copied so one read decides
+    createdAt = UnicodeAttribute()
+    createdBy = UnicodeAttribute()
+    keyExpiresAt = UnicodeAttribute(null=True)
+    revokedAt = UnicodeAttribute(null=True)
+    tenantStatus = UnicodeAttribute(default="ACTIVE")
 
 
 class RateWindowItem(IdentityItem, discriminator="RateWindow"):

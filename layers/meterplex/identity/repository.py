@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from meterplex.identity import items as it
@@ -283,7 +284,7 @@ class IdentityRepository:
         self, user_id: str, at: datetime, events: Sequence[DomainEvent], *, password_hash: str | None = None
     ) -> int:
         """Revoke every session of a user (optionally setting a new password); the new version."""
-        actions = [it.UserItem.sessionVersion.add(1), it.UserItem.updatedAt.set(iso(at))]
+        actions: list[Action] = [it.UserItem.sessionVersion.add(1), it.UserItem.updatedAt.set(iso(at))]
         if password_hash is not None:
             actions.append(it.UserItem.passwordHash.set(password_hash))
         item = it.UserItem(it.user_pk(user_id), it.PROFILE)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from meterplex.platform import audit
-from meterplex.platform.audit import Actor
 from meterplex.identity.auth_service import IdentityDeps, check_password_policy, normalize_email
 from meterplex.identity.models import Membership, Tenant, TenantStatus, User
 from meterplex.identity.passwords import hash_password
+from meterplex.platform import audit
+from meterplex.platform.audit import Actor
 from meterplex.platform.auth import MANAGERS, Principal, Role, TenantAccess
 from meterplex.platform.errors import Forbidden, NotFound
 from meterplex.platform.ids import new_id

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -31,6 +30,13 @@ JSON = "application/json"
 INTERNAL_MESSAGE = "An unexpected error occurred; quote the correlation id when reporting it"
 
 
+class HasEvent(Protocol):
+    """A resolver or router: anything that knows the event being handled."""
+
+    @property
+    def current_event(self) -> Any: ...
+
+
 class ApiModel(BaseModel):
     """Base of request bodies: camelCase on the wire, unknown fields rejected (SPEC §0)."""
 
@@ -43,26 +49,26 @@ class ApiResponse(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
-def correlation_id_of(app: APIGatewayRestResolver | APIGatewayRouter) -> str:
+def correlation_id_of(app: HasEvent) -> str:
     event = app.current_event
     return event.headers.get(CORRELATION_HEADER) or event.request_context.request_id or "unknown"
 
 
-def principal_of(app: APIGatewayRestResolver | APIGatewayRouter) -> Principal:
+def principal_of(app: HasEvent) -> Principal:
     """The authenticated caller (401 when the route was reached without an authorizer context)."""
     authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer")
     return Principal.from_context(authorizer)
 
 
-def tenant_header_of(app: APIGatewayRestResolver | APIGatewayRouter) -> str | None:
+def tenant_header_of(app: HasEvent) -> str | None:
     return app.current_event.headers.get(TENANT_HEADER) or None
 
 
-def client_ip_of(app: APIGatewayRestResolver | APIGatewayRouter) -> str:
+def client_ip_of(app: HasEvent) -> str:
     return app.current_event.request_context.identity.source_ip or "unknown"
 
 
-def actor_of(app: APIGatewayRestResolver | APIGatewayRouter, principal: Principal | None = None) -> Actor:
+def actor_of(app: HasEvent, principal: Principal | None = None) -> Actor:
     """Who is acting, for the audit trail: the principal (or anonymous), correlation id, client IP."""
     if principal is None:
         who = "anonymous"
@@ -139,7 +145,7 @@ def create_app(*routers: Router, clock: Clock = system_clock) -> APIGatewayRestR
     @app.exception_handler(ServiceError)
     def _service_error(error: ServiceError) -> Response:
         status = int(error.status_code)
-        return error_response(status, "HTTP_ERROR", error.msg)
+        return error_response(status, "HTTP_ERROR", str(error.msg))
 
     @app.not_found
     def _route_not_found(_: Exception) -> Response:

@@ -100,7 +100,9 @@ class Principal:
     def require_user(self) -> str:
         """The user id; API keys act for a tenant, never for a person."""
         if not self.is_user or self.user_id is None:
-            raise Forbidden("This action needs a user's access token, not an API key", code="USER_TOKEN_REQUIRED")
+            raise Forbidden(
+                "This action needs a user's access token, not an API key", code="USER_TOKEN_REQUIRED"
+            )
         return self.user_id
 
     def require_platform_admin(self) -> str:

@@ -36,7 +36,7 @@ class CoreItem(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    expiresAt = NumberAttribute(null=True)  # noqa: N815 - the table's TTL attribute
+    expiresAt = NumberAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     # Declared on the base so every model shares one table schema (and one cached connection).

@@ -19,7 +19,7 @@ class DeadLetterItem(CoreItem):
     source = UnicodeAttribute()  # e.g. "<topic>-<partition>@<offset>"
     reason = UnicodeAttribute()
     payload = UnicodeAttribute()
-    failedAt = UnicodeAttribute()  # noqa: N815
+    failedAt = UnicodeAttribute()
 
 
 def dead_letter(*, consumer: str, source: str, reason: str, payload: str, at: datetime) -> None:

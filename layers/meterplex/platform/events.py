@@ -17,11 +17,11 @@ PLATFORM_TENANT = "platform"  # partition key of events that belong to no tenant
 @dataclass(frozen=True)
 class DomainEvent:
     type: str  # "<resource>.<past-tense verb>", e.g. "tenant.created"
-    tenantId: str  # noqa: N815 - wire names, camelCase like the API
-    occurredAt: str  # noqa: N815
+    tenantId: str
+    occurredAt: str
     data: dict[str, Any]
     actor: str = "system"
-    correlationId: str | None = None  # noqa: N815
+    correlationId: str | None = None
     id: str = field(default_factory=new_id)
     version: int = ENVELOPE_VERSION
 

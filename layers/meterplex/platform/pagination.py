@@ -19,7 +19,7 @@ class PageMeta(BaseModel):
     total: int
     page: int
     limit: int
-    totalPages: int  # noqa: N815 - wire name
+    totalPages: int
 
 
 class Page(BaseModel, Generic[T]):

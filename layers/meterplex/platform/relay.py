@@ -70,7 +70,10 @@ def relay(records: Iterable[dict[str, Any]], producer: Producer) -> list[str]:
             continue
         pending[sequence_number] = message
         producer.produce(
-            message.topic, value=message.value.encode(), key=message.key.encode(), on_delivery=delivered(sequence_number)
+            message.topic,
+            value=message.value.encode(),
+            key=message.key.encode(),
+            on_delivery=delivered(sequence_number),
         )
         producer.poll(0)
     if producer.flush(FLUSH_TIMEOUT_S) > 0 or pending:

@@ -98,7 +98,9 @@ def test_refresh_token_reuse_revokes_every_session(account: Account) -> None:
 
 def test_change_password_revokes_other_sessions_and_returns_a_new_pair(account: Account) -> None:
     other = account.client.post(f"{AUTH}/login", {"email": account.email, "password": PASSWORD}).body
-    reply = account.post(f"{AUTH}/change-password", {"currentPassword": PASSWORD, "newPassword": "NewPass456"})
+    reply = account.post(
+        f"{AUTH}/change-password", {"currentPassword": PASSWORD, "newPassword": "NewPass456"}
+    )
     assert reply.status == 200
     assert account.client.get(f"{AUTH}/me", token=other["accessToken"]).status == 401
     assert account.client.post(f"{AUTH}/refresh", {"refreshToken": other["refreshToken"]}).status == 401
@@ -108,7 +110,9 @@ def test_change_password_revokes_other_sessions_and_returns_a_new_pair(account: 
 
 
 def test_change_password_with_wrong_current_password_answers_401(account: Account) -> None:
-    reply = account.post(f"{AUTH}/change-password", {"currentPassword": "Wrong1234", "newPassword": "NewPass456"})
+    reply = account.post(
+        f"{AUTH}/change-password", {"currentPassword": "Wrong1234", "newPassword": "NewPass456"}
+    )
     assert reply.status == 401
 
 
@@ -154,7 +158,8 @@ def test_login_rate_limit_per_email_answers_429_with_retry_after(moto_endpoint: 
 def test_login_rate_limit_per_ip_answers_429(account: Account) -> None:
     client = ApiClient()
     statuses = [
-        client.post(f"{AUTH}/login", {"email": f"x{i}@example.com", "password": "Wrong1234"}).status for i in range(11)
+        client.post(f"{AUTH}/login", {"email": f"x{i}@example.com", "password": "Wrong1234"}).status
+        for i in range(11)
     ]
     assert statuses[:10] == [401] * 10
     assert statuses[10] == 429

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.identity.conftest import PASSWORD, registration
+from tests.integration.identity.conftest import registration
 from tests.support.api_client import ApiClient
 
 
@@ -23,8 +23,11 @@ def test_two_simultaneous_registrations_with_one_email_exactly_one_succeeds(moto
 def test_many_simultaneous_registrations_with_one_slug_exactly_one_succeeds(moto_endpoint: str) -> None:
     slug = registration()["tenantSlug"]
     with ThreadPoolExecutor(max_workers=6) as pool:
-        replies = list(pool.map(lambda _: ApiClient().post("/api/v1/auth/register", registration(tenantSlug=slug)),
-                                range(6)))
+        replies = list(
+            pool.map(
+                lambda _: ApiClient().post("/api/v1/auth/register", registration(tenantSlug=slug)), range(6)
+            )
+        )
     assert sorted(r.status for r in replies) == [201] + [409] * 5
 
 
@@ -41,12 +44,17 @@ def test_passwords_and_tokens_never_appear_in_logs_or_responses(
     client.post("/api/v1/auth/login", {"email": body["email"], "password": "Wr0ngPassword"})
     client.post("/api/v1/auth/login", {"email": body["email"], "password": secret_password})
     changed = client.post(
-        "/api/v1/auth/change-password", {"currentPassword": secret_password, "newPassword": new_password}, token=token
+        "/api/v1/auth/change-password",
+        {"currentPassword": secret_password, "newPassword": new_password},
+        token=token,
     )
     assert changed.status == 200
-    client.post("/api/v1/users", {"email": "leak@example.com", "password": secret_password, "firstName": "L",
-                                  "lastName": "K"}, token=changed.body["accessToken"],
-                tenant=registered.body["tenant"]["id"])
+    client.post(
+        "/api/v1/users",
+        {"email": "leak@example.com", "password": secret_password, "firstName": "L", "lastName": "K"},
+        token=changed.body["accessToken"],
+        tenant=registered.body["tenant"]["id"],
+    )
     client.post("/api/v1/auth/forgot-password", {"email": body["email"]})
     # every log record with all its structured fields, as the JSON formatter would print them
     logs = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)

@@ -13,12 +13,15 @@ TENANTS, USERS, KEYS = "/api/v1/tenants", "/api/v1/users", "/api/v1/api-keys"
 def add_member(owner: Account, role: str, email: str | None = None) -> Account:
     email = email or f"{role.lower()}-{owner.tenant_id[-8:]}@example.com"
     reply = owner.post(
-        USERS, {"email": email, "password": PASSWORD, "firstName": "M", "lastName": role, "role": role},
+        USERS,
+        {"email": email, "password": PASSWORD, "firstName": "M", "lastName": role, "role": role},
         tenant=owner.tenant_id,
     )
     assert reply.status == 201, reply.body
     login = owner.client.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}).body
-    return Account(owner.client, email, reply.body["id"], owner.tenant_id, login["accessToken"], login["refreshToken"])
+    return Account(
+        owner.client, email, reply.body["id"], owner.tenant_id, login["accessToken"], login["refreshToken"]
+    )
 
 
 # ------------------------------------------------------------------------------------- tenants
@@ -82,18 +85,34 @@ def test_tenant_context_reports_tenant_and_role(account: Account) -> None:
 
 # ------------------------------------------------------------------------------------- users
 def test_create_user_defaults_to_developer_and_rejects_duplicates(account: Account) -> None:
-    body = {"email": f"dev-{account.tenant_id[-6:]}@example.com", "password": PASSWORD, "firstName": "A", "lastName": "B"}
+    body = {
+        "email": f"dev-{account.tenant_id[-6:]}@example.com",
+        "password": PASSWORD,
+        "firstName": "A",
+        "lastName": "B",
+    }
     created = account.post(USERS, body, tenant=account.tenant_id)
     assert created.status == 201 and created.body["role"] == "DEVELOPER"
     assert account.post(USERS, body, tenant=account.tenant_id).status == 409
 
 
-def test_create_user_adds_an_existing_user_to_another_tenant(account: Account, other_account: Account) -> None:
+def test_create_user_adds_an_existing_user_to_another_tenant(
+    account: Account, other_account: Account
+) -> None:
     reply = account.post(
-        USERS, {"email": other_account.email, "password": "Whatever123", "firstName": "X", "lastName": "Y",
-                "role": "BILLING"}, tenant=account.tenant_id,
+        USERS,
+        {
+            "email": other_account.email,
+            "password": "Whatever123",
+            "firstName": "X",
+            "lastName": "Y",
+            "role": "BILLING",
+        },
+        tenant=account.tenant_id,
     )
-    assert reply.status == 201 and reply.body["id"] == other_account.user_id and reply.body["role"] == "BILLING"
+    assert (
+        reply.status == 201 and reply.body["id"] == other_account.user_id and reply.body["role"] == "BILLING"
+    )
     # the existing user's password is not changed by being added
     login = ApiClient().post("/api/v1/auth/login", {"email": other_account.email, "password": PASSWORD})
     assert login.status == 200
@@ -102,17 +121,30 @@ def test_create_user_adds_an_existing_user_to_another_tenant(account: Account, o
 def test_create_user_roles_and_validation(account: Account) -> None:
     admin = add_member(account, "ADMIN")
     grant_owner = admin.post(
-        USERS, {"email": "o@example.com", "password": PASSWORD, "firstName": "O", "lastName": "W", "role": "OWNER"},
+        USERS,
+        {"email": "o@example.com", "password": PASSWORD, "firstName": "O", "lastName": "W", "role": "OWNER"},
         tenant=account.tenant_id,
     )
     assert grant_owner.status == 403
     developer = add_member(account, "DEVELOPER")
-    assert developer.post(USERS, {"email": "z@example.com", "password": PASSWORD, "firstName": "Z",
-                                  "lastName": "Z"}, tenant=account.tenant_id).status == 403
-    bad = account.post(USERS, {"email": "bad", "password": PASSWORD, "firstName": "A"}, tenant=account.tenant_id)
+    assert (
+        developer.post(
+            USERS,
+            {"email": "z@example.com", "password": PASSWORD, "firstName": "Z", "lastName": "Z"},
+            tenant=account.tenant_id,
+        ).status
+        == 403
+    )
+    bad = account.post(
+        USERS, {"email": "bad", "password": PASSWORD, "firstName": "A"}, tenant=account.tenant_id
+    )
     assert bad.status == 400 and {"email", "lastName"} <= bad.fields()
-    assert account.post(USERS, {"email": "n@example.com", "password": PASSWORD, "firstName": "A",
-                                "lastName": "B"}).status == 400  # no x-tenant-id
+    assert (
+        account.post(
+            USERS, {"email": "n@example.com", "password": PASSWORD, "firstName": "A", "lastName": "B"}
+        ).status
+        == 400
+    )  # no x-tenant-id
 
 
 def test_get_user_only_when_sharing_a_tenant(account: Account, other_account: Account) -> None:
@@ -159,7 +191,9 @@ def test_only_owner_or_admin_manage_api_keys(account: Account, role: str) -> Non
 
 
 def test_api_key_validation(account: Account) -> None:
-    assert account.post(KEYS, {"name": "x", "expiresInDays": 0}, tenant=account.tenant_id).fields() == {"expiresInDays"}
+    assert account.post(KEYS, {"name": "x", "expiresInDays": 0}, tenant=account.tenant_id).fields() == {
+        "expiresInDays"
+    }
     assert account.post(KEYS, {"name": "x", "expiresInDays": 366}, tenant=account.tenant_id).status == 400
 
 

@@ -8,9 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-
 from meterplex.identity import tokens
-from meterplex.identity.authorizer import Unauthorized, api_wide_resource, authorize, bearer_token, principal_for
+from meterplex.identity.authorizer import (
+    Unauthorized,
+    api_wide_resource,
+    authorize,
+    bearer_token,
+    principal_for,
+)
 from meterplex.identity.models import ApiKey, Membership, TenantStatus, User
 from meterplex.identity.signing_key import jwt_signing_key
 from meterplex.platform.auth import AuthType, Principal, Role
@@ -73,8 +78,14 @@ def test_tampered_jwt_is_rejected(repo: FakeRepo) -> None:
 
 
 def test_alg_none_jwt_is_rejected(repo: FakeRepo) -> None:
-    claims = {"sub": "u1", "email": "a@b.c", "jti": "j", "sv": 0, "iat": int(NOW.timestamp()),
-              "exp": int((NOW + timedelta(minutes=15)).timestamp())}
+    claims = {
+        "sub": "u1",
+        "email": "a@b.c",
+        "jti": "j",
+        "sv": 0,
+        "iat": int(NOW.timestamp()),
+        "exp": int((NOW + timedelta(minutes=15)).timestamp()),
+    }
     unsigned = jwt.encode(claims, key=None, algorithm="none")  # type: ignore[arg-type]
     with pytest.raises(Unauthenticated):
         principal_for(unsigned, repo, FixedClock(NOW))  # type: ignore[arg-type]

@@ -52,7 +52,9 @@ def register(body: Annotated[RegisterRequest, Body()]) -> Response[RegisterOut]:
 
 @router.post(f"{PREFIX}/login", tags=TAGS, summary="Log in: access JWT + refresh token")
 def login(body: Annotated[LoginRequest, Body()]) -> LoginOut:
-    pair, user = Services.auth().login(email=body.email, password=body.password.get_secret_value(), actor=actor_of(router))
+    pair, user = Services.auth().login(
+        email=body.email, password=body.password.get_secret_value(), actor=actor_of(router)
+    )
     return LoginOut(access_token=pair.access_token, refresh_token=pair.refresh_token, user=UserOut.of(user))
 
 
@@ -71,7 +73,10 @@ def me() -> UserOut:
 def change_password(body: Annotated[ChangePasswordRequest, Body()]) -> TokenPairOut:
     principal = principal_of(router)
     pair = Services.auth().change_password(
-        principal.require_user(), body.current_password.get_secret_value(), body.new_password.get_secret_value(), actor_of(router, principal)
+        principal.require_user(),
+        body.current_password.get_secret_value(),
+        body.new_password.get_secret_value(),
+        actor_of(router, principal),
     )
     return TokenPairOut(access_token=pair.access_token, refresh_token=pair.refresh_token)
 
