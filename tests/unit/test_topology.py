@@ -1,0 +1,65 @@
+"""The topology is the one declaration: every route it lists is served by its function, every
+route a function serves is listed, and every function it names exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from infra import topology
+from meterplex.route_groups import ROUTE_GROUPS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def powertools_to_gateway(path: str) -> str:
+    """`/plans/<plan_id>` → `/plans/{}` (parameter names may differ between the two syntaxes)."""
+    return re.sub(r"<[^>]+>", "{}", path)
+
+
+def gateway_shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def served_routes(function: str) -> set[tuple[str, str]]:
+    served = set()
+    for router in ROUTE_GROUPS[function]():
+        for key in router._routes:
+            rule, methods = key[0], key[1]
+            for method in methods if isinstance(methods, tuple | list) else (methods,):
+                served.add((method.upper(), powertools_to_gateway(rule)))
+    return served
+
+
+@pytest.mark.parametrize("function", sorted(ROUTE_GROUPS))
+def test_function_serves_exactly_its_topology_routes(function: str) -> None:
+    declared = {(r.method, gateway_shape(r.path)) for r in topology.routes_of(function)}
+    assert served_routes(function) == declared
+
+
+def test_every_routed_function_has_a_route_group_and_a_handler() -> None:
+    for name in {r.function for r in topology.ROUTES} | {topology.FALLBACK_FUNCTION}:
+        assert name in ROUTE_GROUPS, name
+    for fn in topology.FUNCTIONS:
+        assert (ROOT / "functions" / fn.name / "handler.py").is_file(), fn.name
+
+
+def test_triggers_and_grants_name_declared_things() -> None:
+    names = {f.name for f in topology.FUNCTIONS}
+    tables = {t.name for t in topology.TABLES}
+    topics = {t.name for t in topology.TOPICS}
+    for trigger in topology.STREAM_TRIGGERS:
+        assert trigger.function in names and trigger.table in tables
+    for kafka in topology.KAFKA_TRIGGERS:
+        assert kafka.function in names and kafka.topic in topics
+    for schedule in topology.SCHEDULES:
+        assert schedule.function in names
+    for fn in topology.FUNCTIONS:
+        assert set(fn.tables) <= tables and set(fn.produces) <= topics
+
+
+def test_routes_are_unique() -> None:
+    keys = [(r.method, gateway_shape(r.path)) for r in topology.ROUTES]
+    assert len(keys) == len(set(keys))
