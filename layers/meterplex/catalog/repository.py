@@ -14,7 +14,6 @@ from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, TransactWriteError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from meterplex.catalog.models import (
@@ -30,10 +29,14 @@ from meterplex.catalog.models import (
     Terms,
 )
 from meterplex.catalog.service import feature_archived, plan_archived
+from meterplex.catalog.transactions import failed_keys
 from meterplex.platform.clock import iso, parse_iso, system_clock
-from meterplex.platform.core_table import CoreItem
+from meterplex.platform.core_table import CoreItem, core_connection
 from meterplex.platform.errors import Conflict, NotFound
 
+# Queried by name, not through `CoreItem.gsi1`: PynamoDB binds a shared Index object to the last
+# model class defined, so `SomeModel.gsi1.query` may hydrate another model's class.
+GSI1 = "gsi1"
 PLANS_GSI_PK = "CATALOG#PLANS"
 FEATURES_GSI_PK = "CATALOG#FEATURES"
 ENTITY_SK_PLAN = "#PLAN"
@@ -65,22 +68,10 @@ def entitlement_claim_sk(feature_id: str) -> str:
     return f"ENTFEATURE#{feature_id}"
 
 
-class Gsi1(GlobalSecondaryIndex["CatalogRecord"]):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
 class CatalogRecord(CoreItem):
     """Every catalog item; `kind` says which, and which attributes are set."""
 
     kind = UnicodeAttribute()  # PLAN | PRICE | FEATURE | ENTITLEMENT | CLAIM
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-    gsi1 = Gsi1()
     id = UnicodeAttribute(null=True)
     name = UnicodeAttribute(null=True)
     slug = UnicodeAttribute(null=True)
@@ -270,31 +261,26 @@ def _claim(pk: str, sk: str, owner_id: str) -> CatalogRecord:
     return CatalogRecord(pk=pk, sk=sk, kind="CLAIM", ownerId=owner_id)
 
 
-def _cancelled_at(error: TransactWriteError, index: int) -> bool:
-    reasons = error.cancellation_reasons or []
-    reason = reasons[index] if index < len(reasons) else None
-    return reason is not None and reason.code == "ConditionalCheckFailed"
-
-
 _NEW = CatalogRecord.pk.does_not_exist()
 
 
 class DynamoCatalogRepository:
     def __init__(self) -> None:
         # the connection the models use (same endpoint and region); transactions need it
-        self._connection = CatalogRecord._get_connection().connection
+        self._connection = core_connection()
 
     def _transaction(self) -> TransactWrite:
         return TransactWrite(connection=self._connection)
 
     # -- plans -------------------------------------------------------------------------------
     def create_plan(self, plan: Plan) -> None:
+        tx = self._transaction()
         try:
-            with self._transaction() as tx:
+            with tx:
                 tx.save(_claim(slug_claim_pk(plan.slug), CLAIM_SK, plan.id), condition=_NEW)
                 tx.save(plan_to_item(plan), condition=_NEW)
         except TransactWriteError as error:
-            if _cancelled_at(error, 0):
+            if (slug_claim_pk(plan.slug), CLAIM_SK) in failed_keys(tx, error):
                 raise Conflict(f"Plan slug '{plan.slug}' is taken", code="PLAN_SLUG_TAKEN") from error
             raise
 
@@ -322,12 +308,14 @@ class DynamoCatalogRepository:
         return list(plans.values())
 
     def get_plan_by_slug(self, slug: str) -> Plan | None:
-        items = list(CatalogRecord.gsi1.query(PLANS_GSI_PK, CatalogRecord.gsi1sk.startswith(f"{slug}#")))
+        items = list(
+            CatalogRecord.query(PLANS_GSI_PK, CatalogRecord.gsi1sk.startswith(f"{slug}#"), index_name=GSI1)
+        )
         plans = self._plans_from(items)
         return plans[0] if plans else None
 
     def list_plans(self) -> list[Plan]:
-        return self._plans_from(list(CatalogRecord.gsi1.query(PLANS_GSI_PK)))
+        return self._plans_from(list(CatalogRecord.query(PLANS_GSI_PK, index_name=GSI1)))
 
     def save_plan(self, plan: Plan) -> None:
         plan_to_item(plan).save(condition=CatalogRecord.pk.exists())
@@ -338,8 +326,9 @@ class DynamoCatalogRepository:
         if plan is None:
             raise NotFound(f"Plan {price.plan_id} not found", code="PLAN_NOT_FOUND")
         claim_sk = active_price_claim_sk(price.interval.value, price.currency)
+        tx = self._transaction()
         try:
-            with self._transaction() as tx:
+            with tx:
                 tx.save(_claim(plan_pk(price.plan_id), claim_sk, price.id), condition=_NEW)
                 tx.save(price_to_item(price, plan.slug), condition=_NEW)
                 tx.condition_check(
@@ -349,12 +338,13 @@ class DynamoCatalogRepository:
                     condition=CatalogRecord.status == CatalogStatus.ACTIVE.value,
                 )
         except TransactWriteError as error:
-            if _cancelled_at(error, 0):
+            failed = failed_keys(tx, error)
+            if (plan_pk(price.plan_id), claim_sk) in failed:
                 raise Conflict(
                     f"Plan already has an active {price.interval.value} price in {price.currency}",
                     code="ACTIVE_PRICE_EXISTS",
                 ) from error
-            if _cancelled_at(error, 2):
+            if (plan_pk(price.plan_id), ENTITY_SK_PLAN) in failed:
                 raise plan_archived(price.plan_id) from error
             raise
 
@@ -368,8 +358,9 @@ class DynamoCatalogRepository:
 
     def deactivate_price(self, price: Price) -> Price:
         claim_sk = active_price_claim_sk(price.interval.value, price.currency)
+        tx = self._transaction()
         try:
-            with self._transaction() as tx:
+            with tx:
                 tx.update(
                     CatalogRecord(pk=plan_pk(price.plan_id), sk=f"PRICE#{price.id}"),
                     actions=[
@@ -383,19 +374,20 @@ class DynamoCatalogRepository:
                     condition=CatalogRecord.ownerId == price.id,
                 )
         except TransactWriteError as error:
-            if not _cancelled_at(error, 0):
+            if (plan_pk(price.plan_id), f"PRICE#{price.id}") not in failed_keys(tx, error):
                 raise
             # Someone deactivated it first: the outcome is the same.
         return price
 
     # -- features ----------------------------------------------------------------------------
     def create_feature(self, feature: Feature) -> None:
+        tx = self._transaction()
         try:
-            with self._transaction() as tx:
+            with tx:
                 tx.save(_claim(lookup_key_claim_pk(feature.lookup_key), CLAIM_SK, feature.id), condition=_NEW)
                 tx.save(feature_to_item(feature), condition=_NEW)
         except TransactWriteError as error:
-            if _cancelled_at(error, 0):
+            if (lookup_key_claim_pk(feature.lookup_key), CLAIM_SK) in failed_keys(tx, error):
                 raise Conflict(
                     f"Feature lookup key '{feature.lookup_key}' is taken", code="FEATURE_KEY_TAKEN"
                 ) from error
@@ -410,12 +402,12 @@ class DynamoCatalogRepository:
             return None
 
     def get_feature_by_key(self, lookup_key: str) -> Feature | None:
-        for item in CatalogRecord.gsi1.query(FEATURES_GSI_PK, CatalogRecord.gsi1sk == lookup_key):
+        for item in CatalogRecord.query(FEATURES_GSI_PK, CatalogRecord.gsi1sk == lookup_key, index_name=GSI1):
             return feature_from_item(item)
         return None
 
     def list_features(self) -> list[Feature]:
-        return [feature_from_item(i) for i in CatalogRecord.gsi1.query(FEATURES_GSI_PK)]
+        return [feature_from_item(i) for i in CatalogRecord.query(FEATURES_GSI_PK, index_name=GSI1)]
 
     def save_feature(self, feature: Feature) -> None:
         feature_to_item(feature).save(condition=CatalogRecord.pk.exists())
@@ -424,8 +416,9 @@ class DynamoCatalogRepository:
     def create_entitlement(self, entitlement: Entitlement) -> None:
         pk = plan_pk(entitlement.plan_id)
         active = CatalogRecord.status == CatalogStatus.ACTIVE.value
+        tx = self._transaction()
         try:
-            with self._transaction() as tx:
+            with tx:
                 tx.save(
                     _claim(pk, entitlement_claim_sk(entitlement.feature_id), entitlement.id), condition=_NEW
                 )
@@ -435,14 +428,15 @@ class DynamoCatalogRepository:
                     CatalogRecord, feature_pk(entitlement.feature_id), ENTITY_SK_FEATURE, condition=active
                 )
         except TransactWriteError as error:
-            if _cancelled_at(error, 0):
+            failed = failed_keys(tx, error)
+            if (pk, entitlement_claim_sk(entitlement.feature_id)) in failed:
                 raise Conflict(
                     f"Plan already has an entitlement for feature '{entitlement.feature_lookup_key}'",
                     code="ENTITLEMENT_EXISTS",
                 ) from error
-            if _cancelled_at(error, 2):
+            if (pk, ENTITY_SK_PLAN) in failed:
                 raise plan_archived(entitlement.plan_id) from error
-            if _cancelled_at(error, 3):
+            if (feature_pk(entitlement.feature_id), ENTITY_SK_FEATURE) in failed:
                 raise feature_archived(entitlement.feature_lookup_key) from error
             raise
 

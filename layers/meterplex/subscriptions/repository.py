@@ -21,10 +21,11 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from meterplex.catalog.models import FeatureType, Interval, LimitBehavior, ResetPeriod, Terms
+from meterplex.catalog.transactions import failed_keys
 from meterplex.entitlements.keys import GRANT_SK, grant_pk
 from meterplex.entitlements.records import GrantRecord, WindowRecord, grant_record, window_record
 from meterplex.platform.clock import iso, parse_iso
-from meterplex.platform.core_table import CoreItem
+from meterplex.platform.core_table import CoreItem, core_connection
 from meterplex.platform.errors import Conflict
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
@@ -52,8 +53,6 @@ def sub_sk(subscription_id: str) -> str:
 class SubscriptionRecord(CoreItem):
     status = UnicodeAttribute()
     doc = UnicodeAttribute()  # the domain document, JSON (mapping below)
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
 
 
 class PointerRecord(CoreItem):
@@ -186,15 +185,9 @@ def _event(type_: str, sub: Subscription, at: datetime) -> Any:
     return outbox_item(DomainEvent.new(type_, tenant_id=sub.tenant_id, at=at, data=data), DOMAIN_TOPIC)
 
 
-def _cancelled_at(error: TransactWriteError, index: int) -> bool:
-    reasons = error.cancellation_reasons or []
-    reason = reasons[index] if index < len(reasons) else None
-    return reason is not None and reason.code == "ConditionalCheckFailed"
-
-
 class DynamoSubscriptionRepository:
     def __init__(self) -> None:
-        self._connection = SubscriptionRecord._get_connection().connection
+        self._connection = core_connection()
 
     def current(self, tenant_id: str) -> Subscription | None:
         try:
@@ -255,8 +248,9 @@ class DynamoSubscriptionRepository:
                 if replaced is None
                 else PointerRecord.subscriptionId == replaced.id
             )
+            tx = TransactWrite(connection=self._connection)
             try:
-                with TransactWrite(connection=self._connection) as tx:
+                with tx:
                     tx.save(
                         PointerRecord(pk=pk, sk=POINTER_SK, subscriptionId=new.id),
                         condition=pointer_condition,
@@ -273,7 +267,7 @@ class DynamoSubscriptionRepository:
                     self._retire_grants(tx, new.tenant_id, old, keep=new_keys)
                 return
             except TransactWriteError as error:
-                if _cancelled_at(error, 0):
+                if (pk, POINTER_SK) in failed_keys(tx, error):
                     raise Conflict(
                         "The tenant's subscription changed meanwhile; retry", code="SUBSCRIPTION_CHANGED"
                     ) from error
@@ -287,8 +281,9 @@ class DynamoSubscriptionRepository:
             grants = {
                 k: g for k, g in self._grants(sub.tenant_id, keys).items() if g.subscriptionId == sub.id
             }
+            tx = TransactWrite(connection=self._connection)
             try:
-                with TransactWrite(connection=self._connection) as tx:
+                with tx:
                     tx.delete(
                         PointerRecord(pk=pk, sk=POINTER_SK), condition=PointerRecord.subscriptionId == sub.id
                     )
@@ -297,7 +292,7 @@ class DynamoSubscriptionRepository:
                     self._retire_grants(tx, sub.tenant_id, grants, keep=set())
                 return
             except TransactWriteError as error:
-                if _cancelled_at(error, 0) or _cancelled_at(error, 1):
+                if {(pk, POINTER_SK), (pk, sub_sk(sub.id))} & failed_keys(tx, error):
                     raise Conflict(
                         f"Subscription {sub.id} is no longer the tenant's current one",
                         code="SUBSCRIPTION_NOT_ACTIVE",

@@ -1,0 +1,36 @@
+"""Which items of a PynamoDB `TransactWrite` failed their condition.
+
+DynamoDB reports cancellation reasons by position, and PynamoDB sends a transaction's items grouped
+by kind (condition checks, deletes, puts, updates), not in the order they were added; so positions
+are mapped back to item keys here, once, instead of being counted by hand in every repository.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+def _key_of(operation: dict[str, Any]) -> tuple[str, str]:
+    item = operation.get("Key") or operation.get("Item") or {}
+    return item.get("pk", {}).get("S", ""), item.get("sk", {}).get("S", "")
+
+
+def failed_keys(tx: TransactWrite, error: TransactWriteError) -> set[tuple[str, str]]:
+    """(pk, sk) of every item whose condition failed."""
+    ordered = [
+        *tx._condition_check_items,
+        *tx._delete_items,
+        *tx._put_items,
+        *tx._update_items,
+    ]
+    reasons = error.cancellation_reasons or []
+    return {
+        _key_of(operation)
+        for operation, reason in zip(ordered, reasons, strict=False)
+        if reason is not None and reason.code == CONDITION_FAILED
+    }
