@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from meterplex.audit.repository import keep_in_trail
 from meterplex.platform.clock import system_clock
 from meterplex.platform.dead_letters import dead_letter
 from meterplex.platform.events import DomainEvent
@@ -15,7 +16,7 @@ processor = BatchProcessor(event_type=EventType.Kafka)
 
 
 def handle(record: KafkaEventRecord) -> None:
-    message = record
+    message = record  # Powertools passes the record by this keyword
     source = f"{message.topic}-{message.partition}@{message.offset}"
     raw = message.decoded_value
     try:
@@ -30,7 +31,7 @@ def handle(record: KafkaEventRecord) -> None:
             at=system_clock.now(),
         )
         return
-    if not record(event):
+    if not keep_in_trail(event):
         logger.info("audit event already recorded", event_id=event.id)
 
 

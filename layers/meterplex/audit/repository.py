@@ -25,7 +25,7 @@ def audit_key(event: DomainEvent) -> tuple[str, str]:
     return f"AUDIT#{event.tenantId}", f"{event.occurredAt}#{event.id}"
 
 
-def record(event: DomainEvent) -> bool:
+def keep_in_trail(event: DomainEvent) -> bool:
     """Keep `event` in its tenant's trail; False when it was already there (a replay)."""
     pk, sk = audit_key(event)
     item = AuditItem(
