@@ -23,5 +23,6 @@ def created(body: BaseModel) -> Response:
     return Response(status_code=201, content_type=JSON, body=body)
 
 
-def no_content() -> Response:
-    return Response(status_code=204, content_type=JSON, body="")
+def no_content() -> Response[None]:
+    """204 with no body at all (an empty string would be serialized as `null`)."""
+    return Response(status_code=204, body=None)
