@@ -131,7 +131,8 @@ class SubscriptionService:
 
     def history(self, tenant_id: str) -> list[Subscription]:
         now = self._clock.now()
-        return [as_of(s, now) for s in self._repo.history(tenant_id)]
+        history = sorted(self._repo.history(tenant_id), key=lambda s: (s.created_at, s.id), reverse=True)
+        return [as_of(s, now) for s in history]
 
     def cancel(self, tenant_id: str, subscription_id: str, *, at_period_end: bool = False) -> Subscription:
         sub = self._repo.get(tenant_id, subscription_id)

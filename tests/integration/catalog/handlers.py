@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import threading
 import uuid
 from dataclasses import dataclass
 from functools import cache
@@ -110,3 +111,28 @@ def unique(prefix: str) -> str:
 
 def unique_key(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+_WRITE_LOCK = threading.RLock()
+
+
+def serialize_moto_writes() -> None:
+    """Make moto's DynamoDB writes linearizable, as DynamoDB's are.
+
+    moto's threaded server evaluates a condition and applies the write without a lock, so two
+    concurrent requests can both pass `attribute_not_exists` / `used <= :max`. Real DynamoDB
+    never allows that; tests of our concurrency guarantees need the emulator to behave. Idempotent.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "_serialized", False):
+            continue
+
+        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _WRITE_LOCK:
+                return __original(*args, **kwargs)
+
+        locked._serialized = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, locked)

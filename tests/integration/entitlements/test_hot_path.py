@@ -19,10 +19,15 @@ from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService
 
 from tests.integration.catalog.builders import PlanFixture, build_plan
-from tests.integration.catalog.handlers import api_key, call, user
+from tests.integration.catalog.handlers import api_key, call, serialize_moto_writes, user
 
-pytestmark = pytest.mark.usefixtures("moto_endpoint")
+pytestmark = pytest.mark.usefixtures("moto_endpoint", "linearizable_moto")
 FN = "entitlements_api"
+
+
+@pytest.fixture(scope="module")
+def linearizable_moto() -> None:
+    serialize_moto_writes()
 
 
 def subscribed(grants: dict[str, tuple[str, dict[str, Any]]]) -> tuple[str, PlanFixture]:

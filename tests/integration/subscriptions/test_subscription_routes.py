@@ -13,11 +13,16 @@ from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService
 
 from tests.integration.catalog.builders import PlanFixture, build_plan
-from tests.integration.catalog.handlers import admin, api_key, call, user
+from tests.integration.catalog.handlers import admin, api_key, call, serialize_moto_writes, user
 
-pytestmark = pytest.mark.usefixtures("moto_endpoint")
+pytestmark = pytest.mark.usefixtures("moto_endpoint", "linearizable_moto")
 FN = "subscriptions_api"
 HOT = "entitlements_api"
+
+
+@pytest.fixture(scope="module")
+def linearizable_moto() -> None:
+    serialize_moto_writes()
 
 
 def tenant() -> str:
