@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from meterplex.audit.repository import keep_in_trail
 from meterplex.platform.clock import system_clock
 from meterplex.platform.dead_letters import dead_letter

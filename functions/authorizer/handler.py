@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from meterplex.identity.authorizer import authorize
 from meterplex.identity.repository import IdentityRepository
 from meterplex.platform.observability import logger, tracer

@@ -6,6 +6,7 @@ tracing still records every invocation (bench/import_time.py measures the module
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from meterplex.platform.api import create_app
 from meterplex.platform.observability import logger, metrics
 from meterplex.route_groups import ROUTE_GROUPS

@@ -3,6 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from meterplex.platform.kafka import create_producer
 from meterplex.platform.observability import logger, metrics, tracer
 from meterplex.platform.relay import relay

@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from meterplex.platform.api import create_app
 from meterplex.platform.observability import logger, metrics, tracer
 from meterplex.route_groups import ROUTE_GROUPS

@@ -13,11 +13,11 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from meterplex.platform.auth import TENANT_HEADER
 
 from infra import topology as topo
 from infra.constructs.config import StageConfig, Topology
 from infra.constructs.nag import suppress
+from meterplex.platform.auth import TENANT_HEADER
 
 AUTHORIZATION_HEADER = "Authorization"
 CORRELATION_HEADER = "x-correlation-id"

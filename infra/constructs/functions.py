@@ -18,7 +18,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
-from meterplex.platform import env
 
 from infra import topology as topo
 from infra.constructs.config import StageConfig, Topology
@@ -27,6 +26,7 @@ from infra.constructs.nag import suppress
 from infra.constructs.network import Network
 from infra.constructs.runtime import Runtime
 from infra.constructs.tables import Tables
+from meterplex.platform import env
 
 READ_ACTIONS = (
     "dynamodb:GetItem",

@@ -10,13 +10,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from meterplex.platform import env
 
 from infra import layers
 from infra.constructs.config import METRICS_NAMESPACE, StageConfig
 from infra.constructs.nag import suppress
 from infra.constructs.network import Network
 from infra.layers import BUILD_DIR, ROOT
+from meterplex.platform import env
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,33 @@ def physical_table_name(stage: str, table: Table) -> str:
     return f"meterplex-{stage}-{table.name}"
 
 
+_WRITE_LOCK = threading.RLock()
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+
+
+def linearize_dynamodb_writes() -> None:
+    """Make moto's DynamoDB writes linearizable, as DynamoDB's are.
+
+    moto's threaded server evaluates a write's condition and applies it without a lock, so two
+    concurrent requests can both pass `attribute_not_exists` or `room >= :amount` — a HARD limit
+    overshot, two live subscriptions. Real DynamoDB never allows that, so the emulator must not
+    either. Idempotent; applies to every moto backend in this process.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _WRITES:
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "_linearized", False):
+            continue
+
+        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _WRITE_LOCK:
+                return __original(*args, **kwargs)
+
+        locked._linearized = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, locked)
+
+
 class MotoServer:
     """moto's threaded server on 127.0.0.1 (`MP_MOTO_PORT`, default 4566; 0 = a free port)."""
 
@@ -68,6 +96,7 @@ class MotoServer:
 
         # moto's server thread dies silently on a taken port (start() would then hang): check first.
         self.port = ensure_free(self._requested, PORT_ENV)
+        linearize_dynamodb_writes()
         self._server = ThreadedMotoServer(ip_address=LOCALHOST, port=self.port, verbose=False)
         self._server.start()
         log.info("moto server listening on %s", self.endpoint)

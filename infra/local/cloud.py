@@ -15,8 +15,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from meterplex.platform import env
-
 from infra.local.aws import MotoServer, aws_environment, create_tables, physical_table_name
 from infra.local.dead_letters import DeadLetters
 from infra.local.functions import FUNCTIONS_DIR, REPO_ROOT, FunctionRunner
@@ -26,6 +24,7 @@ from infra.local.kafka_poller import KafkaPoller
 from infra.local.net import ensure_free
 from infra.local.scheduler import Scheduler
 from infra.local.stream_poller import StreamPoller
+from meterplex.platform import env
 
 log = logging.getLogger("localcloud")
 

@@ -20,8 +20,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from meterplex.platform.errors import envelope
-
 from infra.local.api_events import (
     PROXY_RESOURCE,
     HttpRequest,
@@ -32,6 +30,7 @@ from infra.local.api_events import (
 )
 from infra.local.net import LOCALHOST, PortInUse
 from infra.local.routing import match_route
+from meterplex.platform.errors import envelope
 
 log = logging.getLogger("localcloud.gateway")
 

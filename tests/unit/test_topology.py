@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from meterplex.route_groups import ROUTE_GROUPS
 
 from infra import topology
+from meterplex.route_groups import ROUTE_GROUPS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,6 +13,7 @@ import urllib.request
 from typing import Any
 
 import boto3
+
 from meterplex.platform.kafka import client_config
 from meterplex.platform.settings import KafkaSettings
 

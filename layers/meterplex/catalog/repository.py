@@ -31,12 +31,9 @@ from meterplex.catalog.models import (
 from meterplex.catalog.service import feature_archived, plan_archived
 from meterplex.catalog.transactions import failed_keys
 from meterplex.platform.clock import iso, parse_iso, system_clock
-from meterplex.platform.core_table import CoreItem, core_connection
+from meterplex.platform.core_table import GSI1, CoreItem, core_connection
 from meterplex.platform.errors import Conflict, NotFound
 
-# Queried by name, not through `CoreItem.gsi1`: PynamoDB binds a shared Index object to the last
-# model class defined, so `SomeModel.gsi1.query` may hydrate another model's class.
-GSI1 = "gsi1"
 PLANS_GSI_PK = "CATALOG#PLANS"
 FEATURES_GSI_PK = "CATALOG#FEATURES"
 ENTITY_SK_PLAN = "#PLAN"

@@ -16,7 +16,7 @@ from meterplex.identity.models import ApiKey, Membership, RefreshToken, Tenant, 
 from meterplex.platform import topics
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import epoch_s, iso, parse_iso
-from meterplex.platform.core_table import MAX_TRANSACT_ITEMS, condition_failed, core_connection
+from meterplex.platform.core_table import GSI1, MAX_TRANSACT_ITEMS, condition_failed, core_connection
 from meterplex.platform.errors import Conflict, NotFound, Unauthenticated
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
@@ -253,7 +253,7 @@ class IdentityRepository:
     def members_of(self, tenant_id: str) -> list[Membership]:
         return [
             _membership(item)
-            for item in it.IdentityItem.gsi1.query(it.members_gsi(tenant_id))
+            for item in it.IdentityItem.query(it.members_gsi(tenant_id), index_name=GSI1)
             if isinstance(item, it.MemberItem)
         ]
 
@@ -453,7 +453,7 @@ class IdentityRepository:
     def api_keys_of(self, tenant_id: str) -> list[ApiKey]:
         return [
             _api_key(item)
-            for item in it.IdentityItem.gsi1.query(it.api_keys_gsi(tenant_id))
+            for item in it.IdentityItem.query(it.api_keys_gsi(tenant_id), index_name=GSI1)
             if isinstance(item, it.ApiKeyItem)
         ]
 

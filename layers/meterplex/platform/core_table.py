@@ -13,15 +13,22 @@ from pynamodb.models import Model
 
 from meterplex.platform.settings import CoreTableSettings, load
 
+GSI1 = "gsi1"  # query it by name through the model family's base class (see Gsi1)
+
 # DynamoDB's TransactWriteItems limit: a transaction touches at most this many items.
 MAX_TRANSACT_ITEMS = 100
 
 
 class Gsi1(GlobalSecondaryIndex):
-    """The core table's one GSI (`gsi1pk`/`gsi1sk`, all attributes projected): secondary lookups."""
+    """The core table's one GSI (`gsi1pk`/`gsi1sk`, all attributes projected): secondary lookups.
+
+    Query it by name (`Family.query(pk, index_name=GSI1)`), not through `CoreItem.gsi1`: PynamoDB
+    binds the shared Index object to the last model class defined, so `SomeModel.gsi1.query`
+    may hydrate another model's class.
+    """
 
     class Meta:
-        index_name = "gsi1"
+        index_name = GSI1
         projection = AllProjection()
 
     gsi1pk = UnicodeAttribute(hash_key=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import threading
 import uuid
 from dataclasses import dataclass
 from functools import cache
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from infra.local.aws import linearize_dynamodb_writes
 from meterplex.platform.auth import AuthType, Principal, Role
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -113,26 +113,7 @@ def unique_key(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
-_WRITE_LOCK = threading.RLock()
-
-
 def serialize_moto_writes() -> None:
-    """Make moto's DynamoDB writes linearizable, as DynamoDB's are.
-
-    moto's threaded server evaluates a condition and applies the write without a lock, so two
-    concurrent requests can both pass `attribute_not_exists` / `used <= :max`. Real DynamoDB
-    never allows that; tests of our concurrency guarantees need the emulator to behave. Idempotent.
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-        if getattr(original, "_serialized", False):
-            continue
-
-        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with _WRITE_LOCK:
-                return __original(*args, **kwargs)
-
-        locked._serialized = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, locked)
+    """moto's writes are linearized by the local cloud's MotoServer (infra.local.aws); kept so
+    tests state the guarantee they rely on."""
+    linearize_dynamodb_writes()

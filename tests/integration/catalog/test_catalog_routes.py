@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from meterplex.platform.auth import Role
 
+from meterplex.platform.auth import Role
 from tests.integration.catalog.handlers import admin, api_key, call, unique, unique_key, user
 
 pytestmark = pytest.mark.usefixtures("moto_endpoint")

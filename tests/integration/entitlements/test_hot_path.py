@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from meterplex.catalog.dependencies import catalog_service
 from meterplex.entitlements.service import EntitlementService
 from meterplex.entitlements.store import GrantStore, dynamodb_client
@@ -17,7 +18,6 @@ from meterplex.platform.clock import FixedClock
 from meterplex.platform.errors import Forbidden
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService
-
 from tests.integration.catalog.builders import PlanFixture, build_plan
 from tests.integration.catalog.handlers import api_key, call, serialize_moto_writes, user
 

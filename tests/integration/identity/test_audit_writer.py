@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 from meterplex.platform import topics
 from meterplex.platform.events import DomainEvent
-
 from tests.support.api_client import runner
 from tests.support.kafka_events import batch
 

@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from meterplex.catalog.dependencies import catalog_service
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import FixedClock
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService
-
 from tests.integration.catalog.builders import PlanFixture, build_plan
 from tests.integration.catalog.handlers import admin, api_key, call, serialize_moto_writes, user
 

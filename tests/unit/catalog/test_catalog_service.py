@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from meterplex.catalog.models import CatalogStatus, FeatureType, Interval, LimitBehavior, ResetPeriod
 from meterplex.catalog.service import CatalogService, build_terms
 from meterplex.platform.clock import FixedClock
 from meterplex.platform.errors import Conflict, InvalidInput, NotFound
-
 from tests.unit.catalog.fakes import FakeCatalogRepository
 
 

@@ -6,10 +6,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from meterplex.entitlements.service import EntitlementService
 from meterplex.platform.clock import FixedClock
 from meterplex.platform.errors import Forbidden, NotFound
-
 from tests.unit.catalog.fakes import FakeGrantStore, grant
 
 START = datetime(2026, 1, 31, 10, tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from meterplex.identity.passwords import hash_password, password_problem, verify_password
 from meterplex.platform.audit import REDACTED, redact
 

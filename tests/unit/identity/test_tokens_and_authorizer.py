@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+
 from meterplex.identity import tokens
 from meterplex.identity.authorizer import (
     Unauthorized,

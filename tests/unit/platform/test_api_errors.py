@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
+
 from meterplex.platform.api import ApiModel, create_app
 from meterplex.platform.errors import Conflict, FieldError, InvalidInput, RateLimited
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from meterplex.catalog.models import CatalogStatus, FeatureType, Interval, Plan, Price
 from meterplex.catalog.service import CatalogService
 from meterplex.platform.clock import FixedClock
 from meterplex.platform.errors import Conflict, InvalidInput, NotFound
 from meterplex.subscriptions.models import SubscriptionStatus
 from meterplex.subscriptions.service import SubscriptionService
-
 from tests.unit.catalog.fakes import FakeCatalogRepository, FakeSubscriptionRepository
 
 JAN31 = datetime(2026, 1, 31, 10, tzinfo=UTC)
