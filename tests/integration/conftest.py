@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 
 import boto3
 import pytest
 
 from infra import topology
 from infra.local.aws import REGION, MotoServer, aws_environment, create_tables
+from infra.local.functions import FunctionRunner
 from infra.local.kafka_broker import TansuBroker
+
+FIXTURE_FUNCTIONS = Path(__file__).parent / "fixtures_functions"
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +78,15 @@ def kafka_bootstrap() -> Iterator[str]:
     broker.stop()
     if saved is not None:
         os.environ["MP_KAFKA_BOOTSTRAP"] = saved
+
+
+@pytest.fixture
+def recorder() -> Iterator[tuple[FunctionRunner, ModuleType]]:
+    """The `recorder` test function (tests/integration/fixtures_functions), reset."""
+    runner = FunctionRunner(FIXTURE_FUNCTIONS)
+    module = runner.load("recorder")
+    module.EVENTS.clear()
+    module.FAIL_ONCE.clear()
+    module.FAIL_ALWAYS.clear()
+    module.CRASH_NEXT = 0
+    yield runner, module

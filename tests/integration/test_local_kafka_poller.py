@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -17,32 +16,9 @@ from infra.local.functions import FunctionRunner
 from infra.local.kafka_broker import create_topics
 from infra.local.kafka_poller import CLUSTER_ARN, KafkaPoller
 from infra.topology import KafkaTrigger, Topic
+from tests.support.waiting import flat, wait_for
 
 FIXTURE_FUNCTIONS = Path(__file__).parent / "fixtures_functions"
-TIMEOUT_S = 15
-
-
-def flat(batches: list[list[str]]) -> list[str]:
-    return [item for batch in batches for item in batch]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-@pytest.fixture
-def recorder() -> Iterator[tuple[FunctionRunner, ModuleType]]:
-    runner = FunctionRunner(FIXTURE_FUNCTIONS)
-    module = runner.load("recorder")
-    module.EVENTS.clear()
-    module.FAIL_ONCE.clear()
-    module.FAIL_ALWAYS.clear()
-    module.CRASH_NEXT = 0
-    yield runner, module
 
 
 @pytest.fixture

@@ -171,17 +171,7 @@ class AuthService:
         return TokenPair(access, new_refresh)
 
     def _reuse_detected(self, user_id: str) -> None:
-        now = self.clock.now()
-        event = audit.event(
-            "user.sessions_revoked",
-            actor=audit.SYSTEM,
-            at=now,
-            tenant_id=None,
-            resource="user",
-            resource_id=user_id,
-            changes={"reason": "refresh_token_reuse"},
-        )
-        self.repo.bump_session_version(user_id, now, [event])
+        self._revoke_sessions(user_id, audit.SYSTEM, reason="refresh_token_reuse")
         logger.warning("refresh token reuse detected; all sessions revoked", user_id=user_id)
         raise Unauthenticated(
             "Refresh token reuse detected; all sessions revoked", code="REFRESH_TOKEN_REUSED"
@@ -259,6 +249,10 @@ class AuthService:
         self.repo.revoke_refresh_token(record.token_hash)
 
     def revoke_all(self, user_id: str, actor: Actor) -> None:
+        self._revoke_sessions(user_id, actor, reason="revoke_all")
+
+    def _revoke_sessions(self, user_id: str, actor: Actor, *, reason: str) -> None:
+        """Bump the session version: every access and refresh token of the user dies at once."""
         now = self.clock.now()
         event = audit.event(
             "user.sessions_revoked",
@@ -267,6 +261,6 @@ class AuthService:
             tenant_id=None,
             resource="user",
             resource_id=user_id,
-            changes={"reason": "revoke_all"},
+            changes={"reason": reason},
         )
         self.repo.bump_session_version(user_id, now, [event])

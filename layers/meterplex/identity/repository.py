@@ -3,7 +3,8 @@ read-then-write; DynamoDB errors become domain errors here."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,9 +18,32 @@ from meterplex.platform import topics
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import epoch_s, iso, parse_iso
 from meterplex.platform.core_table import GSI1, MAX_TRANSACT_ITEMS, condition_failed, core_connection
-from meterplex.platform.errors import Conflict, NotFound, Unauthenticated
+from meterplex.platform.errors import Conflict, MeterplexError, NotFound, Unauthenticated
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
+
+
+def email_taken() -> Conflict:
+    return Conflict("This email is already registered", code="EMAIL_TAKEN")
+
+
+def slug_taken() -> Conflict:
+    return Conflict("This tenant slug is taken", code="SLUG_TAKEN")
+
+
+def already_a_member() -> Conflict:
+    return Conflict("This user is already a member of the tenant", code="ALREADY_A_MEMBER")
+
+
+@contextmanager
+def refused_as(error: Callable[[], MeterplexError]) -> Iterator[None]:
+    """Turn a failed write condition (or cancelled transaction) into the domain error `error()`."""
+    try:
+        yield
+    except PynamoDBException as failure:
+        if condition_failed(failure):
+            raise error() from failure
+        raise
 
 
 class RefreshReuse(Exception):
@@ -142,50 +166,27 @@ class IdentityRepository:
         """User, tenant and OWNER membership at once; the email and the slug must both be free."""
         try:
             with self._transaction() as tx:
-                tx.save(
-                    it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists()
-                )
-                tx.save(
-                    it.SlugItem(it.slug_pk(tenant.slug), "SLUG", tenantId=tenant.id), condition=_not_exists()
-                )
-                tx.save(_user_item(user))
-                tx.save(_tenant_item(tenant))
+                self._new_user(tx, user)
+                self._new_tenant(tx, tenant)
                 tx.save(_member_item(membership, user.created_at))
                 self._outbox(tx, events)
         except PynamoDBException as error:
             if not condition_failed(error):
                 raise
-            if self.user_id_by_email(user.email) is not None:
-                raise Conflict("This email is already registered", code="EMAIL_TAKEN") from error
-            raise Conflict("This tenant slug is taken", code="SLUG_TAKEN") from error
+            taken = email_taken() if self.user_id_by_email(user.email) is not None else slug_taken()
+            raise taken from error
 
     def create_user(self, user: User, membership: Membership, events: Sequence[DomainEvent]) -> None:
-        try:
-            with self._transaction() as tx:
-                tx.save(
-                    it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists()
-                )
-                tx.save(_user_item(user))
-                tx.save(_member_item(membership, user.created_at))
-                self._outbox(tx, events)
-        except PynamoDBException as error:
-            if condition_failed(error):
-                raise Conflict("This email is already registered", code="EMAIL_TAKEN") from error
-            raise
+        with refused_as(email_taken), self._transaction() as tx:
+            self._new_user(tx, user)
+            tx.save(_member_item(membership, user.created_at))
+            self._outbox(tx, events)
 
     def create_standalone_user(self, user: User, events: Sequence[DomainEvent]) -> None:
         """A user with no tenant (the bootstrap platform admin)."""
-        try:
-            with self._transaction() as tx:
-                tx.save(
-                    it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists()
-                )
-                tx.save(_user_item(user))
-                self._outbox(tx, events)
-        except PynamoDBException as error:
-            if condition_failed(error):
-                raise Conflict("This email is already registered", code="EMAIL_TAKEN") from error
-            raise
+        with refused_as(email_taken), self._transaction() as tx:
+            self._new_user(tx, user)
+            self._outbox(tx, events)
 
     def set_platform_admin(self, user_id: str, value: bool) -> None:
         it.UserItem(it.user_pk(user_id), it.PROFILE).update(
@@ -193,30 +194,27 @@ class IdentityRepository:
         )
 
     def create_tenant(self, tenant: Tenant, membership: Membership, events: Sequence[DomainEvent]) -> None:
-        try:
-            with self._transaction() as tx:
-                tx.save(
-                    it.SlugItem(it.slug_pk(tenant.slug), "SLUG", tenantId=tenant.id), condition=_not_exists()
-                )
-                tx.save(_tenant_item(tenant))
-                tx.save(_member_item(membership, tenant.created_at))
-                self._outbox(tx, events)
-        except PynamoDBException as error:
-            if condition_failed(error):
-                raise Conflict("This tenant slug is taken", code="SLUG_TAKEN") from error
-            raise
+        with refused_as(slug_taken), self._transaction() as tx:
+            self._new_tenant(tx, tenant)
+            tx.save(_member_item(membership, tenant.created_at))
+            self._outbox(tx, events)
 
     def add_membership(self, membership: Membership, at: datetime, events: Sequence[DomainEvent]) -> None:
-        try:
-            with self._transaction() as tx:
-                tx.save(_member_item(membership, at), condition=_not_exists())
-                self._outbox(tx, events)
-        except PynamoDBException as error:
-            if condition_failed(error):
-                raise Conflict(
-                    "This user is already a member of the tenant", code="ALREADY_A_MEMBER"
-                ) from error
-            raise
+        with refused_as(already_a_member), self._transaction() as tx:
+            tx.save(_member_item(membership, at), condition=_not_exists())
+            self._outbox(tx, events)
+
+    @staticmethod
+    def _new_user(tx: TransactWrite, user: User) -> None:
+        """The user's profile and its email guard (the write fails if the email is taken)."""
+        tx.save(it.EmailItem(it.email_pk(user.email), "EMAIL", userId=user.id), condition=_not_exists())
+        tx.save(_user_item(user))
+
+    @staticmethod
+    def _new_tenant(tx: TransactWrite, tenant: Tenant) -> None:
+        """The tenant and its slug guard (the write fails if the slug is taken)."""
+        tx.save(it.SlugItem(it.slug_pk(tenant.slug), "SLUG", tenantId=tenant.id), condition=_not_exists())
+        tx.save(_tenant_item(tenant))
 
     def user_id_by_email(self, email: str) -> str | None:
         try:

@@ -6,51 +6,29 @@ from __future__ import annotations
 import importlib.util
 import json
 import uuid
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from infra.local.aws import linearize_dynamodb_writes
+from infra.local.functions import LambdaContext
 from meterplex.platform.auth import AuthType, Principal, Role
+from tests.support.api_client import Reply
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 @cache
 def handler_of(function: str) -> Any:
+    """The handler, with no per-function lock (unlike infra.local.functions.FunctionRunner): the
+    concurrency tests send identical requests from many threads so their writes really race."""
     path = ROOT / "functions" / function / "handler.py"
     spec = importlib.util.spec_from_file_location(f"fn_{function}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.lambda_handler
-
-
-class Context:
-    function_name = "test"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id = "req-1"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str]
-
-    @property
-    def code(self) -> str | None:
-        return self.body.get("code") if isinstance(self.body, dict) else None
-
-    def fields(self) -> set[str]:
-        return {d["field"] for d in (self.body or {}).get("details", [])}
 
 
 def event(
@@ -86,7 +64,7 @@ def event(
 
 
 def call(function: str, method: str, path: str, body: Any = None, **kw: Any) -> Reply:
-    response = handler_of(function)(event(method, path, body, **kw), Context())
+    response = handler_of(function)(event(method, path, body, **kw), LambdaContext(function))
     text = response.get("body") or ""
     headers = {k.lower(): v[0] for k, v in (response.get("multiValueHeaders") or {}).items()}
     headers |= {k.lower(): v for k, v in (response.get("headers") or {}).items()}
