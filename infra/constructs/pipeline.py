@@ -91,9 +91,14 @@ class Pipeline(Construct):
             if kafka is None:
                 raise ValueError("a Kafka trigger needs the Kafka construct")
             function = functions[kafka_trigger.function]
+            key = f"{_pascal(kafka_trigger.topic)}To{_pascal(kafka_trigger.function)}"
+            # Consumers dead-letter poison records themselves; this queue catches the batches that
+            # keep failing (e.g. a bug), so a partition is never blocked and nothing is lost.
+            kafka_dlq = dead_letter_queue(self, f"{key}Dlq", config=config)
+            self.dead_letter_queues[key] = kafka_dlq
             mapping = lambda_.CfnEventSourceMapping(
                 self,
-                f"{_pascal(kafka_trigger.topic)}To{_pascal(kafka_trigger.function)}",
+                key,
                 function_name=function.function_name,
                 event_source_arn=kafka.cluster_arn,
                 topics=[kafka_trigger.topic],
@@ -104,7 +109,13 @@ class Pipeline(Construct):
                     consumer_group_id=kafka_trigger.group_id
                 ),
                 function_response_types=[REPORT_BATCH_ITEM_FAILURES],
+                destination_config=lambda_.CfnEventSourceMapping.DestinationConfigProperty(
+                    on_failure=lambda_.CfnEventSourceMapping.OnFailureProperty(
+                        destination=kafka_dlq.queue_arn
+                    )
+                ),
             )
+            kafka_dlq.grant_send_messages(function)
             if function.role:
                 mapping.node.add_dependency(function.role)
             mapping.node.add_dependency(kafka.topics)

@@ -299,7 +299,12 @@ def test_cors_allows_the_project_headers(dev: Synthesized) -> None:
 
 # -- event source mappings ---------------------------------------------------------------------
 def stream_mappings(synth: Synthesized) -> list[dict[str, Any]]:
-    return [r["Properties"] for r in synth.of_type(ESM).values() if STREAM_ARN_MARK in json.dumps(r)]
+    return [
+        r["Properties"]
+        for r in synth.of_type(ESM).values()
+        if "Topics" not in r["Properties"]
+        and STREAM_ARN_MARK in json.dumps(r["Properties"]["EventSourceArn"])
+    ]
 
 
 def kafka_mappings(synth: Synthesized) -> list[dict[str, Any]]:
@@ -317,7 +322,11 @@ def test_every_mapping_reports_batch_item_failures(dev: Synthesized) -> None:
 @pytest.mark.parametrize("trigger", topology.STREAM_TRIGGERS, ids=lambda t: f"{t.table}->{t.function}")
 def test_stream_trigger_has_its_mapping(dev: Synthesized, trigger: topology.StreamTrigger) -> None:
     target = function_ref(dev, trigger.function)
-    (mapping,) = [m for m in stream_mappings(dev) if m["FunctionName"] == target]
+    (mapping,) = [
+        m
+        for m in stream_mappings(dev)
+        if m["FunctionName"] == target and trigger.table.title() in json.dumps(m["EventSourceArn"])
+    ]
     assert [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]] == list(trigger.filters)
     assert mapping["BatchSize"] == trigger.batch_size
     assert mapping["MaximumBatchingWindowInSeconds"] == trigger.max_batching_window_s
@@ -340,6 +349,9 @@ def test_kafka_trigger_has_its_mapping(dev: Synthesized, trigger: topology.Kafka
     assert mapping["BatchSize"] == trigger.batch_size
     assert mapping["MaximumBatchingWindowInSeconds"] == trigger.max_batching_window_s
     assert mapping["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": trigger.group_id}
+    queue_id = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert dev.resources[queue_id]["Type"] == "AWS::SQS::Queue"
+    assert dev.resources[queue_id]["Properties"]["SqsManagedSseEnabled"] is True
 
 
 # -- Kafka -------------------------------------------------------------------------------------
