@@ -126,8 +126,9 @@ TABLES: tuple[Table, ...] = (
 # ---------------------------------------------------------------------------------------------
 # Kafka topics (names are versioned; envelopes are documented in docs/events.md)
 TOPIC_DOMAIN = topics.DOMAIN
+TOPIC_USAGE = topics.USAGE
 
-TOPICS: tuple[Topic, ...] = (Topic(TOPIC_DOMAIN),)
+TOPICS: tuple[Topic, ...] = (Topic(TOPIC_DOMAIN), Topic(TOPIC_USAGE))
 
 # ---------------------------------------------------------------------------------------------
 # Functions
@@ -162,9 +163,9 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "outbox_relay",
-        "DynamoDB stream outbox → Kafka (key = tenant id)",
+        "DynamoDB stream outbox (core outbox items, usage event items) → Kafka (key = tenant id)",
         timeout_s=60,
-        produces=(TOPIC_DOMAIN,),
+        produces=(TOPIC_DOMAIN, TOPIC_USAGE),
     ),
     Function(
         "audit_writer",
@@ -184,6 +185,19 @@ FUNCTIONS: tuple[Function, ...] = (
         memory_mb=1024,  # Lambda CPU scales with memory: the hot path buys latency
         timeout_s=5,
         tables={CORE: RW},
+    ),
+    Function(
+        "usage_api",
+        "Usage ingestion: validate a batch, store each new event once (the usage outbox)",
+        memory_mb=1024,  # up to 1,000 events per request: validation and JSON are CPU-bound
+        timeout_s=15,
+        tables={USAGE: RW, CORE: RO},  # writes events; reads the tenant's subscriptions
+    ),
+    Function(
+        "usage_aggregator",
+        "Usage events from Kafka → the counter of each event's usage window (idempotent)",
+        timeout_s=60,
+        tables={CORE: RW, USAGE: RW},  # counters + dead letters; marks events counted
     ),
 )
 
@@ -274,6 +288,7 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/entitlements/{featureKey}/check"),
         ("POST", "/entitlements/{featureKey}/consume"),
     ),
+    *_routes("usage_api", Auth.API_KEY, ("POST", "/usage/events")),
 )
 
 # Unmatched requests (any method, any path) reach docs_api, which answers the 404 envelope; in AWS
@@ -284,12 +299,20 @@ FALLBACK_FUNCTION = "docs_api"
 # Triggers
 OUTBOX_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"outbox": {"S": [{"exists": True}]}}}}
 
+# Usage event items (sk = EVENT) are their own outbox: only their INSERT is relayed, never the
+# MODIFY that marks them counted nor the TTL's REMOVE (ADR 0020).
+USAGE_EVENT_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S": ["EVENT"]}}}}
+
 STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
     StreamTrigger(table=CORE, function="outbox_relay", filters=(OUTBOX_FILTER,)),
+    # 500: one request of up to 1,000 events becomes ~2 relay invocations, each one produce flush;
+    # bigger batches would add latency (ingest → check p99 ≤ 2 s) for little saving (ADR 0020).
+    StreamTrigger(table=USAGE, function="outbox_relay", filters=(USAGE_EVENT_FILTER,), batch_size=500),
 )
 
 KAFKA_TRIGGERS: tuple[KafkaTrigger, ...] = (
     KafkaTrigger(topic=TOPIC_DOMAIN, function="audit_writer", batch_size=100),
+    KafkaTrigger(topic=TOPIC_USAGE, function="usage_aggregator", batch_size=500),
 )
 
 SCHEDULES: tuple[Schedule, ...] = ()

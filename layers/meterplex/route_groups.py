@@ -48,6 +48,12 @@ def _entitlements() -> list[Router]:
     return [routes.router]
 
 
+def _usage() -> list[Router]:
+    from meterplex.usage import routes
+
+    return [routes.router]
+
+
 ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "docs_api": _docs,
     "health_api": _health,
@@ -55,4 +61,5 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "catalog_api": _catalog,
     "subscriptions_api": _subscriptions,
     "entitlements_api": _entitlements,
+    "usage_api": _usage,
 }

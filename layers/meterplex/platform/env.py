@@ -11,3 +11,5 @@ KAFKA_BOOTSTRAP = "MP_KAFKA_BOOTSTRAP"
 KAFKA_AUTH = "MP_KAFKA_AUTH"  # "plaintext" (Tansu) or "iam" (MSK)
 EXPOSE_RESET_TOKEN = "MP_EXPOSE_RESET_TOKEN"  # local only: log reset tokens for the developer
 BCRYPT_ROUNDS = "MP_BCRYPT_ROUNDS"  # the password KDF cost (tests lower it)
+USAGE_LATE_WINDOW_DAYS = "MP_USAGE_LATE_WINDOW_DAYS"  # how old a usage event may be (SPEC §6: 35)
+USAGE_FUTURE_SKEW_S = "MP_USAGE_FUTURE_SKEW_S"  # how far in the future it may be (SPEC §6: 300)

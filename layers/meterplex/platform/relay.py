@@ -1,5 +1,11 @@
 """The outbox relay: DynamoDB stream records of outbox items → Kafka, keyed by tenant id.
 
+Two kinds of record reach it (the event source mappings filter out everything else):
+* core table outbox items (`outbox` = topic, `payload` = the envelope), written in the same
+  transaction as the change they announce;
+* usage table event items (`sk = EVENT`): the stored event is its own outbox; its message on
+  `meterplex.usage.v1` is built from the item's attributes (ADR 0020, docs/events.md).
+
 Records are produced asynchronously and flushed once per batch (one round of produce requests,
 not one per record); a record whose delivery failed, or that is malformed, is reported as a batch
 item failure so the event source mapping retries from it (and, after its retries, sends it to the
@@ -12,8 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from meterplex.platform import topics
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.observability import logger
+from meterplex.usage.keys import EVENT_SK
 
 FLUSH_TIMEOUT_S = 20
 
@@ -38,12 +46,22 @@ def outbox_message(record: dict[str, Any]) -> OutboxMessage:
     """The Kafka message an outbox stream record carries; ValueError when it carries none."""
     dynamodb = record.get("dynamodb") or {}
     image = dynamodb.get("NewImage") or {}
+    if "outbox" not in image and (image.get("sk") or {}).get("S") == EVENT_SK:
+        return usage_message(str(dynamodb.get("SequenceNumber", "")), image)
     topic = (image.get("outbox") or {}).get("S")
     payload = (image.get("payload") or {}).get("S")
     if not topic or not payload:
         raise ValueError("not an outbox record (no outbox/payload attribute)")
     event = DomainEvent.from_json(payload)
     return OutboxMessage(str(dynamodb.get("SequenceNumber", "")), topic, event.tenantId, payload)
+
+
+def usage_message(sequence_number: str, image: dict[str, Any]) -> OutboxMessage:
+    """The `meterplex.usage.v1` message of a usage event item (key = tenant id)."""
+    from meterplex.usage.items import record_from_item  # pure; imported when a usage record arrives
+
+    record = record_from_item(image)
+    return OutboxMessage(sequence_number, topics.USAGE, record.tenant_id, record.envelope().to_json())
 
 
 def relay(records: Iterable[dict[str, Any]], producer: Producer) -> list[str]:

@@ -39,6 +39,17 @@ class UsageTableSettings(_Settings):
     usage_table: str = Field(alias=env.USAGE_TABLE, min_length=3)
 
 
+class UsageWindowSettings(_Settings):
+    """How late or early a usage event may be (SPEC §6; configurable)."""
+
+    late_window_days: int = Field(35, alias=env.USAGE_LATE_WINDOW_DAYS, ge=1, le=365)
+    future_skew_s: int = Field(300, alias=env.USAGE_FUTURE_SKEW_S, ge=0, le=86_400)
+
+
+class UsageSettings(StageSettings, CoreTableSettings, UsageTableSettings, UsageWindowSettings):
+    """usage_api and usage_aggregator: both tables and the ingestion window."""
+
+
 class JwtSettings(_Settings):
     jwt_secret: str | None = Field(None, alias=env.JWT_SECRET, min_length=32)
     jwt_secret_arn: str | None = Field(None, alias=env.JWT_SECRET_ARN)

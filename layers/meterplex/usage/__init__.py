@@ -1,0 +1,1 @@
+"""Usage ingestion and aggregation (SPEC §6, ADR 0020)."""

@@ -1,0 +1,115 @@
+"""The usage aggregator: a Kafka batch of `meterplex.usage.v1` messages → counters (ADR 0020).
+
+Powertools' `BatchProcessor(EventType.Kafka)` drives it, with one change: its `process()` runs in
+two phases so that a batch's events can be combined per counter (ADR 0013: one counter write per
+counter per ≤ 99 events, not one per event):
+
+1. the record handler parses each record; a poison record (undecodable, unknown shape) goes to the
+   dead-letter store with the reason and counts as processed — it would never succeed on retry;
+2. the parsed events are grouped per counter and applied group by group. A group that fails with
+   a transient error reports each of its records as a batch item failure (retried by the event
+   source mapping); groups written before stay written, and a retry cannot count them twice (each
+   event's usage item is marked counted in the same transaction as the counter).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
+
+from meterplex.platform.observability import logger
+from meterplex.usage.models import CounterKey, UsageRecord, record_from_envelope
+
+CONSUMER = "usage_aggregator"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    raw: dict[str, Any]
+    record: KafkaEventRecord
+    usage: UsageRecord
+
+
+def source_of(record: KafkaEventRecord) -> str:
+    return f"{record.topic}-{record.partition}@{record.offset}"
+
+
+def group_by_counter(usages: Iterable[UsageRecord]) -> dict[CounterKey, list[UsageRecord]]:
+    """Events per counter, each (tenant, eventId) once: the relay may deliver one event twice."""
+    groups: dict[CounterKey, list[UsageRecord]] = {}
+    seen: set[tuple[str, str]] = set()
+    for usage in usages:
+        identity = (usage.tenant_id, usage.event_id)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        groups.setdefault(usage.counter, []).append(usage)
+    return groups
+
+
+def parse(record: KafkaEventRecord) -> UsageRecord:
+    """A Kafka record's usage event; ValueError (poison) when it is not one."""
+    try:
+        raw = record.decoded_value
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"undecodable record value: {error}") from error
+    try:
+        return record_from_envelope(raw)
+    except (TypeError, UnicodeDecodeError) as error:
+        raise ValueError(str(error)) from error
+
+
+class CountingBatchProcessor(BatchProcessor):
+    """`BatchProcessor(EventType.Kafka)` whose second phase applies events per counter.
+
+    `apply(key, usages)` writes one counter's events and returns the usages it could not mark
+    (their usage item is gone): those are dead-lettered, not retried forever.
+    """
+
+    def __init__(
+        self,
+        apply: Callable[[CounterKey, list[UsageRecord]], list[UsageRecord]],
+        dead_letter: Callable[[KafkaEventRecord, str], None],
+    ) -> None:
+        super().__init__(event_type=EventType.Kafka)
+        self.apply = apply
+        self.dead_letter = dead_letter
+
+    def process(self) -> list[tuple]:
+        results: list[tuple] = []
+        parsed: list[Parsed] = []
+        for raw in self.records:
+            record = self._to_batch_type(record=raw, event_type=self.event_type)
+            assert isinstance(record, KafkaEventRecord)
+            try:
+                usage = self.handler(record=record)
+            except Exception:
+                results.append(self.failure_handler(record=record, exception=sys.exc_info()))
+                continue
+            if usage is None:  # dead-lettered by the record handler
+                results.append(self.success_handler(record=raw, result=None))
+            else:
+                parsed.append(Parsed(raw, record, usage))
+        members: dict[tuple[str, str], list[Parsed]] = {}
+        for item in parsed:
+            members.setdefault((item.usage.tenant_id, item.usage.event_id), []).append(item)
+        for key, usages in group_by_counter(p.usage for p in parsed).items():
+            group = [m for u in usages for m in members[(u.tenant_id, u.event_id)]]
+            try:
+                missing = self.apply(key, usages)
+            except Exception:
+                logger.exception("usage counter write failed; its records will be retried", counter=str(key))
+                exc_info = sys.exc_info()
+                results.extend(self.failure_handler(record=m.record, exception=exc_info) for m in group)
+                continue
+            lost = {(u.tenant_id, u.event_id) for u in missing}
+            for m in group:
+                if (m.usage.tenant_id, m.usage.event_id) in lost:
+                    self.dead_letter(m.record, "usage item not found: the event cannot be marked counted")
+                results.append(self.success_handler(record=m.raw, result=None))
+        return results

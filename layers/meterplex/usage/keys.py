@@ -1,0 +1,41 @@
+"""Key shapes and attribute names of usage event items (docs/data-model.md, usage table).
+
+Pure: no AWS imports. The API's store, the outbox relay and the aggregator spell them from here.
+
+One item per accepted event, `pk = TENANT#<tenant>#EVT#<eventId>`, `sk = EVENT`: the key is the
+dedup marker (`attribute_not_exists(pk)`), and every event is its own partition, so a tenant
+sending 1,000 events a request never concentrates writes on one partition (ADR 0020).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+EVENT_SK = "EVENT"  # the usage stream's filter selects INSERTs with this sort key
+_ENVELOPE_NAMESPACE = uuid.UUID("6f1d7c1e-8a55-4c5e-9a43-2f0b1d0a7e51")
+
+
+def event_pk(tenant_id: str, event_id: str) -> str:
+    return f"TENANT#{tenant_id}#EVT#{event_id}"
+
+
+def envelope_id(tenant_id: str, event_id: str) -> str:
+    """The Kafka envelope's id: deterministic, so every delivery of one event carries the same id."""
+    return str(uuid.uuid5(_ENVELOPE_NAMESPACE, f"{tenant_id}\x00{event_id}"))
+
+
+class UsageAttr:
+    TENANT_ID = "tenantId"
+    EVENT_ID = "eventId"
+    FEATURE = "feature"
+    AMOUNT = "amount"
+    TIMESTAMP = "timestamp"
+    SUBSCRIPTION_ID = "subscriptionId"
+    WINDOW_START = "windowStart"
+    WINDOW_END = "windowEnd"
+    METADATA = "metadata"  # JSON text
+    RECEIVED_AT = "receivedAt"
+    ACTOR = "actor"
+    CORRELATION_ID = "correlationId"
+    COUNTED_AT = "countedAt"  # set by the aggregator in the transaction that counts the event
+    EXPIRES_AT = "expiresAt"

@@ -1,0 +1,114 @@
+"""POST /api/v1/usage/events: a batch of usage events from the tenant's API key (SPEC §6)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from pydantic import Field, field_validator
+
+from meterplex.platform.api import (
+    ApiModel,
+    ApiResponse,
+    actor_of,
+    correlation_id_of,
+    principal_of,
+    tenant_header_of,
+)
+from meterplex.platform.auth import AuthType, tenant_access
+from meterplex.platform.errors import Forbidden
+from meterplex.platform.settings import UsageSettings, load
+from meterplex.usage.models import IncomingEvent
+from meterplex.usage.rules import Caller
+from meterplex.usage.service import UsageIngestService
+
+router = Router()
+TAGS = ["Usage"]
+MAX_EVENTS = 1000
+MAX_METADATA_BYTES = 2048  # a usage item stays small; a transaction of 100 stays far below 4 MB
+
+
+class UsageEventIn(ApiModel):
+    event_id: Annotated[
+        str, Field(min_length=1, max_length=255, description="Unique per tenant (any string)")
+    ]
+    feature: Annotated[str, Field(min_length=1, max_length=100, description="The feature's lookup key")]
+    amount: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+    timestamp: Annotated[datetime, Field(description="ISO 8601; UTC when no offset is given")]
+    metadata: dict[str, Any] | None = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @field_validator("metadata")
+    @classmethod
+    def _small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
+            raise ValueError(f"metadata must serialize to at most {MAX_METADATA_BYTES} bytes")
+        return value
+
+
+class UsageBatchIn(ApiModel):
+    events: Annotated[list[UsageEventIn], Field(min_length=1, max_length=MAX_EVENTS)]
+
+
+class EventStatusOut(ApiResponse):
+    event_id: str
+    status: str = Field(description="accepted | duplicate | rejected")
+    reason: str | None = Field(None, description="Why it was rejected (rejected events are not stored)")
+
+
+class UsageBatchOut(ApiResponse):
+    accepted: int
+    duplicates: int
+    rejected: int
+    events: list[EventStatusOut]
+
+
+@cache
+def ingest_service() -> UsageIngestService:
+    from meterplex.usage.repository import SubscriptionSpans, UsageEventStore
+
+    settings = load(UsageSettings)
+    late = timedelta(days=settings.late_window_days)
+    return UsageIngestService(
+        SubscriptionSpans(settings.core_table),
+        UsageEventStore(settings.usage_table, late_window=late),
+        late_window=late,
+        future_skew=timedelta(seconds=settings.future_skew_s),
+    )
+
+
+@router.post(
+    "/api/v1/usage/events",
+    summary="Send up to 1,000 usage events (API key only); 202 with each event's status in order",
+    tags=TAGS,
+    responses={202: {"description": "Each event accepted, duplicate or rejected (with a reason)"}},
+)
+def ingest(body: Annotated[UsageBatchIn, Body()]) -> Response[UsageBatchOut]:
+    principal = principal_of(router)
+    if principal.auth_type is not AuthType.API_KEY:
+        raise Forbidden("Usage events are sent with the tenant's API key", code="API_KEY_REQUIRED")
+    access = tenant_access(principal, tenant_header_of(router))
+    caller = Caller(access.tenant_id, actor_of(router, principal).id, correlation_id_of(router))
+    events = [IncomingEvent(e.event_id, e.feature, e.amount, e.timestamp, e.metadata) for e in body.events]
+    result = ingest_service().ingest(caller, events)
+    out = UsageBatchOut(
+        accepted=sum(1 for o in result.outcomes if o.status == "accepted"),
+        duplicates=sum(1 for o in result.outcomes if o.status == "duplicate"),
+        rejected=sum(1 for o in result.outcomes if o.status == "rejected"),
+        events=[
+            EventStatusOut(
+                event_id=o.event_id, status=o.status.value, reason=o.reason.value if o.reason else None
+            )
+            for o in result.outcomes
+        ],
+    )
+    return Response(status_code=202, content_type="application/json", body=out)
