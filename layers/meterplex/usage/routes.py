@@ -62,7 +62,11 @@ class UsageBatchIn(ApiModel):
 class EventStatusOut(ApiResponse):
     event_id: str
     status: str = Field(description="accepted | duplicate | rejected")
-    reason: str | None = Field(None, description="Why it was rejected (rejected events are not stored)")
+    reason: str | None = Field(
+        None,
+        description="Why it was rejected (rejected events are not stored); absent otherwise",
+        exclude_if=lambda value: value is None,  # SPEC §6: `reason?`
+    )
 
 
 class UsageBatchOut(ApiResponse):
