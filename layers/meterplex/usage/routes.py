@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import Field, field_validator
 
 from meterplex.platform.api import (
@@ -22,9 +23,10 @@ from meterplex.platform.api import (
 )
 from meterplex.platform.auth import AuthType, tenant_access
 from meterplex.platform.errors import Forbidden
+from meterplex.platform.observability import metrics
 from meterplex.platform.settings import UsageSettings, load
 from meterplex.usage.models import IncomingEvent
-from meterplex.usage.rules import Caller
+from meterplex.usage.rules import Caller, Status
 from meterplex.usage.service import UsageIngestService
 
 router = Router()
@@ -104,10 +106,14 @@ def ingest(body: Annotated[UsageBatchIn, Body()]) -> Response[UsageBatchOut]:
     caller = Caller(access.tenant_id, actor_of(router, principal).id, correlation_id_of(router))
     events = [IncomingEvent(e.event_id, e.feature, e.amount, e.timestamp, e.metadata) for e in body.events]
     result = ingest_service().ingest(caller, events)
+    counts = {status: result.count(status) for status in Status}
+    metrics.add_metric(name="UsageEventsAccepted", unit=MetricUnit.Count, value=counts[Status.ACCEPTED])
+    metrics.add_metric(name="UsageEventsDuplicate", unit=MetricUnit.Count, value=counts[Status.DUPLICATE])
+    metrics.add_metric(name="UsageEventsRejected", unit=MetricUnit.Count, value=counts[Status.REJECTED])
     out = UsageBatchOut(
-        accepted=sum(1 for o in result.outcomes if o.status == "accepted"),
-        duplicates=sum(1 for o in result.outcomes if o.status == "duplicate"),
-        rejected=sum(1 for o in result.outcomes if o.status == "rejected"),
+        accepted=counts[Status.ACCEPTED],
+        duplicates=counts[Status.DUPLICATE],
+        rejected=counts[Status.REJECTED],
         events=[
             EventStatusOut(
                 event_id=o.event_id, status=o.status.value, reason=o.reason.value if o.reason else None

@@ -10,11 +10,16 @@ from typing import Any
 
 import pytest
 
+from meterplex.catalog.dependencies import catalog_service
 from meterplex.entitlements.store import dynamodb_client
 from meterplex.platform.clock import iso
 from meterplex.platform.dead_letters import dead_letters
 from meterplex.subscriptions.periods import usage_window_for
+from meterplex.subscriptions.repository import DynamoSubscriptionRepository
+from meterplex.subscriptions.service import SubscriptionService
 from meterplex.usage import counters
+from tests.integration.catalog.builders import build_plan
+from tests.integration.catalog.handlers import admin, call
 from tests.integration.usage.helpers import (
     World,
     aggregate,
@@ -25,6 +30,7 @@ from tests.integration.usage.helpers import (
     event,
     grant_used,
     send,
+    stored_item,
     subscribed,
 )
 
@@ -180,3 +186,31 @@ def test_an_event_20_days_late_lands_in_its_own_window() -> None:
     # THEN the late units are in the first window's counter, the current window only has its own
     assert archive_used(world, "calls", late_window) == 10
     assert check_used(world, "calls") == 4
+
+
+def test_after_a_plan_change_an_event_counts_against_the_subscription_active_at_its_timestamp() -> None:
+    # GIVEN a tenant on plan A for 10 days, then changed (now) to plan B that keeps the feature
+    world = subscribed(days_ago=10)
+    plan_b = build_plan({})
+    extra = call(
+        "catalog_api",
+        "POST",
+        f"/api/v1/plans/{plan_b.id}/entitlements",
+        {"featureId": world.plan.feature_ids["calls"], "includedAmount": 50, "overagePrice": 1},
+        principal=admin(),
+    )
+    assert extra.status == 201, extra.body
+    new_sub = SubscriptionService(DynamoSubscriptionRepository(), catalog_service()).subscribe(
+        world.tenant, plan_id=plan_b.id, price_id=plan_b.monthly_price_id
+    )
+    # WHEN an event from 5 days ago (plan A's time) and one from now are ingested and counted
+    before = calls(world, 1, amount=6, at=datetime.now(UTC) - timedelta(days=5))
+    reply = send(world.tenant, before + calls(world, 1, amount=2))
+    assert [e["status"] for e in reply.body["events"]] == ["accepted", "accepted"]
+    assert stored_item(world.tenant, before[0]["eventId"])["subscriptionId"]["S"] == world.subscription_id  # type: ignore[index]
+    aggregate(envelopes(world.tenant, [e["eventId"] for e in reply.body["events"]]))
+    # THEN the old event is on the old subscription's window, the new one on the new grant
+    old_window = iso(usage_window_for("MONTHLY", world.started_at, None, world.started_at)[0])
+    assert archive_used(world, "calls", old_window) == 6
+    assert check_used(world, "calls") == 2
+    assert new_sub.id != world.subscription_id

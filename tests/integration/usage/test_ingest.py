@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from meterplex.platform.auth import Role
-from tests.integration.catalog.handlers import api_key, call, user
+from tests.integration.catalog.handlers import api_key, call, serialize_moto_writes, user
 from tests.integration.usage.helpers import World, event, send, stored_item, subscribed
 
 pytestmark = pytest.mark.usefixtures("moto_endpoint")
@@ -130,3 +133,21 @@ def test_any_string_is_an_event_id(world: World) -> None:
     reply = send(world.tenant, [event(weird, world.key("calls"))])
     assert reply.body["events"][0]["status"] == "accepted"
     assert stored_item(world.tenant, weird) is not None
+
+
+def test_concurrent_requests_with_the_same_ids_store_each_once(world: World) -> None:
+    # GIVEN 8 callers racing to send the same 120 events (linearizable writes, as DynamoDB's)
+    serialize_moto_writes()
+    batch_ids = ids(120)
+    events = [event(i, world.key("calls")) for i in batch_ids]
+    replies: list[Any] = []
+    threads = [threading.Thread(target=lambda: replies.append(send(world.tenant, events))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # THEN every event was accepted by exactly one request; the others saw duplicates
+    assert all(r.status == 202 for r in replies)
+    accepted = Counter(e["eventId"] for r in replies for e in r.body["events"] if e["status"] == "accepted")
+    assert accepted == dict.fromkeys(batch_ids, 1)
+    assert sum(r.body["duplicates"] for r in replies) == 7 * 120

@@ -9,7 +9,7 @@ import pytest
 
 from meterplex.entitlements.grants import Grant
 from meterplex.entitlements.keys import NEVER_ENDS
-from meterplex.platform.relay import outbox_message
+from meterplex.platform.relay import outbox_message, relay
 from meterplex.usage.aggregator import group_by_counter
 from meterplex.usage.counters import Target, target_for
 from meterplex.usage.items import record_from_item, usage_item
@@ -205,3 +205,20 @@ def test_counter_target() -> None:
     assert target_for(key, None, at) is Target.ARCHIVE
     stale = grant("2026-02-01T00:00:00.000Z")  # the grant has not rolled into March yet
     assert target_for(key, stale, at) is Target.ROLL
+
+
+def test_relay_reports_a_malformed_usage_item_for_retry() -> None:
+    class Producer:
+        def produce(self, topic: str, value: bytes, key: bytes, on_delivery: object) -> None:
+            raise AssertionError("nothing to produce")
+
+        def poll(self, timeout: float) -> int:
+            return 0
+
+        def flush(self, timeout: float) -> int:
+            return 0
+
+    image = usage_item(record(), datetime(2026, 5, 1, tzinfo=UTC))
+    del image["windowStart"]
+    failed = relay([{"dynamodb": {"SequenceNumber": "9", "NewImage": image}}], Producer())
+    assert failed == ["9"]
