@@ -141,24 +141,8 @@ def main() -> None:
     create_producer = kafka_clients.create_producer
 
     def producer_with_stats(settings: Any) -> Any:
-        from confluent_kafka import Producer
-
-        base = create_producer(settings)
-        del base  # same configuration, plus librdkafka statistics (produce requests per broker)
-        from meterplex.platform.kafka import client_config
-
-        return Producer(
-            client_config(settings)
-            | {
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 5,
-                "compression.type": "lz4",
-                "message.timeout.ms": 30_000,
-                "statistics.interval.ms": 200,
-                "stats_cb": _stats,
-            }
-        )
+        # the platform's producer, plus librdkafka statistics (produce requests per broker)
+        return create_producer(settings, {"statistics.interval.ms": 200, "stats_cb": _stats})
 
     kafka_clients.create_producer = producer_with_stats  # type: ignore[assignment]
 

@@ -33,8 +33,9 @@ def client_config(settings: KafkaSettings) -> dict[str, Any]:
     return config
 
 
-def create_producer(settings: KafkaSettings) -> Producer:
-    """An idempotent producer: retries never duplicate or reorder a partition's messages."""
+def create_producer(settings: KafkaSettings, extra: dict[str, Any] | None = None) -> Producer:
+    """An idempotent producer: retries never duplicate or reorder a partition's messages.
+    `extra` adds client settings (e.g. librdkafka statistics for a benchmark)."""
     from confluent_kafka import Producer
 
     return Producer(
@@ -46,4 +47,5 @@ def create_producer(settings: KafkaSettings) -> Producer:
             "compression.type": "lz4",
             "message.timeout.ms": 30_000,
         }
+        | (extra or {})
     )
