@@ -29,10 +29,10 @@ from meterplex.catalog.models import (
     Terms,
 )
 from meterplex.catalog.service import feature_archived, plan_archived
-from meterplex.catalog.transactions import failed_keys
 from meterplex.platform.clock import iso, parse_iso, system_clock
 from meterplex.platform.core_table import GSI1, CoreItem, core_connection
 from meterplex.platform.errors import Conflict, NotFound
+from meterplex.platform.transactions import failed_keys
 
 PLANS_GSI_PK = "CATALOG#PLANS"
 FEATURES_GSI_PK = "CATALOG#FEATURES"

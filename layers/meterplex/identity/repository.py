@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -21,6 +21,7 @@ from meterplex.platform.core_table import GSI1, MAX_TRANSACT_ITEMS, condition_fa
 from meterplex.platform.errors import Conflict, MeterplexError, NotFound, Unauthenticated
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
+from meterplex.platform.transactions import failed_keys
 
 
 def email_taken() -> Conflict:
@@ -164,17 +165,20 @@ class IdentityRepository:
         self, user: User, tenant: Tenant, membership: Membership, events: Sequence[DomainEvent]
     ) -> None:
         """User, tenant and OWNER membership at once; the email and the slug must both be free."""
+        tx = self._transaction()
         try:
-            with self._transaction() as tx:
+            with tx:
                 self._new_user(tx, user)
                 self._new_tenant(tx, tenant)
                 tx.save(_member_item(membership, user.created_at))
                 self._outbox(tx, events)
-        except PynamoDBException as error:
-            if not condition_failed(error):
-                raise
-            taken = email_taken() if self.user_id_by_email(user.email) is not None else slug_taken()
-            raise taken from error
+        except TransactWriteError as error:
+            failed = failed_keys(tx, error)
+            if (it.email_pk(user.email), "EMAIL") in failed:
+                raise email_taken() from error
+            if (it.slug_pk(tenant.slug), "SLUG") in failed:
+                raise slug_taken() from error
+            raise
 
     def create_user(self, user: User, membership: Membership, events: Sequence[DomainEvent]) -> None:
         with refused_as(email_taken), self._transaction() as tx:

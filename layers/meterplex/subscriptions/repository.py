@@ -21,7 +21,6 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from meterplex.catalog.models import FeatureType, Interval, LimitBehavior, ResetPeriod, Terms
-from meterplex.catalog.transactions import failed_keys
 from meterplex.entitlements.keys import GRANT_SK, grant_pk
 from meterplex.entitlements.records import GrantRecord, WindowRecord, grant_record, window_record
 from meterplex.platform.clock import iso, parse_iso
@@ -29,6 +28,7 @@ from meterplex.platform.core_table import CoreItem, core_connection
 from meterplex.platform.errors import Conflict
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
+from meterplex.platform.transactions import failed_keys
 from meterplex.subscriptions.models import (
     EntitlementSnapshot,
     FinalBill,
