@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from infra.local.kafka_poller import msk_event
@@ -15,8 +15,9 @@ class FakeMessage:
     _topic: str
     _partition: int
     _offset: int
-    _value: bytes
-    _key: bytes | None = None
+    _value: bytes | None = b"v"
+    _key: bytes | None = b"tenant-1"
+    _headers: list[tuple[str, bytes]] | None = field(default_factory=lambda: [("type", b"t")])
 
     def topic(self) -> str:
         return self._topic
@@ -33,11 +34,11 @@ class FakeMessage:
     def key(self) -> bytes | None:
         return self._key
 
-    def value(self) -> bytes:
+    def value(self) -> bytes | None:
         return self._value
 
-    def headers(self) -> list[tuple[str, bytes]]:
-        return []
+    def headers(self) -> Any:
+        return self._headers
 
 
 def batch(topic: str, values: list[bytes], *, partition: int = 0, first_offset: int = 0) -> dict[str, Any]:

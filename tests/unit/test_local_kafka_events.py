@@ -3,41 +3,10 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
 from typing import Any
 
 from infra.local.kafka_poller import CLUSTER_ARN, failed_offsets, msk_event
-
-
-@dataclass
-class FakeMessage:
-    _topic: str
-    _partition: int
-    _offset: int
-    _value: bytes | None = b"v"
-    _key: bytes | None = b"tenant-1"
-    _headers: list[tuple[str, bytes]] | None = field(default_factory=lambda: [("type", b"t")])
-
-    def topic(self) -> str:
-        return self._topic
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def timestamp(self) -> tuple[int, int]:
-        return (1, 1767225600000)
-
-    def key(self) -> bytes | None:
-        return self._key
-
-    def value(self) -> bytes | None:
-        return self._value
-
-    def headers(self) -> Any:
-        return self._headers
+from tests.support.kafka_events import FakeMessage
 
 
 def test_msk_event_groups_records_by_topic_partition() -> None:
