@@ -7,7 +7,7 @@ from datetime import timedelta
 from meterplex.identity import tokens
 from meterplex.identity.auth_service import IdentityDeps
 from meterplex.identity.models import ApiKey
-from meterplex.identity.tenants_service import tenant_not_found
+from meterplex.identity.tenants_service import TenantService
 from meterplex.platform import audit
 from meterplex.platform.audit import Actor
 from meterplex.platform.auth import TenantAccess
@@ -18,14 +18,13 @@ from meterplex.platform.ids import new_id
 class ApiKeyService:
     def __init__(self, deps: IdentityDeps) -> None:
         self.repo, self.clock = deps.repo, deps.clock
+        self.tenants = TenantService(deps)
 
     def create(
         self, access: TenantAccess, *, name: str, expires_in_days: int | None, actor: Actor
     ) -> tuple[ApiKey, str]:
         """The stored key and the full secret, which is never retrievable again."""
-        tenant = self.repo.get_tenant(access.tenant_id)
-        if tenant is None:
-            raise tenant_not_found()
+        tenant = self.tenants.tenant_of(access.tenant_id)
         now = self.clock.now()
         secret = tokens.new_api_key()
         key = ApiKey(

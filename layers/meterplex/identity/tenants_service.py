@@ -46,6 +46,13 @@ class TenantService:
         self.repo.create_tenant(tenant, Membership(tenant.id, user_id, Role.OWNER), [event])
         return tenant
 
+    def tenant_of(self, tenant_id: str) -> Tenant:
+        """A tenant the caller was already authorized for (e.g. by `tenant_access`)."""
+        tenant = self.repo.get_tenant(tenant_id)
+        if tenant is None:
+            raise tenant_not_found()
+        return tenant
+
     def tenants_of(self, user_id: str) -> list[tuple[Tenant, Role]]:
         memberships = self.repo.memberships_of(user_id)
         found = self.repo.tenants([m.tenant_id for m in memberships])

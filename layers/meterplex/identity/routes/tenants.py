@@ -14,7 +14,6 @@ from meterplex.identity.schemas import (
     TenantWithRoleOut,
     UpdateTenantRequest,
 )
-from meterplex.identity.tenant_context import subscription_summary
 from meterplex.platform.api import JSON, actor_of, principal_of, tenant_header_of
 from meterplex.platform.auth import Role, tenant_access
 from meterplex.platform.pagination import DEFAULT_LIMIT, Page, PageLimit, PageNumber, paginate
@@ -51,18 +50,16 @@ def list_tenants(
     f"{PREFIX}/me/context", tags=TAGS, summary="The current tenant, the caller's role, the subscription"
 )
 def tenant_context() -> TenantContextOut:
+    # Only this route needs the subscriptions capability: import it here, not at cold start.
+    from meterplex.subscriptions.summary import active_subscription_summary
+
     principal = principal_of(router)
     access = tenant_access(principal, tenant_header_of(router))
-    tenant = Services.tenants().repo.get_tenant(access.tenant_id)
-    if tenant is None:
-        from meterplex.identity.tenants_service import tenant_not_found
-
-        raise tenant_not_found()
     return TenantContextOut(
-        tenant=TenantOut.of(tenant),
+        tenant=TenantOut.of(Services.tenants().tenant_of(access.tenant_id)),
         role=access.role,
         auth_type=principal.auth_type.value,
-        subscription=subscription_summary(access.tenant_id),
+        subscription=active_subscription_summary(access.tenant_id),
     )
 
 
