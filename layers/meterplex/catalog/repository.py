@@ -32,7 +32,7 @@ from meterplex.catalog.service import feature_archived, plan_archived
 from meterplex.platform.clock import iso, parse_iso, system_clock
 from meterplex.platform.core_table import GSI1, CoreItem, core_connection
 from meterplex.platform.errors import Conflict, NotFound
-from meterplex.platform.transactions import failed_keys
+from meterplex.platform.transactions import condition_failed, failed_keys, transaction
 
 PLANS_GSI_PK = "CATALOG#PLANS"
 FEATURES_GSI_PK = "CATALOG#FEATURES"
@@ -267,7 +267,7 @@ class DynamoCatalogRepository:
         self._connection = core_connection()
 
     def _transaction(self) -> TransactWrite:
-        return TransactWrite(connection=self._connection)
+        return transaction(self._connection)
 
     # -- plans -------------------------------------------------------------------------------
     def create_plan(self, plan: Plan) -> None:
@@ -449,6 +449,8 @@ class DynamoCatalogRepository:
         try:
             entitlement_to_item(entitlement).save(condition=CatalogRecord.pk.exists())
         except PutError as error:
+            if not condition_failed(error):
+                raise
             raise NotFound(f"Entitlement {entitlement.id} not found", code="ENTITLEMENT_NOT_FOUND") from error
 
     def delete_entitlement(self, entitlement: Entitlement) -> None:

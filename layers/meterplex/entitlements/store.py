@@ -29,6 +29,7 @@ from meterplex.entitlements.keys import (
     window_sk,
 )
 from meterplex.platform.clock import epoch_s, iso
+from meterplex.platform.dynamodb_errors import retrying
 from meterplex.platform.settings import CoreTableSettings, load
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -127,8 +128,10 @@ class GrantStore:
     def add_usage(self, tenant_id: str, feature_key: str, amount: int, now: datetime) -> Grant:
         """Count `amount` units in the current window: ONE conditional UpdateItem."""
         try:
-            response = self.client.update_item(
-                **self._consume_update(tenant_id, feature_key, amount, now), ReturnValues="ALL_NEW"
+            response = retrying(
+                lambda: self.client.update_item(
+                    **self._consume_update(tenant_id, feature_key, amount, now), ReturnValues="ALL_NEW"
+                )
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
@@ -158,13 +161,16 @@ class GrantStore:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         try:
-            self.client.transact_write_items(TransactItems=[{"Update": update}, {"Put": claim}])
+            items = [{"Update": update}, {"Put": claim}]
+            retrying(lambda: self.client.transact_write_items(TransactItems=items))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != TRANSACTION_CANCELLED:
                 raise
             reasons = error.response.get("CancellationReasons") or [{}, {}]
             if reasons[1].get("Code") == "ConditionalCheckFailed":
                 return self.duplicate(tenant_id, idempotency_key, reasons[1].get("Item"))
+            if reasons[0].get("Code") != "ConditionalCheckFailed":
+                raise  # neither condition failed (`retrying` already resent conflicts): not a refusal
             old = reasons[0].get("Item")
             grant = grant_from_item(tenant_id, feature_key, old) if old else self.get(tenant_id, feature_key)
             raise ConsumeRejected(grant) from error

@@ -17,11 +17,11 @@ from meterplex.identity.models import ApiKey, Membership, RefreshToken, Tenant, 
 from meterplex.platform import topics
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import epoch_s, iso, parse_iso
-from meterplex.platform.core_table import GSI1, MAX_TRANSACT_ITEMS, condition_failed, core_connection
+from meterplex.platform.core_table import GSI1, MAX_TRANSACT_ITEMS, core_transaction
 from meterplex.platform.errors import Conflict, MeterplexError, NotFound, Unauthenticated
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
-from meterplex.platform.transactions import failed_keys
+from meterplex.platform.transactions import condition_failed, failed_keys, retrying
 
 
 def email_taken() -> Conflict:
@@ -38,7 +38,8 @@ def already_a_member() -> Conflict:
 
 @contextmanager
 def refused_as(error: Callable[[], MeterplexError]) -> Iterator[None]:
-    """Turn a failed write condition (or cancelled transaction) into the domain error `error()`."""
+    """Turn a failed write condition into the domain error `error()`; a conflict or throttling is
+    never one (the transaction retries those, then answers 503)."""
     try:
         yield
     except PynamoDBException as failure:
@@ -153,7 +154,7 @@ class IdentityRepository:
     """Every identity read and write. Each write also stores its domain events (the outbox)."""
 
     def _transaction(self) -> TransactWrite:
-        return TransactWrite(connection=core_connection())
+        return core_transaction()
 
     @staticmethod
     def _outbox(tx: TransactWrite, events: Iterable[DomainEvent]) -> None:
@@ -385,10 +386,10 @@ class IdentityRepository:
             raise
 
     def revoke_refresh_token(self, token_hash: str) -> bool:
+        item = it.RefreshItem(f"REFRESH#{token_hash}", "REFRESH")
         try:
-            it.RefreshItem(f"REFRESH#{token_hash}", "REFRESH").update(
-                actions=[it.RefreshItem.revoked.set(True)], condition=_exists()
-            )
+            # the item may be inside a rotation's transaction right now: a conflict is retried
+            retrying(lambda: item.update(actions=[it.RefreshItem.revoked.set(True)], condition=_exists()))
         except PynamoDBException as error:
             if condition_failed(error):
                 return False

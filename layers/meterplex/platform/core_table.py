@@ -11,7 +11,20 @@ from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from meterplex.platform.dynamodb_errors import condition_failed
 from meterplex.platform.settings import CoreTableSettings, load
+from meterplex.platform.transactions import Transaction
+
+# `condition_failed` is re-exported: repositories long imported it from here.
+__all__ = [
+    "GSI1",
+    "MAX_TRANSACT_ITEMS",
+    "CoreItem",
+    "Gsi1",
+    "condition_failed",
+    "core_connection",
+    "core_transaction",
+]
 
 GSI1 = "gsi1"  # query it by name through the model family's base class (see Gsi1)
 
@@ -55,12 +68,6 @@ def core_connection() -> Connection:
     return CoreItem._get_connection().connection
 
 
-def condition_failed(error: Exception) -> bool:
-    """Did a write fail because its condition (or a transaction's) did not hold?"""
-    code = getattr(getattr(error, "cause", None), "response", {}).get("Error", {}).get("Code")
-    if code in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
-        return True
-    return getattr(error, "cause_response_code", None) in {
-        "ConditionalCheckFailedException",
-        "TransactionCanceledException",
-    }
+def core_transaction() -> Transaction:
+    """A transaction on the core table that resends itself on conflicts (platform.transactions)."""
+    return Transaction(connection=core_connection())

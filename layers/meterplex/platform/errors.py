@@ -90,6 +90,18 @@ class RateLimited(MeterplexError):
         self.retry_after_s = retry_after_s
 
 
+class Unavailable(MeterplexError):
+    """A dependency is busy (e.g. DynamoDB conflicts or throttling after our retries): 503 with
+    `Retry-After`, so the caller sends the same request again later. Nothing was written."""
+
+    kind = ErrorKind.UNAVAILABLE
+    default_code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after_s))})
+        self.retry_after_s = retry_after_s
+
+
 def envelope(
     status: int,
     code: str,

@@ -1,8 +1,9 @@
-"""Which items of a PynamoDB `TransactWrite` failed their condition.
+"""PynamoDB transactions that read DynamoDB's refusals exactly (see `platform.dynamodb_errors`).
 
-DynamoDB reports cancellation reasons by position, and PynamoDB sends a transaction's items grouped
-by kind (condition checks, deletes, puts, updates), not in the order they were added; so positions
-are mapped back to item keys here, once, instead of being counted by hand in every repository.
+* `Transaction`: a `TransactWrite` whose commit resends itself on conflicts and throttling, then
+  answers 503 (`Unavailable`); every repository builds its transactions with it.
+* `failed_keys(tx, error)`: the (pk, sk) of the items whose condition failed — and only those: a
+  conflicting item is not a failed condition.
 """
 
 from __future__ import annotations
@@ -12,7 +13,26 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-CONDITION_FAILED = "ConditionalCheckFailed"
+from meterplex.platform.dynamodb_errors import (
+    CONDITION_FAILED,
+    condition_failed,
+    reason_codes,
+    retrying,
+    transient,
+)
+
+__all__ = ["Transaction", "condition_failed", "failed_keys", "retrying", "transaction", "transient"]
+
+
+class Transaction(TransactWrite):
+    """A `TransactWrite` that resends itself on conflicts and throttling (see `retrying`)."""
+
+    def _commit(self) -> Any:
+        return retrying(super()._commit)
+
+
+def transaction(connection: Any) -> Transaction:
+    return Transaction(connection=connection)
 
 
 def _key_of(operation: dict[str, Any]) -> tuple[str, str]:
@@ -21,16 +41,20 @@ def _key_of(operation: dict[str, Any]) -> tuple[str, str]:
 
 
 def failed_keys(tx: TransactWrite, error: TransactWriteError) -> set[tuple[str, str]]:
-    """(pk, sk) of every item whose condition failed."""
+    """(pk, sk) of every item whose condition failed.
+
+    DynamoDB reports cancellation reasons by position, and PynamoDB sends a transaction's items
+    grouped by kind (condition checks, deletes, puts, updates), not in the order they were added;
+    so positions are mapped back to item keys here, once, instead of being counted by hand.
+    """
     ordered = [
         *tx._condition_check_items,
         *tx._delete_items,
         *tx._put_items,
         *tx._update_items,
     ]
-    reasons = error.cancellation_reasons or []
     return {
         _key_of(operation)
-        for operation, reason in zip(ordered, reasons, strict=False)
-        if reason is not None and reason.code == CONDITION_FAILED
+        for operation, code in zip(ordered, reason_codes(error), strict=False)
+        if code == CONDITION_FAILED
     }

@@ -25,10 +25,10 @@ from meterplex.entitlements.keys import GRANT_SK, grant_pk
 from meterplex.entitlements.records import GrantRecord, WindowRecord, grant_record, window_record
 from meterplex.platform.clock import iso, parse_iso
 from meterplex.platform.core_table import CoreItem, core_connection
-from meterplex.platform.errors import Conflict
+from meterplex.platform.errors import Conflict, Unavailable
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
-from meterplex.platform.transactions import failed_keys
+from meterplex.platform.transactions import failed_keys, transaction
 from meterplex.subscriptions.models import (
     EntitlementSnapshot,
     FinalBill,
@@ -40,6 +40,11 @@ DOMAIN_TOPIC = "meterplex.domain.v1"  # infra/topology.TOPIC_DOMAIN (layers cann
 POINTER_SK = "CURRENT"
 LIVE_GSI_PK = "SUBS#LIVE"
 MAX_ATTEMPTS = 3  # a concurrent consume can move a counter between our read and our transaction
+
+
+def counters_busy() -> Unavailable:
+    """Concurrent consumes kept moving the grants' counters under every attempt: retry later."""
+    return Unavailable("The tenant's usage counters are busy; retry the request", retry_after_s=1)
 
 
 def subs_pk(tenant_id: str) -> str:
@@ -248,7 +253,7 @@ class DynamoSubscriptionRepository:
                 if replaced is None
                 else PointerRecord.subscriptionId == replaced.id
             )
-            tx = TransactWrite(connection=self._connection)
+            tx = transaction(self._connection)
             try:
                 with tx:
                     tx.save(
@@ -272,7 +277,7 @@ class DynamoSubscriptionRepository:
                         "The tenant's subscription changed meanwhile; retry", code="SUBSCRIPTION_CHANGED"
                     ) from error
                 if attempt == MAX_ATTEMPTS - 1:
-                    raise
+                    raise counters_busy() from error
 
     def cancel(self, sub: Subscription) -> None:
         pk = subs_pk(sub.tenant_id)
@@ -281,7 +286,7 @@ class DynamoSubscriptionRepository:
             grants = {
                 k: g for k, g in self._grants(sub.tenant_id, keys).items() if g.subscriptionId == sub.id
             }
-            tx = TransactWrite(connection=self._connection)
+            tx = transaction(self._connection)
             try:
                 with tx:
                     tx.delete(
@@ -298,12 +303,12 @@ class DynamoSubscriptionRepository:
                         code="SUBSCRIPTION_NOT_ACTIVE",
                     ) from error
                 if attempt == MAX_ATTEMPTS - 1:
-                    raise
+                    raise counters_busy() from error
 
     def schedule_end(self, sub: Subscription) -> None:
         assert sub.ended_at is not None
         ends_at = iso(sub.ended_at)
-        with TransactWrite(connection=self._connection) as tx:
+        with transaction(self._connection) as tx:
             tx.save(to_record(sub), condition=SubscriptionRecord.status.is_in("ACTIVE", "TRIALING"))
             tx.save(_event("subscription.cancel_scheduled", sub, sub.updated_at))
             for snap in sub.entitlements:

@@ -18,6 +18,8 @@ from botocore.exceptions import ClientError
 
 from meterplex.entitlements.store import TRANSACTION_CANCELLED, dynamodb_client
 from meterplex.platform.clock import parse_iso
+from meterplex.platform.dynamodb_errors import TRANSIENT_REASONS
+from meterplex.platform.errors import Unavailable
 from meterplex.subscriptions.repository import from_document, subs_pk
 from meterplex.usage.items import usage_item
 from meterplex.usage.models import UsageRecord
@@ -70,15 +72,17 @@ class UsageEventStore:
                     code = reason.get("Code") or "None"
                     if code == "ConditionalCheckFailed":
                         duplicates.add(record.event_id)
-                    elif code in {"None", "TransactionConflict", "ThrottlingError"}:
+                    elif code == "None" or code in TRANSIENT_REASONS:
                         retry.append(record)
                     else:
                         raise
                 if retry and len(retry) == len(pending):
                     time.sleep(0.02 * (2**attempt))  # only conflicts: back off before retrying
                 pending = retry
-        if pending:
-            raise RuntimeError(f"{len(pending)} usage events not stored after {MAX_ATTEMPTS} attempts")
+        if pending:  # conflicts every time: the client resends the batch (what was stored: duplicates)
+            raise Unavailable(
+                f"{len(pending)} usage events could not be stored (busy); retry the batch", retry_after_s=1
+            )
         return duplicates
 
 
