@@ -134,15 +134,17 @@ class AuthService:
         now = self.clock.now()
         email = normalize_email(email)
         rate_limits.consume(self.repo, self.login_ip_limit, actor.ip or "unknown", now)
-        rate_limits.ensure_budget(self.repo, self.login_failure_limit, email, now)
+        # The attempt takes a slot of the email's failure budget BEFORE the password is checked, so
+        # parallel guesses cannot all pass; a success gives the slot back (ADR 0030).
+        rate_limits.reserve(self.repo, self.login_failure_limit, email, now)
         user_id = self.repo.user_id_by_email(email)
         user = self.repo.get_user(user_id) if user_id else None
         if user is None:
             burn_time(password)  # same cost as a real check: no email enumeration by timing
         if user is None or not verify_password(password, user.password_hash) or not user.is_active:
-            rate_limits.record(self.repo, self.login_failure_limit, email, now)
             logger.info("login failed", reason="credentials")
             raise Unauthenticated(INVALID_CREDENTIALS, code="INVALID_CREDENTIALS")
+        rate_limits.release(self.repo, self.login_failure_limit, email, now)
         return self.issue_pair(user), user
 
     def refresh(self, refresh_token: str) -> TokenPair:

@@ -1,4 +1,11 @@
-"""Fixed-window rate limits stored in DynamoDB (atomic counters with TTL)."""
+"""Fixed-window rate limits stored in DynamoDB (atomic counters with TTL).
+
+Two kinds: `consume` counts every request and refuses past the budget (the count is one atomic ADD,
+so it is exact under concurrency); `reserve` takes one of a budget's slots with a conditional write
+*before* the expensive or sensitive work (a password check), so N parallel attempts can never all
+pass a check made before any of them was counted — `release` gives the slot back when the attempt
+should not count (a successful login).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,11 @@ from meterplex.platform.errors import RateLimited
 class WindowStore(Protocol):
     def hit_window(self, scope: str, subject: str, window_start: datetime, window: timedelta) -> int: ...
 
-    def window_hits(self, scope: str, subject: str, window_start: datetime) -> int: ...
+    def reserve_hit(
+        self, scope: str, subject: str, window_start: datetime, window: timedelta, max_hits: int
+    ) -> bool: ...
+
+    def release_hit(self, scope: str, subject: str, window_start: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -43,12 +54,13 @@ def consume(store: WindowStore, limit: Limit, subject: str, now: datetime) -> No
         raise _too_many(now, limit)
 
 
-def ensure_budget(store: WindowStore, limit: Limit, subject: str, now: datetime) -> None:
-    """Refuse when the window is already spent, without counting (e.g. before a login attempt)."""
-    if store.window_hits(limit.scope, subject, window_start(now, limit.window)) >= limit.max_hits:
+def reserve(store: WindowStore, limit: Limit, subject: str, now: datetime) -> None:
+    """Take one slot of the window's budget, atomically; `RateLimited` when none is left."""
+    start = window_start(now, limit.window)
+    if not store.reserve_hit(limit.scope, subject, start, limit.window, limit.max_hits):
         raise _too_many(now, limit)
 
 
-def record(store: WindowStore, limit: Limit, subject: str, now: datetime) -> None:
-    """Count an event (e.g. a failed login) without refusing anything now."""
-    store.hit_window(limit.scope, subject, window_start(now, limit.window), limit.window)
+def release(store: WindowStore, limit: Limit, subject: str, reserved_at: datetime) -> None:
+    """Give back the slot `reserve` took at `reserved_at` (same window)."""
+    store.release_hit(limit.scope, subject, window_start(reserved_at, limit.window))

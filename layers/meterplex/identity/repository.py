@@ -482,9 +482,31 @@ class IdentityRepository:
         )
         return int(item.hits or 0)
 
-    def window_hits(self, scope: str, subject: str, window_start: datetime) -> int:
+    def reserve_hit(
+        self, scope: str, subject: str, window_start: datetime, window: timedelta, max_hits: int
+    ) -> bool:
+        """Count one hit iff the window has fewer than `max_hits` (one conditional ADD)."""
+        item = it.RateWindowItem(f"RATE#{scope}#{subject}", f"WINDOW#{epoch_s(window_start)}")
+        hits = it.RateWindowItem.hits
         try:
-            item = it.RateWindowItem.get(f"RATE#{scope}#{subject}", f"WINDOW#{epoch_s(window_start)}")
-        except DoesNotExist:
-            return 0
-        return int(item.hits or 0)
+            item.update(
+                actions=[
+                    hits.add(1),
+                    it.RateWindowItem.expiresAt.set(epoch_s(window_start + 2 * window)),
+                    it.RateWindowItem.kind.set(it.RateWindowItem),
+                ],
+                condition=hits.does_not_exist() | (hits < max_hits),
+            )
+        except PynamoDBException as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
+
+    def release_hit(self, scope: str, subject: str, window_start: datetime) -> None:
+        item = it.RateWindowItem(f"RATE#{scope}#{subject}", f"WINDOW#{epoch_s(window_start)}")
+        try:
+            item.update(actions=[it.RateWindowItem.hits.add(-1)], condition=it.RateWindowItem.hits > 0)
+        except PynamoDBException as error:
+            if not condition_failed(error):  # the window expired meanwhile: nothing to give back
+                raise
