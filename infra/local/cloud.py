@@ -190,9 +190,15 @@ def run_bootstrap_hooks() -> None:
     if ensure_admin is None:
         log.info("no meterplex.identity.bootstrap.ensure_platform_admin yet; platform admin not created")
     else:
+        from meterplex.identity.bootstrap import PromotionRefused, promote_existing_from_env, report
+
         email = os.environ.get("MP_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL)
-        ensure_admin(email, os.environ.get("MP_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD))
-        log.info("platform admin %s ensured", email)
+        password = os.environ.get("MP_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD)
+        try:
+            ensured = ensure_admin(email, password, promote_existing=promote_existing_from_env())
+            log.info("%s", report(email, ensured))
+        except PromotionRefused as refused:
+            log.error("platform admin not ensured: %s", refused.message)
     if os.environ.get("MP_SEED_DEMO", "true").lower() == "false":
         return
     seed_demo = _optional("meterplex.demo.seed", "seed_demo")

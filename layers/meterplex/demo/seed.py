@@ -153,6 +153,19 @@ def seed_catalog(catalog: CatalogService) -> dict[str, str]:
     return plan_ids
 
 
+def _demo_user(user: DemoUser) -> str:
+    """The demo user's id; created fresh by the seed. An account someone else registered with a
+    demo email is used as it is: it is never promoted to platform admin (bootstrap's rule)."""
+    from meterplex.identity import bootstrap
+
+    args = (user.email, DEMO_PASSWORD, user.first_name, user.last_name)
+    try:
+        return bootstrap.ensure_user(*args, platform_admin=user.platform_admin)
+    except bootstrap.PromotionRefused as refused:
+        logger.warning("demo user not promoted", email=user.email, reason=refused.message)
+        return bootstrap.ensure_user(*args)
+
+
 def seed_demo() -> dict[str, str]:
     """Seed everything; returns tenant slug → tenant id (handy for tests and the CLI)."""
     from meterplex.catalog.dependencies import catalog_service
@@ -161,12 +174,7 @@ def seed_demo() -> dict[str, str]:
     from meterplex.platform.errors import NotFound
     from meterplex.subscriptions.routes.subscriptions import subscription_service
 
-    user_ids = {
-        u.key: bootstrap.ensure_user(
-            u.email, DEMO_PASSWORD, u.first_name, u.last_name, platform_admin=u.platform_admin
-        )
-        for u in USERS
-    }
+    user_ids = {u.key: _demo_user(u) for u in USERS}
     tenant_ids: dict[str, str] = {}
     for slug, (name, owner, members) in TENANTS.items():
         tenant_id = bootstrap.ensure_tenant(slug, name, user_ids[owner])

@@ -193,10 +193,14 @@ class IdentityRepository:
             self._new_user(tx, user)
             self._outbox(tx, events)
 
-    def set_platform_admin(self, user_id: str, value: bool) -> None:
-        it.UserItem(it.user_pk(user_id), it.PROFILE).update(
-            actions=[it.UserItem.isPlatformAdmin.set(value)], condition=_exists()
-        )
+    def set_platform_admin(self, user_id: str, value: bool, events: Sequence[DomainEvent]) -> None:
+        with self._transaction() as tx:
+            tx.update(
+                it.UserItem(it.user_pk(user_id), it.PROFILE),
+                actions=[it.UserItem.isPlatformAdmin.set(value)],
+                condition=_exists(),
+            )
+            self._outbox(tx, events)
 
     def create_tenant(self, tenant: Tenant, membership: Membership, events: Sequence[DomainEvent]) -> None:
         with refused_as(slug_taken), self._transaction() as tx:

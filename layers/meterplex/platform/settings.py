@@ -76,9 +76,12 @@ class RateLimitSettings(_Settings):
     forgot_per_ip_per_minute: int = Field(5, alias="MP_RATE_FORGOT_PER_IP", ge=1)
 
 
-class IdentitySettings(StageSettings, CoreTableSettings, JwtSettings, RateLimitSettings):
-    expose_reset_token: bool = Field(False, alias=env.EXPOSE_RESET_TOKEN)
+class PasswordSettings(_Settings):
     bcrypt_rounds: int = Field(12, alias=env.BCRYPT_ROUNDS, ge=4, le=16)
+
+
+class IdentitySettings(StageSettings, CoreTableSettings, JwtSettings, RateLimitSettings, PasswordSettings):
+    expose_reset_token: bool = Field(False, alias=env.EXPOSE_RESET_TOKEN)
 
 
 S = TypeVar("S", bound=_Settings)
