@@ -1,6 +1,7 @@
 """The Meterplex CDK app: one service stack per stage, tagged and checked by cdk-nag.
 
     npx cdk synth -c stage=dev [-c kafka=provisioned] [-c alarmEmail=ops@example.com]
+                  [-c authorizerCacheTtl=30]
 
 The stack is environment-agnostic (no account/region baked in), so synth needs no credentials;
 `cdk deploy` takes them from the caller's AWS profile.
@@ -11,7 +12,7 @@ from __future__ import annotations
 from aws_cdk import App, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from infra.constructs.config import StageConfig, Topology
+from infra.constructs.config import AUTHORIZER_CACHE_TTL_DEFAULT_S, StageConfig, Topology
 from infra.stacks.service import ServiceStack
 
 
@@ -20,6 +21,9 @@ def stage_config(app: App) -> StageConfig:
         stage=app.node.try_get_context("stage") or "dev",
         kafka_mode=app.node.try_get_context("kafka") or "serverless",
         alarm_email=app.node.try_get_context("alarmEmail") or None,
+        authorizer_cache_ttl_s=int(
+            app.node.try_get_context("authorizerCacheTtl") or AUTHORIZER_CACHE_TTL_DEFAULT_S
+        ),
     )
 
 

@@ -23,6 +23,9 @@ TEST_ENV = {
     "POWERTOOLS_SERVICE_NAME": "meterplex-test",
     "POWERTOOLS_LOG_LEVEL": "INFO",
     "MP_BCRYPT_ROUNDS": "4",  # the KDF stays bcrypt; only its cost is lowered for speed
+    # In-process gateways cache no authorizer result unless a test asks for one (ApiClient(...,
+    # authorizer_cache_ttl_s=30)); the e2e local cloud runs with the real default (30 s).
+    "MP_AUTHORIZER_CACHE_TTL": "0",
 }
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)

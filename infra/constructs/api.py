@@ -22,7 +22,6 @@ from meterplex.platform.auth import TENANT_HEADER
 AUTHORIZATION_HEADER = "Authorization"
 CORRELATION_HEADER = "x-correlation-id"
 CORS_HEADERS = [AUTHORIZATION_HEADER, "Content-Type", TENANT_HEADER, CORRELATION_HEADER]
-AUTHORIZER_CACHE_TTL = Duration.seconds(60)  # docs/decisions/0004-authorizer-cache.md
 
 # Gateway response → (HTTP status or None to keep API Gateway's, error, code). The body is the
 # project's error envelope (layers/meterplex/platform/errors.py).
@@ -117,7 +116,8 @@ class Api(Construct):
             authorizer_name=config.name("authorizer"),
             handler=functions[topology.authorizer_function],
             identity_sources=[apigw.IdentitySource.header(AUTHORIZATION_HEADER)],
-            results_cache_ttl=AUTHORIZER_CACHE_TTL,
+            # the revocation lag of reads; writes re-check the current state (ADR 0031)
+            results_cache_ttl=Duration.seconds(config.authorizer_cache_ttl_s),
         )
         # One invoke permission per function for the whole API: a permission per method would
         # overflow the 20 KB resource policy of a function serving dozens of routes.

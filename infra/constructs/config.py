@@ -9,11 +9,13 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 from infra import topology as topo
+from meterplex.platform.settings import AuthorizerCacheSettings
 
 STAGES = ("dev", "prod")
 KAFKA_MODES = ("serverless", "provisioned")
 SERVICE = "meterplex"
 METRICS_NAMESPACE = "Meterplex"
+AUTHORIZER_CACHE_TTL_DEFAULT_S: int = AuthorizerCacheSettings.model_fields["authorizer_cache_ttl_s"].default
 
 
 @dataclass(frozen=True)
@@ -23,12 +25,16 @@ class StageConfig:
     stage: str = "dev"
     kafka_mode: str = "serverless"
     alarm_email: str | None = None
+    # the authorizer result cache: the revocation lag of reads (ADR 0031); context authorizerCacheTtl
+    authorizer_cache_ttl_s: int = AUTHORIZER_CACHE_TTL_DEFAULT_S
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
             raise ValueError(f"context 'stage' must be one of {STAGES}, got {self.stage!r}")
         if self.kafka_mode not in KAFKA_MODES:
             raise ValueError(f"context 'kafka' must be one of {KAFKA_MODES}, got {self.kafka_mode!r}")
+        # validated by the same setting the local gateway reads (0–3600 s)
+        AuthorizerCacheSettings(authorizer_cache_ttl_s=self.authorizer_cache_ttl_s)
 
     @property
     def is_prod(self) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
-import os
 import threading
 import time
 import uuid
@@ -31,12 +30,12 @@ from infra.local.api_events import (
 from infra.local.net import LOCALHOST, PortInUse
 from infra.local.routing import match_route
 from meterplex.platform.errors import envelope
+from meterplex.platform.settings import AuthorizerCacheSettings
 
 log = logging.getLogger("localcloud.gateway")
 
 AUTHORIZER_FUNCTION = "authorizer"
 CORRELATION_HEADER = "x-correlation-id"
-CACHE_TTL_ENV = "MP_AUTHORIZER_CACHE_TTL"
 PUBLIC = "public"
 UNAUTHORIZED = "Unauthorized"
 
@@ -116,7 +115,9 @@ class Gateway:
         self.invoke = invoke
         self.fallback_function = fallback_function
         self.authorizer_function = authorizer_function
-        ttl = float(os.environ.get(CACHE_TTL_ENV, "0")) if cache_ttl_s is None else cache_ttl_s
+        ttl = (
+            AuthorizerCacheSettings.from_env().authorizer_cache_ttl_s if cache_ttl_s is None else cache_ttl_s
+        )
         self.cache = AuthorizerCache(ttl)
 
     def handle(self, request: HttpRequest) -> HttpResponse:

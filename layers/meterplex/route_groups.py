@@ -1,7 +1,9 @@
 """Which routers each HTTP function serves. Handlers and the docs read this one table.
 
 Values are callables so that importing this module stays cheap: a function imports only its own
-routers.
+routers. Every group that writes includes identity's `write_guard_router()` (no routes; its
+middleware re-checks the caller against the current state before each write: ADR 0031) — all but
+the entitlement hot path, whose consume is bounded by the authorizer cache instead.
 """
 
 from __future__ import annotations
@@ -25,21 +27,24 @@ def _health() -> list[Router]:
 
 def _identity() -> list[Router]:
     from meterplex.audit import routes as audit
+    from meterplex.identity.access import write_guard_router
     from meterplex.identity.routes import api_keys, auth, tenants, users
 
-    return [auth.router, tenants.router, users.router, api_keys.router, audit.router]
+    return [auth.router, tenants.router, users.router, api_keys.router, audit.router, write_guard_router()]
 
 
 def _catalog() -> list[Router]:
     from meterplex.catalog.routes import entitlements, features, plans, prices
+    from meterplex.identity.access import write_guard_router
 
-    return [plans.router, prices.router, features.router, entitlements.router]
+    return [plans.router, prices.router, features.router, entitlements.router, write_guard_router()]
 
 
 def _subscriptions() -> list[Router]:
+    from meterplex.identity.access import write_guard_router
     from meterplex.subscriptions.routes import subscriptions
 
-    return [subscriptions.router]
+    return [subscriptions.router, write_guard_router()]
 
 
 def _entitlements() -> list[Router]:
@@ -49,9 +54,10 @@ def _entitlements() -> list[Router]:
 
 
 def _usage() -> list[Router]:
+    from meterplex.identity.access import write_guard_router
     from meterplex.usage import routes
 
-    return [routes.router]
+    return [routes.router, write_guard_router()]
 
 
 ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {

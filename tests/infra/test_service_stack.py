@@ -243,7 +243,7 @@ def test_one_cached_request_authorizer_on_the_authorization_header(dev: Synthesi
     props = authorizer["Properties"]
     assert props["Type"] == "REQUEST"
     assert props["IdentitySource"] == "method.request.header.Authorization"
-    assert props["AuthorizerResultTtlInSeconds"] == 60
+    assert props["AuthorizerResultTtlInSeconds"] == 30  # the setting's default (ADR 0031)
     assert function_ids(dev)["authorizer"] in json.dumps(props["AuthorizerUri"])
 
 

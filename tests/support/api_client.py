@@ -42,10 +42,17 @@ class Reply:
 
 
 class ApiClient:
-    """Each client looks like one caller machine (its own source IP, so rate limits are per test)."""
+    """Each client looks like one caller machine (its own source IP, so rate limits are per test).
+    `authorizer_cache_ttl_s` caches authorizer results per token as API Gateway does (default: the
+    MP_AUTHORIZER_CACHE_TTL setting, 0 in tests)."""
 
-    def __init__(self, source_ip: str | None = None) -> None:
-        self.gateway = Gateway(topology.ROUTES, runner().invoke, fallback_function=topology.FALLBACK_FUNCTION)
+    def __init__(self, source_ip: str | None = None, *, authorizer_cache_ttl_s: float | None = None) -> None:
+        self.gateway = Gateway(
+            topology.ROUTES,
+            runner().invoke,
+            fallback_function=topology.FALLBACK_FUNCTION,
+            cache_ttl_s=authorizer_cache_ttl_s,
+        )
         self.source_ip = (
             source_ip or f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
         )

@@ -35,8 +35,10 @@ def entitlement_service() -> EntitlementService:
     return EntitlementService(GrantStore())
 
 
-def _tenant_id() -> str:
-    return tenant_access(principal_of(router), tenant_header_of(router)).tenant_id
+def _tenant_id(*, write: bool = False) -> str:
+    """The caller's tenant. A consume is a write, refused in a SUSPENDED/CANCELLED tenant from the
+    authorizer's context (no re-read: the hot path's budget; bounded by the cache TTL, ADR 0031)."""
+    return tenant_access(principal_of(router), tenant_header_of(router), write=write).tenant_id
 
 
 @router.get(
@@ -57,4 +59,5 @@ def check(
 )
 def consume(feature_key: FeatureKey, body: Annotated[ConsumeRequest | None, Body()] = None) -> dict[str, Any]:
     request = body or ConsumeRequest()
-    return entitlement_service().consume(_tenant_id(), feature_key, request.amount, request.idempotency_key)
+    tenant_id = _tenant_id(write=True)
+    return entitlement_service().consume(tenant_id, feature_key, request.amount, request.idempotency_key)

@@ -24,7 +24,7 @@ class ApiKeyService:
         self, access: TenantAccess, *, name: str, expires_in_days: int | None, actor: Actor
     ) -> tuple[ApiKey, str]:
         """The stored key and the full secret, which is never retrievable again."""
-        tenant = self.tenants.tenant_of(access.tenant_id)
+        self.tenants.tenant_of(access.tenant_id)  # 404 for a tenant that does not exist
         now = self.clock.now()
         secret = tokens.new_api_key()
         key = ApiKey(
@@ -36,7 +36,6 @@ class ApiKeyService:
             created_at=now,
             created_by=access.actor,
             expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
-            tenant_status=tenant.status,
         )
         event = audit.event(
             "api_key.created",

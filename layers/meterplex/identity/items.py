@@ -93,6 +93,7 @@ class MemberItem(IdentityItem, discriminator="Member"):
     tenantId = UnicodeAttribute()
     userId = UnicodeAttribute()
     role = UnicodeAttribute()
+    isActive = BooleanAttribute(null=True)  # absent on memberships older than the flag: active
     createdAt = UnicodeAttribute()
 
 
@@ -116,7 +117,6 @@ class ApiKeyItem(IdentityItem, discriminator="ApiKey"):
     createdBy = UnicodeAttribute()
     keyExpiresAt = UnicodeAttribute(null=True)
     revokedAt = UnicodeAttribute(null=True)
-    tenantStatus = UnicodeAttribute(default="ACTIVE")
 
 
 class RateWindowItem(IdentityItem, discriminator="RateWindow"):

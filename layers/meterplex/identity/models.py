@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from meterplex.platform.auth import Role
+from meterplex.platform.auth import Role, TenantStatus
 
-
-class TenantStatus(StrEnum):
-    ACTIVE = "ACTIVE"
-    SUSPENDED = "SUSPENDED"
-    CANCELLED = "CANCELLED"
+__all__ = ["ApiKey", "Membership", "RefreshToken", "Role", "Tenant", "TenantStatus", "TokenPair", "User"]
 
 
 @dataclass
@@ -48,6 +43,7 @@ class Membership:
     role: Role
     tenant_name: str = ""
     tenant_slug: str = ""
+    is_active: bool = True  # per tenant: an inactive membership grants nothing in that tenant
 
 
 @dataclass
@@ -61,10 +57,10 @@ class ApiKey:
     created_by: str
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
-    tenant_status: TenantStatus = TenantStatus.ACTIVE
 
     def usable_at(self, now: datetime) -> bool:
-        if self.revoked_at is not None or self.tenant_status is not TenantStatus.ACTIVE:
+        """Not revoked, not expired (its tenant's status is checked separately: ADR 0032)."""
+        if self.revoked_at is not None:
             return False
         return self.expires_at is None or now < self.expires_at
 

@@ -17,7 +17,7 @@ from meterplex.identity.models import ApiKey, Membership, RefreshToken, Tenant, 
 from meterplex.platform import topics
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import epoch_s, iso, parse_iso
-from meterplex.platform.core_table import GSI1, MAX_TRANSACT_ITEMS, core_transaction
+from meterplex.platform.core_table import GSI1, core_transaction
 from meterplex.platform.errors import Conflict, MeterplexError, NotFound, Unauthenticated
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
@@ -117,6 +117,7 @@ def _member_item(membership: Membership, at: datetime) -> it.MemberItem:
         tenantId=membership.tenant_id,
         userId=membership.user_id,
         role=membership.role.value,
+        isActive=membership.is_active,
         createdAt=iso(at),
         gsi1pk=it.members_gsi(membership.tenant_id),
         gsi1sk=it.user_pk(membership.user_id),
@@ -124,7 +125,12 @@ def _member_item(membership: Membership, at: datetime) -> it.MemberItem:
 
 
 def _membership(item: it.MemberItem) -> Membership:
-    return Membership(tenant_id=item.tenantId, user_id=item.userId, role=Role(item.role))
+    return Membership(
+        tenant_id=item.tenantId,
+        user_id=item.userId,
+        role=Role(item.role),
+        is_active=item.isActive is not False,
+    )
 
 
 def _api_key(item: it.ApiKeyItem) -> ApiKey:
@@ -138,7 +144,6 @@ def _api_key(item: it.ApiKeyItem) -> ApiKey:
         created_by=item.createdBy,
         expires_at=parse_iso(item.keyExpiresAt) if item.keyExpiresAt else None,
         revoked_at=parse_iso(item.revokedAt) if item.revokedAt else None,
-        tenant_status=TenantStatus(item.tenantStatus),
     )
 
 
@@ -238,10 +243,14 @@ class IdentityRepository:
         except DoesNotExist:
             return None
 
-    def user_with_memberships(self, user_id: str) -> tuple[User | None, list[Membership]]:
-        """Profile and every membership of a user in ONE Query (the authorizer's read)."""
+    def user_with_memberships(
+        self, user_id: str, *, consistent: bool = False
+    ) -> tuple[User | None, list[Membership]]:
+        """Profile and every membership of a user in ONE Query (the authorizer's read): the sort
+        keys `MEMBER#…` … `PROFILE`, so nothing else kept under the user is read."""
         user, memberships = None, []
-        for item in it.IdentityItem.query(it.user_pk(user_id)):
+        in_range = it.IdentityItem.sk.between(it.MEMBER_PREFIX, it.PROFILE)
+        for item in it.IdentityItem.query(it.user_pk(user_id), in_range, consistent_read=consistent):
             if isinstance(item, it.UserItem):
                 user = _user(item)
             elif isinstance(item, it.MemberItem):
@@ -309,10 +318,43 @@ class IdentityRepository:
         except DoesNotExist:
             return None
 
-    def tenants(self, tenant_ids: Sequence[str]) -> dict[str, Tenant]:
+    def user_in_tenant(
+        self, user_id: str, tenant_id: str
+    ) -> tuple[User | None, Membership | None, Tenant | None]:
+        """A user's profile, membership in `tenant_id` and that tenant: ONE strongly consistent
+        BatchGetItem (the write guard's re-check of a JWT acting in a tenant)."""
+        keys = [
+            (it.user_pk(user_id), it.PROFILE),
+            (it.user_pk(user_id), it.MEMBER_PREFIX + tenant_id),
+            (it.tenant_pk(tenant_id), it.PROFILE),
+        ]
+        user = membership = tenant = None
+        for item in it.IdentityItem.batch_get(keys, consistent_read=True):
+            if isinstance(item, it.UserItem):
+                user = _user(item)
+            elif isinstance(item, it.MemberItem):
+                membership = _membership(item)
+            elif isinstance(item, it.TenantItem):
+                tenant = _tenant(item)
+        return user, membership, tenant
+
+    def api_key_with_tenant(self, key_hash: str, tenant_id: str) -> tuple[ApiKey | None, Tenant | None]:
+        """An API key and its tenant: ONE strongly consistent BatchGetItem (the write guard's)."""
+        key = tenant = None
+        keys = [(f"APIKEY#{key_hash}", "APIKEY"), (it.tenant_pk(tenant_id), it.PROFILE)]
+        for item in it.IdentityItem.batch_get(keys, consistent_read=True):
+            if isinstance(item, it.ApiKeyItem):
+                key = _api_key(item)
+            elif isinstance(item, it.TenantItem):
+                tenant = _tenant(item)
+        return key, tenant
+
+    def tenants(self, tenant_ids: Sequence[str], *, consistent: bool = False) -> dict[str, Tenant]:
         keys = [(it.tenant_pk(t), it.PROFILE) for t in tenant_ids]
-        found = {}
-        for item in it.IdentityItem.batch_get(keys):
+        found: dict[str, Tenant] = {}
+        if not keys:
+            return found
+        for item in it.IdentityItem.batch_get(keys, consistent_read=consistent):
             if isinstance(item, it.TenantItem):
                 found[item.id] = _tenant(item)
         return found
@@ -323,20 +365,11 @@ class IdentityRepository:
         except DoesNotExist:
             return None
 
-    def update_tenant(self, tenant: Tenant, events: Sequence[DomainEvent], *, status_changed: bool) -> None:
-        """Save a tenant; when its status changed, copy it onto its API keys in the same transaction
-        (the authorizer decides on a key with one read)."""
-        keys = self.api_keys_of(tenant.id) if status_changed else []
-        if len(keys) + 1 + len(events) > MAX_TRANSACT_ITEMS:
-            raise Conflict("Too many API keys to change the tenant status at once", code="TOO_MANY_KEYS")
+    def update_tenant(self, tenant: Tenant, events: Sequence[DomainEvent]) -> None:
+        """Save a tenant. Its status lives on the tenant item only: the authorizer and the write
+        guard read it there (ADR 0032), so no API key carries a copy that could go stale."""
         with self._transaction() as tx:
             tx.save(_tenant_item(tenant), condition=_exists())
-            for key in keys:
-                tx.update(
-                    it.ApiKeyItem(f"APIKEY#{key.key_hash}", "APIKEY"),
-                    actions=[it.ApiKeyItem.tenantStatus.set(tenant.status.value)],
-                    condition=_exists(),
-                )
             self._outbox(tx, events)
 
     # ------------------------------------------------------------------ refresh and reset tokens
@@ -443,7 +476,6 @@ class IdentityRepository:
                     createdAt=iso(key.created_at),
                     createdBy=key.created_by,
                     keyExpiresAt=iso(key.expires_at) if key.expires_at else None,
-                    tenantStatus=key.tenant_status.value,
                     gsi1pk=it.api_keys_gsi(key.tenant_id),
                     gsi1sk=f"{iso(key.created_at)}#{key.id}",
                 ),

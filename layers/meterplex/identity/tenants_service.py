@@ -87,7 +87,6 @@ class TenantService:
         tenant = self.visible_tenant(principal, tenant_id, header_tenant_id)
         if principal.memberships[tenant_id] not in MANAGERS:
             raise Forbidden("Only an OWNER or ADMIN may update the tenant", code="INSUFFICIENT_ROLE")
-        before_status = tenant.status
         if "name" in changes:
             tenant.name = changes["name"]
         if "metadata" in changes:
@@ -105,7 +104,7 @@ class TenantService:
             resource_id=tenant_id,
             changes=changes,
         )
-        self.repo.update_tenant(tenant, [event], status_changed=tenant.status is not before_status)
+        self.repo.update_tenant(tenant, [event])
         return tenant
 
     # ------------------------------------------------------------------ users

@@ -13,3 +13,5 @@ EXPOSE_RESET_TOKEN = "MP_EXPOSE_RESET_TOKEN"  # local only: log reset tokens for
 BCRYPT_ROUNDS = "MP_BCRYPT_ROUNDS"  # the password KDF cost (tests lower it)
 USAGE_LATE_WINDOW_DAYS = "MP_USAGE_LATE_WINDOW_DAYS"  # how old a usage event may be (SPEC §6: 35)
 USAGE_FUTURE_SKEW_S = "MP_USAGE_FUTURE_SKEW_S"  # how far in the future it may be (SPEC §6: 300)
+AUTHORIZER_CACHE_TTL = "MP_AUTHORIZER_CACHE_TTL"  # seconds API Gateway caches an authorizer result
+INVITATION_TTL_DAYS = "MP_INVITATION_TTL_DAYS"  # how long a tenant invitation can be accepted

@@ -76,6 +76,14 @@ class RateLimitSettings(_Settings):
     forgot_per_ip_per_minute: int = Field(5, alias="MP_RATE_FORGOT_PER_IP", ge=1)
 
 
+class AuthorizerCacheSettings(_Settings):
+    """How long API Gateway (and the local gateway) reuse an authorizer result for one token: the
+    revocation lag of reads (writes re-check the current state; ADR 0031). At most 30 s by
+    default; 0 turns the cache off; API Gateway allows up to 3600."""
+
+    authorizer_cache_ttl_s: int = Field(30, alias=env.AUTHORIZER_CACHE_TTL, ge=0, le=3600)
+
+
 class PasswordSettings(_Settings):
     bcrypt_rounds: int = Field(12, alias=env.BCRYPT_ROUNDS, ge=4, le=16)
 

@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 
 from infra.local.aws import linearize_dynamodb_writes
 from infra.local.functions import LambdaContext
-from meterplex.platform.auth import AuthType, Principal, Role
+from meterplex.platform.auth import Principal, Role
 from tests.support.api_client import Reply
+from tests.support.identities import stored_api_key, stored_user
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -72,15 +73,18 @@ def call(function: str, method: str, path: str, body: Any = None, **kw: Any) -> 
 
 
 def admin() -> Principal:
-    return Principal(AuthType.JWT, user_id=str(uuid.uuid4()), email="admin@x.test", is_platform_admin=True)
+    """A platform admin, stored (writes re-check the caller against the current state)."""
+    return stored_user(platform_admin=True)
 
 
 def user(memberships: dict[str, Role] | None = None) -> Principal:
-    return Principal(AuthType.JWT, user_id=str(uuid.uuid4()), email="u@x.test", memberships=memberships or {})
+    """A user with these memberships, stored with its tenants."""
+    return stored_user(memberships)
 
 
 def api_key(tenant_id: str) -> Principal:
-    return Principal(AuthType.API_KEY, api_key_tenant_id=tenant_id, api_key_id=str(uuid.uuid4()))
+    """An API key of the tenant, stored."""
+    return stored_api_key(tenant_id)
 
 
 def unique(prefix: str) -> str:

@@ -25,7 +25,9 @@ def test_bootstrap_refuses_to_promote_an_existing_account_without_the_flag(accou
         bootstrap.ensure_platform_admin(account.email, "Other-admin-pw1")
     # THEN the account is not a platform admin, and its password is untouched
     assert not is_platform_admin(account.user_id)
-    assert ApiClient().post("/api/v1/auth/login", {"email": account.email, "password": PASSWORD}).status == 200
+    assert (
+        ApiClient().post("/api/v1/auth/login", {"email": account.email, "password": PASSWORD}).status == 200
+    )
 
 
 def test_bootstrap_promotes_an_existing_account_only_with_the_flag_and_says_so(account: Account) -> None:

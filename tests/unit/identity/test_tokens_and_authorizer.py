@@ -10,14 +10,10 @@ import jwt
 import pytest
 
 from meterplex.identity import tokens
-from meterplex.identity.authorizer import (
-    Unauthorized,
-    api_wide_resource,
-    authorize,
-    bearer_token,
-    principal_for,
-)
-from meterplex.identity.models import ApiKey, Membership, TenantStatus, User
+from meterplex.identity.authorizer import Unauthorized, api_wide_resource, authorize, bearer_token
+from meterplex.identity.models import ApiKey, Membership, Tenant, TenantStatus, User
+from meterplex.identity.principals import authenticate as principal_for
+from meterplex.identity.principals import recheck
 from meterplex.identity.signing_key import jwt_signing_key
 from meterplex.platform.auth import AuthType, Principal, Role
 from meterplex.platform.clock import FixedClock
@@ -27,16 +23,32 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 class FakeRepo:
+    """The reads `identity.principals` makes, over dicts."""
+
     def __init__(self) -> None:
         self.users: dict[str, User] = {}
         self.memberships: list[Membership] = []
         self.keys: dict[str, ApiKey] = {}
+        self.tenant_items: dict[str, Tenant] = {}
 
-    def user_with_memberships(self, user_id: str):  # type: ignore[no-untyped-def]
+    def user_with_memberships(self, user_id: str, *, consistent: bool = False):  # type: ignore[no-untyped-def]
         return self.users.get(user_id), [m for m in self.memberships if m.user_id == user_id]
+
+    def user_in_tenant(self, user_id: str, tenant_id: str):  # type: ignore[no-untyped-def]
+        member = next((m for m in self.memberships if (m.user_id, m.tenant_id) == (user_id, tenant_id)), None)
+        return self.users.get(user_id), member, self.tenant_items.get(tenant_id)
+
+    def tenants(self, tenant_ids: list[str], *, consistent: bool = False) -> dict[str, Tenant]:
+        return {t: self.tenant_items[t] for t in tenant_ids if t in self.tenant_items}
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None:
+        return self.tenant_items.get(tenant_id)
 
     def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
         return self.keys.get(key_hash)
+
+    def api_key_with_tenant(self, key_hash: str, tenant_id: str):  # type: ignore[no-untyped-def]
+        return self.keys.get(key_hash), self.tenant_items.get(tenant_id)
 
 
 @pytest.fixture
@@ -44,6 +56,7 @@ def repo() -> FakeRepo:
     repo = FakeRepo()
     repo.users["u1"] = User("u1", "a@b.c", "hash", "A", "B", NOW, NOW, is_platform_admin=True)
     repo.memberships.append(Membership("t1", "u1", Role.ADMIN))
+    repo.tenant_items["t1"] = Tenant("t1", "T1", "t-one", NOW, NOW)
     return repo
 
 
@@ -57,6 +70,20 @@ def test_valid_jwt_yields_the_user_with_memberships(repo: FakeRepo) -> None:
     principal = principal_for(access_token(), repo, FixedClock(NOW + timedelta(minutes=1)))  # type: ignore[arg-type]
     assert principal.auth_type is AuthType.JWT and principal.user_id == "u1"
     assert principal.memberships == {"t1": Role.ADMIN} and principal.is_platform_admin
+    assert principal.tenant_statuses == {"t1": TenantStatus.ACTIVE} and principal.session_version == 0
+
+
+def test_an_inactive_membership_grants_nothing(repo: FakeRepo) -> None:
+    repo.memberships = [Membership("t1", "u1", Role.ADMIN, is_active=False)]
+    principal = principal_for(access_token(), repo, FixedClock(NOW))  # type: ignore[arg-type]
+    assert principal.memberships == {} and principal.tenant_statuses == {}
+
+
+def test_a_suspended_tenant_stays_in_a_members_principal_with_its_status(repo: FakeRepo) -> None:
+    repo.tenant_items["t1"].status = TenantStatus.SUSPENDED
+    principal = principal_for(access_token(), repo, FixedClock(NOW))  # type: ignore[arg-type]
+    assert principal.memberships == {"t1": Role.ADMIN}
+    assert principal.tenant_statuses == {"t1": TenantStatus.SUSPENDED}
 
 
 def test_expired_jwt_is_rejected(repo: FakeRepo) -> None:
@@ -123,18 +150,42 @@ def test_api_key_fixes_the_tenant(repo: FakeRepo) -> None:
     assert principal.auth_type is AuthType.API_KEY and principal.api_key_tenant_id == "t1"
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {"revoked_at": NOW},
-        {"expires_at": NOW},
-        {"tenant_status": TenantStatus.SUSPENDED},
-        {"tenant_status": TenantStatus.CANCELLED},
-    ],
-)
-def test_revoked_expired_or_suspended_api_key_is_rejected(repo: FakeRepo, changes: dict) -> None:
+@pytest.mark.parametrize("changes", [{"revoked_at": NOW}, {"expires_at": NOW}])
+def test_revoked_or_expired_api_key_is_rejected(repo: FakeRepo, changes: dict) -> None:
     with pytest.raises(Unauthenticated):
         principal_for(_key(repo, **changes), repo, FixedClock(NOW))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("status", [TenantStatus.SUSPENDED, TenantStatus.CANCELLED])
+def test_api_key_of_a_suspended_or_cancelled_tenant_is_rejected(repo: FakeRepo, status: TenantStatus) -> None:
+    secret = _key(repo)
+    repo.tenant_items["t1"].status = status  # read from the tenant itself, however many keys it has
+    with pytest.raises(Unauthenticated):
+        principal_for(secret, repo, FixedClock(NOW))  # type: ignore[arg-type]
+
+
+def test_recheck_sees_a_revocation_the_cached_principal_does_not(repo: FakeRepo) -> None:
+    cached = principal_for(access_token(), repo, FixedClock(NOW))  # type: ignore[arg-type]
+    assert recheck(cached, "t1", repo, FixedClock(NOW)).checked_for_write  # type: ignore[arg-type]
+    repo.users["u1"].session_version = 1  # revoke-all, password change...
+    with pytest.raises(Unauthenticated):
+        recheck(cached, "t1", repo, FixedClock(NOW))  # type: ignore[arg-type]
+
+
+def test_recheck_takes_the_current_role_and_drops_a_removed_membership(repo: FakeRepo) -> None:
+    cached = principal_for(access_token(), repo, FixedClock(NOW))  # type: ignore[arg-type]
+    repo.memberships = [Membership("t1", "u1", Role.DEVELOPER)]
+    assert recheck(cached, "t1", repo, FixedClock(NOW)).memberships == {"t1": Role.DEVELOPER}  # type: ignore[arg-type]
+    repo.memberships = []
+    assert recheck(cached, None, repo, FixedClock(NOW)).memberships == {}  # type: ignore[arg-type]
+
+
+def test_recheck_of_an_api_key_reads_the_key_and_its_tenant(repo: FakeRepo) -> None:
+    secret = _key(repo)
+    cached = principal_for(secret, repo, FixedClock(NOW))  # type: ignore[arg-type]
+    repo.keys[tokens.sha256_hex(secret)].revoked_at = NOW
+    with pytest.raises(Unauthenticated):
+        recheck(cached, None, repo, FixedClock(NOW))  # type: ignore[arg-type]
 
 
 def test_unknown_api_key_is_rejected(repo: FakeRepo) -> None:

@@ -6,6 +6,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
+from meterplex.identity.access import recheck
 from meterplex.identity.routes import Services
 from meterplex.identity.schemas import ApiKeyCreatedOut, ApiKeyOut, CreateApiKeyRequest
 from meterplex.platform.api import JSON, actor_of, principal_of, tenant_header_of
@@ -29,7 +30,7 @@ def create_api_key(body: Annotated[CreateApiKeyRequest, Body()]) -> Response[Api
     return Response(status_code=201, content_type=JSON, body=out)
 
 
-@router.get(PREFIX, tags=TAGS, summary="The tenant's API keys (never the secrets)")
+@router.get(PREFIX, tags=TAGS, summary="The tenant's API keys (never the secrets)", middlewares=[recheck])
 def list_api_keys(
     page: Annotated[PageNumber, Query()] = 1, limit: Annotated[PageLimit, Query()] = DEFAULT_LIMIT
 ) -> Page[ApiKeyOut]:
