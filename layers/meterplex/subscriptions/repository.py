@@ -7,6 +7,8 @@
   win: at most one ACTIVE/TRIALING subscription per tenant, without read-then-write.
 * The hot-path grants of the subscription's snapshot (`entitlements.records`) are written in the
   same transaction, so what `check` sees is always the current subscription's snapshot.
+* `TENANT#<t>#SUBS / TRIAL`: the tenant's one trial, claimed (put if absent) in the transaction
+  that starts a trialing subscription; never deleted (ADR 0034).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from meterplex.subscriptions.models import (
 
 DOMAIN_TOPIC = "meterplex.domain.v1"  # infra/topology.TOPIC_DOMAIN (layers cannot import infra)
 POINTER_SK = "CURRENT"
+TRIAL_SK = "TRIAL"
 LIVE_GSI_PK = "SUBS#LIVE"
 MAX_ATTEMPTS = 3  # a concurrent consume can move a counter between our read and our transaction
 
@@ -62,6 +65,23 @@ class SubscriptionRecord(CoreItem):
 
 class PointerRecord(CoreItem):
     subscriptionId = UnicodeAttribute()
+
+
+class TrialRecord(CoreItem):
+    """The tenant used its trial: with which subscription, when."""
+
+    subscriptionId = UnicodeAttribute()
+    usedAt = UnicodeAttribute()
+
+
+def _trial_claim(sub: Subscription) -> TrialRecord:
+    return TrialRecord(
+        pk=subs_pk(sub.tenant_id), sk=TRIAL_SK, subscriptionId=sub.id, usedAt=iso(sub.created_at)
+    )
+
+
+def trial_already_used() -> Conflict:
+    return Conflict("The tenant has already used its free trial", code="TRIAL_ALREADY_USED")
 
 
 # -- mapping: domain ⇄ document ---------------------------------------------------------------
@@ -261,6 +281,11 @@ class DynamoSubscriptionRepository:
                         condition=pointer_condition,
                     )
                     tx.save(to_record(new), condition=SubscriptionRecord.pk.does_not_exist())
+                    if new.trial_ends_at is not None:
+                        trial = TrialRecord(
+                            pk=pk, sk=TRIAL_SK, subscriptionId=new.id, usedAt=iso(new.created_at)
+                        )
+                        tx.save(trial, condition=TrialRecord.pk.does_not_exist())
                     tx.save(_event("subscription.created", new, new.created_at))
                     if replaced is not None and replaced.replaced_by == new.id:
                         tx.save(to_record(replaced))
@@ -272,10 +297,13 @@ class DynamoSubscriptionRepository:
                     self._retire_grants(tx, new.tenant_id, old, keep=new_keys)
                 return
             except TransactWriteError as error:
-                if (pk, POINTER_SK) in failed_keys(tx, error):
+                failed = failed_keys(tx, error)
+                if (pk, POINTER_SK) in failed:
                     raise Conflict(
                         "The tenant's subscription changed meanwhile; retry", code="SUBSCRIPTION_CHANGED"
                     ) from error
+                if (pk, TRIAL_SK) in failed:
+                    raise trial_already_used() from error
                 if attempt == MAX_ATTEMPTS - 1:
                     raise counters_busy() from error
 

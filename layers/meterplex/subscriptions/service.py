@@ -2,7 +2,11 @@
 
 "At most one ACTIVE/TRIALING subscription per tenant" is enforced by the repository with a
 conditional *current-subscription pointer*; a plan change cancels the old subscription and starts
-the new one in one transaction (ADR 0012).
+the new one in one transaction (ADR 0012). A trial is granted at most once per tenant: the start of
+a trialing subscription also writes the tenant's trial marker, conditional on its absence (ADR
+0034). A plan change during a trial ends the trial; the new subscription starts paid unless a trial
+is asked for — which the marker then refuses. Private plans (`isPublic: false`) are subscribed to
+only by a platform admin acting for the tenant.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Protocol
 
 from meterplex.catalog.models import Entitlement, Plan, Price
 from meterplex.platform.clock import Clock, system_clock
-from meterplex.platform.errors import Conflict, InvalidInput, NotFound
+from meterplex.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
 from meterplex.platform.ids import new_id
 from meterplex.subscriptions.models import (
     EntitlementSnapshot,
@@ -41,9 +45,11 @@ class SubscriptionRepository(Protocol):
     def history(self, tenant_id: str) -> list[Subscription]: ...  # newest first
 
     def start(self, new: Subscription, replaced: Subscription | None) -> None:
-        """Write `new` (and the cancelled `replaced`) iff the pointer still names `replaced`.
+        """Write `new` (and the cancelled `replaced`) iff the pointer still names `replaced`; a
+        trialing `new` also claims the tenant's one trial.
 
-        Raises Conflict SUBSCRIPTION_CHANGED when another change won the race.
+        Raises Conflict SUBSCRIPTION_CHANGED when another change won the race, Conflict
+        TRIAL_ALREADY_USED when the tenant's trial was claimed before.
         """
         ...
 
@@ -76,12 +82,23 @@ class SubscriptionService:
         self._clock = clock
 
     def subscribe(
-        self, tenant_id: str, *, plan_id: str, price_id: str, trial_days: int | None = None
+        self,
+        tenant_id: str,
+        *,
+        plan_id: str,
+        price_id: str,
+        trial_days: int | None = None,
+        by_platform_admin: bool = False,
     ) -> Subscription:
         """Start a subscription; a live one is a plan change: cancelled now, billed prorated."""
         plan = self._catalog.get_plan(plan_id)
         if not plan.is_active:
             raise InvalidInput(f"Plan {plan_id} is archived", code="PLAN_ARCHIVED")
+        if not plan.is_public and not by_platform_admin:
+            raise Forbidden(
+                f"Plan {plan_id} is private: only a platform admin can subscribe a tenant to it",
+                code="PLAN_NOT_PUBLIC",
+            )
         price = next((p for p in self._catalog.list_prices(plan_id) if p.id == price_id), None)
         if price is None:
             raise NotFound(f"Price {price_id} not found on plan {plan_id}", code="PRICE_NOT_FOUND")

@@ -101,6 +101,7 @@ class FakeSubscriptionRepository:
     def __init__(self) -> None:
         self.subs: dict[str, Subscription] = {}
         self.pointer: dict[str, str] = {}
+        self.trials: dict[str, str] = {}  # tenant → the subscription that used its trial
 
     def current(self, tenant_id: str) -> Subscription | None:
         sub_id = self.pointer.get(tenant_id)
@@ -117,6 +118,10 @@ class FakeSubscriptionRepository:
     def start(self, new: Subscription, replaced: Subscription | None) -> None:
         if self.pointer.get(new.tenant_id) != (replaced.id if replaced else None):
             raise Conflict("changed", code="SUBSCRIPTION_CHANGED")
+        if new.trial_ends_at is not None:
+            if new.tenant_id in self.trials:
+                raise Conflict("trial used", code="TRIAL_ALREADY_USED")
+            self.trials[new.tenant_id] = new.id
         if replaced is not None:
             self.subs[replaced.id] = copy.deepcopy(replaced)
         self.subs[new.id] = copy.deepcopy(new)

@@ -9,7 +9,7 @@ import pytest
 from meterplex.catalog.models import CatalogStatus, FeatureType, Interval, Plan, Price
 from meterplex.catalog.service import CatalogService
 from meterplex.platform.clock import FixedClock
-from meterplex.platform.errors import Conflict, InvalidInput, NotFound
+from meterplex.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
 from meterplex.subscriptions.models import SubscriptionStatus
 from meterplex.subscriptions.service import SubscriptionService
 from tests.unit.catalog.fakes import FakeCatalogRepository, FakeSubscriptionRepository
@@ -173,3 +173,22 @@ def test_cancel_of_another_tenants_subscription_is_404(world: World) -> None:
     sub = world.subs.subscribe(TENANT, plan_id=plan.id, price_id=price.id)
     with pytest.raises(NotFound):
         world.subs.cancel("other-tenant", sub.id)
+
+
+def test_a_trial_is_granted_once_per_tenant(world: World) -> None:
+    plan, price = world.plan("pro")
+    world.subs.subscribe(TENANT, plan_id=plan.id, price_id=price.id, trial_days=14)
+    with pytest.raises(Conflict) as refused:
+        world.subs.subscribe(TENANT, plan_id=plan.id, price_id=price.id, trial_days=90)
+    assert refused.value.code == "TRIAL_ALREADY_USED"
+    paid = world.subs.subscribe(TENANT, plan_id=plan.id, price_id=price.id)  # the plan change starts paid
+    assert paid.status is SubscriptionStatus.ACTIVE and paid.trial_ends_at is None
+
+
+def test_a_private_plan_needs_a_platform_admin(world: World) -> None:
+    plan, price = world.plan("secret")
+    world.catalog.update_plan(plan.id, {"is_public": False})
+    with pytest.raises(Forbidden):
+        world.subs.subscribe(TENANT, plan_id=plan.id, price_id=price.id)
+    sub = world.subs.subscribe(TENANT, plan_id=plan.id, price_id=price.id, by_platform_admin=True)
+    assert sub.plan_id == plan.id

@@ -39,9 +39,15 @@ def _access(*, manage: bool = False) -> TenantAccess:
 
 @router.post("/api/v1/subscriptions", summary="Subscribe (a live subscription is a plan change)", tags=TAGS)
 def subscribe(body: Annotated[SubscribeRequest, Body()]) -> Response[SubscriptionOut]:
-    tenant_id = _access(manage=True).tenant_id
+    # OWNER/ADMIN of the tenant, or a platform admin acting for it (the one who may pick a private plan)
+    principal = principal_of(router)
+    access = tenant_access(principal, tenant_header_of(router), roles=MANAGERS, platform_admin_acts=True)
     sub = subscription_service().subscribe(
-        tenant_id, plan_id=body.plan_id, price_id=body.price_id, trial_days=body.trial_days
+        access.tenant_id,
+        plan_id=body.plan_id,
+        price_id=body.price_id,
+        trial_days=body.trial_days,
+        by_platform_admin=principal.is_platform_admin,
     )
     return Response(status_code=201, content_type="application/json", body=subscription_out(sub))
 
