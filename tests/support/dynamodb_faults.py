@@ -10,7 +10,7 @@ request is made), so tests can show what our code does with it. Nothing in the c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,3 +63,26 @@ def cancelled_transactions(
         yield cancelled
     finally:
         client.meta.events.unregister(OPERATION, unique_id="test-cancelled-transactions")
+
+
+@contextmanager
+def before_next_transaction(action: Callable[[], None], *, client: Any = None) -> Iterator[list[int]]:
+    """Run `action()` (another writer, e.g. a concurrent request) just before the next transaction
+    of `client` (default: the core table's PynamoDB connection) is sent — after the request that
+    sends it has read what it read. Yields [1] once it ran."""
+    if client is None:
+        from meterplex.platform.core_table import core_connection
+
+        client = core_connection().client
+    ran: list[int] = []
+
+    def interleave(**_: Any) -> None:
+        if not ran:
+            ran.append(1)
+            action()
+
+    client.meta.events.register_first(OPERATION, interleave, unique_id="test-before-next-transaction")
+    try:
+        yield ran
+    finally:
+        client.meta.events.unregister(OPERATION, unique_id="test-before-next-transaction")

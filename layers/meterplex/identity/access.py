@@ -6,7 +6,8 @@ tenant would still be honoured for that long. Before every write (any method but
 — and before the reads that show keys (`recheck` as a route middleware) — the guard re-checks the
 principal against the current state (`identity.principals.recheck`: one BatchGetItem for a caller
 acting in a tenant) and puts the fresh one on the event, so `principal_of()` and `tenant_access()`
-see it (`Principal.checked_for_write`; writes in a tenant that is not ACTIVE are then refused).
+see it (`Principal.rechecked`; on writes `Principal.writing`, so a tenant that is not ACTIVE is
+then refused by `tenant_access`).
 
 Route groups include `write_guard_router()` (route_groups.py): a Router with no routes whose
 middleware Powertools applies to every route of the function it is included in. The entitlement
@@ -37,17 +38,17 @@ def _repository() -> IdentityRepository:
     return IdentityRepository()
 
 
-def refresh_principal(app: Any) -> Principal | None:
+def refresh_principal(app: Any, *, writing: bool) -> Principal | None:
     """Re-check the request's principal now and replace it on the event; None when the route was
     reached without one (public routes)."""
     context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer")
     if not context:
         return None
     cached = Principal.from_context(context)
-    if cached.checked_for_write:
+    if cached.rechecked:
         return cached
     tenant_id = app.current_event.headers.get(TENANT_HEADER) or None
-    fresh = recheck_principal(cached, tenant_id, _repository(), system_clock)
+    fresh = recheck_principal(cached, tenant_id, _repository(), system_clock, writing=writing)
     principal_id = context.get("principalId")
     context.clear()
     context.update(fresh.to_context())
@@ -58,13 +59,13 @@ def refresh_principal(app: Any) -> Principal | None:
 
 def recheck(app: Any, next_middleware: Next) -> Response:
     """Route middleware: re-check the principal whatever the method (reads that show keys)."""
-    refresh_principal(app)
+    refresh_principal(app, writing=app.current_event.http_method.upper() not in READ_METHODS)
     return next_middleware(app)
 
 
 def guard_writes(app: Any, next_middleware: Next) -> Response:
     if app.current_event.http_method.upper() not in READ_METHODS:
-        refresh_principal(app)
+        refresh_principal(app, writing=True)
     return next_middleware(app)
 
 

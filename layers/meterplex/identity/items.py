@@ -81,6 +81,7 @@ class TenantItem(IdentityItem, discriminator="Tenant"):
     slug = UnicodeAttribute()
     status = UnicodeAttribute()
     meta = JSONAttribute(attr_name="metadata", default=dict)
+    version = NumberAttribute(null=True)  # absent on tenants older than it: version 0
     createdAt = UnicodeAttribute()
     updatedAt = UnicodeAttribute()
 

@@ -34,6 +34,7 @@ class Tenant:
     updated_at: datetime
     status: TenantStatus = TenantStatus.ACTIVE
     metadata: dict[str, Any] = field(default_factory=dict)
+    version: int = 0  # bumped by every update; updates are conditional on the version they read
 
 
 @dataclass(frozen=True)

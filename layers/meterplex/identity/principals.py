@@ -53,15 +53,23 @@ def authenticate(token: str, repo: IdentityRepository, clock: Clock) -> Principa
     return _jwt_principal(user, active, tenants.values(), token_id=claims.token_id)
 
 
-def recheck(principal: Principal, tenant_id: str | None, repo: IdentityRepository, clock: Clock) -> Principal:
-    """`principal` as the current state has it now (for a write acting in `tenant_id`, if any)."""
+def recheck(
+    principal: Principal,
+    tenant_id: str | None,
+    repo: IdentityRepository,
+    clock: Clock,
+    *,
+    writing: bool = True,
+) -> Principal:
+    """`principal` as the current state has it now, for a request acting in `tenant_id` (if any);
+    `writing`: the request writes, so `tenant_access` will refuse a tenant that is not ACTIVE."""
     if principal.auth_type is AuthType.API_KEY:
         if not principal.api_key_hash or not principal.api_key_tenant_id:
             raise invalid_api_key()
         key, tenant = repo.api_key_with_tenant(principal.api_key_hash, principal.api_key_tenant_id)
         if key is not None and not key.usable_at(clock.now()):
             key = None
-        return _checked(_api_key_principal(key, tenant, clock))
+        return replace(_api_key_principal(key, tenant, clock), rechecked=True, writing=writing)
     if principal.user_id is None:
         raise session_revoked()
     if tenant_id:
@@ -76,7 +84,8 @@ def recheck(principal: Principal, tenant_id: str | None, repo: IdentityRepositor
         assert user is not None
         members = [m for m in all_memberships if m.is_active]
         tenants = repo.tenants([m.tenant_id for m in members], consistent=True).values()
-    return _checked(_jwt_principal(user, members, tenants, token_id=principal.token_id))
+    fresh = _jwt_principal(user, members, tenants, token_id=principal.token_id)
+    return replace(fresh, rechecked=True, writing=writing)
 
 
 def _ensure_session(user: User | None, session_version: int | None) -> None:
@@ -111,7 +120,3 @@ def _jwt_principal(
         session_version=user.session_version,
         tenant_statuses={t.id: t.status for t in tenants},
     )
-
-
-def _checked(principal: Principal) -> Principal:
-    return replace(principal, checked_for_write=True)

@@ -32,6 +32,10 @@ def slug_taken() -> Conflict:
     return Conflict("This tenant slug is taken", code="SLUG_TAKEN")
 
 
+def tenant_changed() -> Conflict:
+    return Conflict("The tenant was changed meanwhile; read it again and retry", code="TENANT_CHANGED")
+
+
 def already_a_member() -> Conflict:
     return Conflict("This user is already a member of the tenant", code="ALREADY_A_MEMBER")
 
@@ -91,6 +95,7 @@ def _tenant(item: it.TenantItem) -> Tenant:
         slug=item.slug,
         status=TenantStatus(item.status),
         metadata=dict(item.meta or {}),
+        version=int(item.version or 0),
         created_at=parse_iso(item.createdAt),
         updated_at=parse_iso(item.updatedAt),
     )
@@ -105,6 +110,7 @@ def _tenant_item(tenant: Tenant) -> it.TenantItem:
         slug=tenant.slug,
         status=tenant.status.value,
         meta=tenant.metadata,
+        version=tenant.version,
         createdAt=iso(tenant.created_at),
         updatedAt=iso(tenant.updated_at),
     )
@@ -365,12 +371,29 @@ class IdentityRepository:
         except DoesNotExist:
             return None
 
-    def update_tenant(self, tenant: Tenant, events: Sequence[DomainEvent]) -> None:
-        """Save a tenant. Its status lives on the tenant item only: the authorizer and the write
-        guard read it there (ADR 0032), so no API key carries a copy that could go stale."""
-        with self._transaction() as tx:
-            tx.save(_tenant_item(tenant), condition=_exists())
+    def update_tenant(self, tenant: Tenant, read_version: int, events: Sequence[DomainEvent]) -> None:
+        """Set the tenant's name, metadata and status iff it is still at `read_version` (then bump
+        it): a concurrent change makes this one fail with TENANT_CHANGED instead of overwriting it
+        from a stale read. The status lives on the tenant item only — the authorizer and the write
+        guard read it there — so no API key carries a copy that could go stale (ADR 0032)."""
+        item = it.TenantItem
+        unchanged = item.version == read_version
+        if read_version == 0:
+            unchanged = item.version.does_not_exist() | unchanged
+        with refused_as(tenant_changed), self._transaction() as tx:
+            tx.update(
+                it.TenantItem(it.tenant_pk(tenant.id), it.PROFILE),
+                actions=[
+                    item.name.set(tenant.name),
+                    item.meta.set(tenant.metadata),
+                    item.status.set(tenant.status.value),
+                    item.updatedAt.set(iso(tenant.updated_at)),
+                    item.version.add(1),
+                ],
+                condition=_exists() & unchanged,
+            )
             self._outbox(tx, events)
+        tenant.version = read_version + 1
 
     # ------------------------------------------------------------------ refresh and reset tokens
     def save_refresh_token(self, token: RefreshToken) -> None:

@@ -10,7 +10,7 @@ from meterplex.identity.models import Membership, Tenant, TenantStatus, User
 from meterplex.identity.passwords import hash_password
 from meterplex.platform import audit
 from meterplex.platform.audit import Actor
-from meterplex.platform.auth import MANAGERS, Principal, Role, TenantAccess
+from meterplex.platform.auth import MANAGERS, Principal, Role, TenantAccess, ensure_writable
 from meterplex.platform.errors import Forbidden, NotFound
 from meterplex.platform.ids import new_id
 
@@ -84,9 +84,16 @@ class TenantService:
         changes: dict[str, Any],
         actor: Actor,
     ) -> Tenant:
-        tenant = self.visible_tenant(principal, tenant_id, header_tenant_id)
-        if principal.memberships[tenant_id] not in MANAGERS:
-            raise Forbidden("Only an OWNER or ADMIN may update the tenant", code="INSUFFICIENT_ROLE")
+        """OWNER/ADMIN: name, metadata; OWNER: status CANCELLED; platform admin: anything, SUSPENDED
+        and back to ACTIVE included (SPEC §2). Members cannot change a tenant that is not ACTIVE.
+        The write is conditional on the version read here: never a stale overwrite."""
+        if principal.is_platform_admin:
+            tenant = self._tenant_for_platform_admin(tenant_id, header_tenant_id)
+        else:
+            tenant = self.visible_tenant(principal, tenant_id, header_tenant_id)
+            self._check_member_may_update(principal.memberships[tenant_id], changes)
+            ensure_writable(principal, tenant_id)
+        read_version, before = tenant.version, tenant.status
         if "name" in changes:
             tenant.name = changes["name"]
         if "metadata" in changes:
@@ -95,6 +102,7 @@ class TenantService:
             tenant.status = TenantStatus(changes["status"])
         now = self.clock.now()
         tenant.updated_at = now
+        recorded = changes | ({"statusBefore": before.value} if "status" in changes else {})
         event = audit.event(
             "tenant.updated",
             actor=actor,
@@ -102,10 +110,30 @@ class TenantService:
             tenant_id=tenant_id,
             resource="tenant",
             resource_id=tenant_id,
-            changes=changes,
+            changes=recorded,
         )
-        self.repo.update_tenant(tenant, [event])
+        self.repo.update_tenant(tenant, read_version, [event])
         return tenant
+
+    def _tenant_for_platform_admin(self, tenant_id: str, header_tenant_id: str | None) -> Tenant:
+        if header_tenant_id and header_tenant_id != tenant_id:
+            raise Forbidden("The path tenant differs from x-tenant-id", code="TENANT_MISMATCH")
+        return self.tenant_of(tenant_id)
+
+    @staticmethod
+    def _check_member_may_update(role: Role, changes: dict[str, Any]) -> None:
+        if role not in MANAGERS:
+            raise Forbidden("Only an OWNER or ADMIN may update the tenant", code="INSUFFICIENT_ROLE")
+        status = changes.get("status")
+        if status is None:
+            return
+        if TenantStatus(status) is not TenantStatus.CANCELLED:
+            raise Forbidden(
+                "Only a platform admin may suspend a tenant or make it active again",
+                code="PLATFORM_ADMIN_REQUIRED",
+            )
+        if role is not Role.OWNER:
+            raise Forbidden("Only an OWNER may cancel the tenant", code="INSUFFICIENT_ROLE")
 
     # ------------------------------------------------------------------ users
     def create_user(

@@ -6,7 +6,7 @@ The context's keys are constants here so the authorizer and the handlers spell t
 
 API Gateway caches that context per token for a while (`MP_AUTHORIZER_CACHE_TTL`), so for writes
 identity's write guard (`meterplex.identity.access`) replaces it with one re-checked against the
-current state before the handler runs (`Principal.checked_for_write`; ADR 0031).
+current state before the handler runs (`Principal.rechecked`, `Principal.writing`; ADR 0031).
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ class Ctx:
     TOKEN_ID = "jti"
     SESSION_VERSION = "sessionVersion"
     TENANT_STATUSES = "tenantStatuses"  # JSON {tenantId: status} of the tenants checked
-    CHECKED_FOR_WRITE = "checkedForWrite"
+    RECHECKED = "rechecked"  # re-read from the current state for this request (not the cached one)
+    WRITING = "writing"  # the request is a write: the tenant it acts in must be ACTIVE
 
 
 @dataclass(frozen=True)
@@ -77,15 +78,15 @@ class Principal:
     session_version: int | None = None
     # Status of the tenants this principal was checked against (its memberships', its key's).
     tenant_statuses: Mapping[str, TenantStatus] = field(default_factory=dict)
-    checked_for_write: bool = False  # re-checked against the current state by the write guard
+    rechecked: bool = False  # re-read from the current state for this request (the write guard)
+    writing: bool = False  # set by the write guard on writes: tenant_access refuses inactive tenants
 
     def to_context(self) -> dict[str, str]:
         context = {
             Ctx.AUTH_TYPE: self.auth_type.value,
             Ctx.TENANT_STATUSES: json.dumps({t: s.value for t, s in self.tenant_statuses.items()}),
         }
-        if self.checked_for_write:
-            context[Ctx.CHECKED_FOR_WRITE] = "true"
+        context |= {Ctx.RECHECKED: str(self.rechecked).lower(), Ctx.WRITING: str(self.writing).lower()}
         if self.auth_type is AuthType.JWT:
             context |= {
                 Ctx.USER_ID: self.user_id or "",
@@ -110,7 +111,8 @@ class Principal:
         auth_type = AuthType(context[Ctx.AUTH_TYPE])
         raw_statuses = json.loads(context.get(Ctx.TENANT_STATUSES) or "{}")
         statuses = {t: TenantStatus(s) for t, s in raw_statuses.items()}
-        checked = str(context.get(Ctx.CHECKED_FOR_WRITE)).lower() == "true"
+        rechecked = str(context.get(Ctx.RECHECKED)).lower() == "true"
+        writing = str(context.get(Ctx.WRITING)).lower() == "true"
         if auth_type is AuthType.API_KEY:
             return cls(
                 auth_type,
@@ -118,7 +120,8 @@ class Principal:
                 api_key_id=context.get(Ctx.API_KEY_ID) or None,
                 api_key_hash=context.get(Ctx.API_KEY_HASH) or None,
                 tenant_statuses=statuses,
-                checked_for_write=checked,
+                rechecked=rechecked,
+                writing=writing,
             )
         memberships = {t: Role(r) for t, r in json.loads(context.get(Ctx.MEMBERSHIPS) or "{}").items()}
         version = context.get(Ctx.SESSION_VERSION)
@@ -131,7 +134,8 @@ class Principal:
             token_id=context.get(Ctx.TOKEN_ID) or None,
             session_version=int(version) if version not in (None, "") else None,
             tenant_statuses=statuses,
-            checked_for_write=checked,
+            rechecked=rechecked,
+            writing=writing,
         )
 
     @property
@@ -195,7 +199,7 @@ def tenant_access(
     Writes (`write`, or any request the write guard re-checked) are refused in a tenant that is
     not ACTIVE (`ensure_writable`)."""
     access = _resolve_tenant(principal, header_tenant_id, roles, allow_api_key, platform_admin_acts)
-    if write or principal.checked_for_write:
+    if write or principal.writing:
         ensure_writable(principal, access.tenant_id)
     return access
 
@@ -220,7 +224,7 @@ def _resolve_tenant(
     role = principal.memberships.get(header_tenant_id)
     acting_admin = platform_admin_acts and principal.is_platform_admin
     if role is None and acting_admin:
-        if principal.checked_for_write and header_tenant_id not in principal.tenant_statuses:
+        if principal.rechecked and header_tenant_id not in principal.tenant_statuses:
             raise NotFound("Tenant not found", code="TENANT_NOT_FOUND")
         return TenantAccess(header_tenant_id, principal, None)
     if role is None:

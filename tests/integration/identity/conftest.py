@@ -78,3 +78,15 @@ def account(moto_endpoint: str) -> Account:
 @pytest.fixture
 def other_account(moto_endpoint: str) -> Account:
     return register()
+
+
+@pytest.fixture
+def platform_admin(moto_endpoint: str) -> Account:
+    """A platform admin created by the bootstrap, logged in (it belongs to no tenant)."""
+    from meterplex.identity.bootstrap import ensure_platform_admin
+
+    email = f"{unique('admin')}@example.com"
+    ensure_platform_admin(email, PASSWORD)
+    client = ApiClient()
+    login = client.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}).body
+    return Account(client, email, login["user"]["id"], "", login["accessToken"], login["refreshToken"])

@@ -166,7 +166,7 @@ def test_api_key_of_a_suspended_or_cancelled_tenant_is_rejected(repo: FakeRepo, 
 
 def test_recheck_sees_a_revocation_the_cached_principal_does_not(repo: FakeRepo) -> None:
     cached = principal_for(access_token(), repo, FixedClock(NOW))  # type: ignore[arg-type]
-    assert recheck(cached, "t1", repo, FixedClock(NOW)).checked_for_write  # type: ignore[arg-type]
+    assert recheck(cached, "t1", repo, FixedClock(NOW)).rechecked  # type: ignore[arg-type]
     repo.users["u1"].session_version = 1  # revoke-all, password change...
     with pytest.raises(Unauthenticated):
         recheck(cached, "t1", repo, FixedClock(NOW))  # type: ignore[arg-type]
