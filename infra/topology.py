@@ -237,6 +237,11 @@ ROUTES: tuple[Route, ...] = (
         ("PATCH", "/tenants/{id}"),
         ("GET", "/users/{id}"),
         ("PATCH", "/users/{id}"),
+        ("GET", "/users/me/invitations"),
+        ("POST", "/users/me/invitations/{invitationId}/accept"),
+        ("POST", "/users/me/invitations/{invitationId}/decline"),
+        ("DELETE", "/tenants/{id}/members/{userId}"),
+        ("PATCH", "/admin/users/{id}"),  # platform admin, checked in the handler
     ),
     *_routes(
         "identity_api",

@@ -28,9 +28,10 @@ def _health() -> list[Router]:
 def _identity() -> list[Router]:
     from meterplex.audit import routes as audit
     from meterplex.identity.access import write_guard_router
-    from meterplex.identity.routes import api_keys, auth, tenants, users
+    from meterplex.identity.routes import admin_users, api_keys, auth, tenants, users
 
-    return [auth.router, tenants.router, users.router, api_keys.router, audit.router, write_guard_router()]
+    routers = [auth.router, tenants.router, users.router, api_keys.router, audit.router, admin_users.router]
+    return [*routers, write_guard_router()]
 
 
 def _catalog() -> list[Router]:

@@ -4,6 +4,7 @@ Access patterns (docs/data-model/identity.md):
 * email → user: `EMAIL#<email>` / `EMAIL` (also the uniqueness guard for emails)
 * slug → tenant: `SLUG#<slug>` / `SLUG` (uniqueness guard for slugs)
 * user → profile + tenants (one Query, used by the authorizer): `USER#<id>` / `PROFILE`, `MEMBER#<tenant>`
+* user → invitations (one Query): `USER#<id>` / `INVITE#<tenant>` (TTL = expiry; one per tenant)
 * tenant → members: GSI1 `TENANT#<id>#MEMBERS` / `USER#<id>`
 * API-key hash → key (one GetItem, used by the authorizer): `APIKEY#<sha256>` / `APIKEY`
 * tenant → API keys: GSI1 `TENANT#<id>#APIKEYS` / `<createdAt>#<id>`
@@ -50,6 +51,7 @@ def api_keys_gsi(tenant_id: str) -> str:
 
 PROFILE = "PROFILE"
 MEMBER_PREFIX = "MEMBER#"
+INVITE_PREFIX = "INVITE#"  # sorts before MEMBER#: the authorizer's range MEMBER#…PROFILE skips it
 
 
 class IdentityItem(CoreItem):
@@ -96,6 +98,20 @@ class MemberItem(IdentityItem, discriminator="Member"):
     role = UnicodeAttribute()
     isActive = BooleanAttribute(null=True)  # absent on memberships older than the flag: active
     createdAt = UnicodeAttribute()
+
+
+class InviteItem(IdentityItem, discriminator="Invite"):
+    """`expiresAt` (the table's TTL attribute) is the invitation's expiry, in epoch seconds."""
+
+    id = UnicodeAttribute()
+    tenantId = UnicodeAttribute()
+    userId = UnicodeAttribute()
+    email = UnicodeAttribute()
+    role = UnicodeAttribute()
+    status = UnicodeAttribute()
+    invitedBy = UnicodeAttribute()
+    createdAt = UnicodeAttribute()
+    respondedAt = UnicodeAttribute(null=True)
 
 
 class RefreshItem(IdentityItem, discriminator="Refresh"):

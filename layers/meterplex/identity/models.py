@@ -1,14 +1,26 @@
-"""Identity domain types: users, tenants, memberships, API keys (no AWS imports)."""
+"""Identity domain types: users, tenants, memberships, invitations, API keys (no AWS imports)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from meterplex.platform.auth import Role, TenantStatus
 
-__all__ = ["ApiKey", "Membership", "RefreshToken", "Role", "Tenant", "TenantStatus", "TokenPair", "User"]
+__all__ = [
+    "ApiKey",
+    "Invitation",
+    "InvitationStatus",
+    "Membership",
+    "RefreshToken",
+    "Role",
+    "Tenant",
+    "TenantStatus",
+    "TokenPair",
+    "User",
+]
 
 
 @dataclass
@@ -45,6 +57,31 @@ class Membership:
     tenant_name: str = ""
     tenant_slug: str = ""
     is_active: bool = True  # per tenant: an inactive membership grants nothing in that tenant
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An existing account invited into a tenant (SPEC §2): it joins only if it accepts, while the
+    invitation is pending and unexpired. One per (tenant, account): inviting again replaces it."""
+
+    id: str
+    tenant_id: str
+    user_id: str
+    email: str
+    role: Role
+    invited_by: str  # the actor ("user:<id>")
+    created_at: datetime
+    expires_at: datetime
+    status: InvitationStatus = InvitationStatus.PENDING
+
+    def open_at(self, now: datetime) -> bool:
+        return self.status is InvitationStatus.PENDING and now < self.expires_at
 
 
 @dataclass

@@ -13,12 +13,21 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from meterplex.identity import items as it
-from meterplex.identity.models import ApiKey, Membership, RefreshToken, Tenant, TenantStatus, User
+from meterplex.identity.models import (
+    ApiKey,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    RefreshToken,
+    Tenant,
+    TenantStatus,
+    User,
+)
 from meterplex.platform import topics
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import epoch_s, iso, parse_iso
 from meterplex.platform.core_table import GSI1, core_transaction
-from meterplex.platform.errors import Conflict, MeterplexError, NotFound, Unauthenticated
+from meterplex.platform.errors import Conflict, Forbidden, MeterplexError, NotFound, Unauthenticated
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
 from meterplex.platform.transactions import condition_failed, failed_keys, retrying
@@ -38,6 +47,20 @@ def tenant_changed() -> Conflict:
 
 def already_a_member() -> Conflict:
     return Conflict("This user is already a member of the tenant", code="ALREADY_A_MEMBER")
+
+
+def membership_changed() -> Conflict:
+    return Conflict(
+        "The membership was changed meanwhile; read it again and retry", code="MEMBERSHIP_CHANGED"
+    )
+
+
+def invitation_not_open() -> Conflict:
+    return Conflict("The invitation is no longer pending", code="INVITATION_NOT_PENDING")
+
+
+def tenant_not_active() -> Forbidden:
+    return Forbidden("The tenant is not active: it cannot gain members now", code="TENANT_NOT_ACTIVE")
 
 
 @contextmanager
@@ -151,6 +174,49 @@ def _api_key(item: it.ApiKeyItem) -> ApiKey:
         expires_at=parse_iso(item.keyExpiresAt) if item.keyExpiresAt else None,
         revoked_at=parse_iso(item.revokedAt) if item.revokedAt else None,
     )
+
+
+def _invite_item(invitation: Invitation) -> it.InviteItem:
+    return it.InviteItem(
+        it.user_pk(invitation.user_id),
+        it.INVITE_PREFIX + invitation.tenant_id,
+        id=invitation.id,
+        tenantId=invitation.tenant_id,
+        userId=invitation.user_id,
+        email=invitation.email,
+        role=invitation.role.value,
+        status=invitation.status.value,
+        invitedBy=invitation.invited_by,
+        createdAt=iso(invitation.created_at),
+        expiresAt=epoch_s(invitation.expires_at),
+    )
+
+
+def _invite_key(invitation: Invitation) -> it.InviteItem:
+    return it.InviteItem(it.user_pk(invitation.user_id), it.INVITE_PREFIX + invitation.tenant_id)
+
+
+def _invitation(item: it.InviteItem) -> Invitation:
+    return Invitation(
+        id=item.id,
+        tenant_id=item.tenantId,
+        user_id=item.userId,
+        email=item.email,
+        role=Role(item.role),
+        invited_by=item.invitedBy,
+        created_at=parse_iso(item.createdAt),
+        expires_at=datetime.fromtimestamp(int(item.expiresAt or 0), tz=UTC),
+        status=InvitationStatus(item.status),
+    )
+
+
+def _still(membership: Membership) -> Any:
+    """The membership item still has the role and active flag it was read with."""
+    member = it.MemberItem
+    same_role = member.role == membership.role.value
+    if membership.is_active:
+        return same_role & (member.isActive.does_not_exist() | (member.isActive == True))  # noqa: E712
+    return same_role & (member.isActive == False)  # noqa: E712
 
 
 def _not_exists() -> Any:
@@ -287,15 +353,14 @@ class IdentityRepository:
         return _membership(item)
 
     def update_profile(self, user: User, events: Sequence[DomainEvent]) -> None:
-        """Set the editable profile fields only: a concurrent password change or session
-        revocation is never overwritten."""
+        """Set the names only (the account's own fields): a concurrent password change, session
+        revocation or deactivation is never overwritten."""
         with self._transaction() as tx:
             tx.update(
                 it.UserItem(it.user_pk(user.id), it.PROFILE),
                 actions=[
                     it.UserItem.firstName.set(user.first_name),
                     it.UserItem.lastName.set(user.last_name),
-                    it.UserItem.isActive.set(user.is_active),
                     it.UserItem.updatedAt.set(iso(user.updated_at)),
                 ],
                 condition=_exists(),
@@ -394,6 +459,136 @@ class IdentityRepository:
             )
             self._outbox(tx, events)
         tenant.version = read_version + 1
+
+    # ------------------------------------------------------------------ memberships and invitations
+    def save_invitation(self, invitation: Invitation, events: Sequence[DomainEvent]) -> None:
+        """Store (or replace) the account's invitation to the tenant, unless it is a member."""
+        with refused_as(already_a_member), self._transaction() as tx:
+            tx.condition_check(
+                it.MemberItem,
+                it.user_pk(invitation.user_id),
+                it.MEMBER_PREFIX + invitation.tenant_id,
+                condition=_not_exists(),
+            )
+            tx.save(_invite_item(invitation))
+            self._outbox(tx, events)
+
+    def invitations_of(self, user_id: str) -> list[Invitation]:
+        items = it.IdentityItem.query(
+            it.user_pk(user_id), it.IdentityItem.sk.startswith(it.INVITE_PREFIX), consistent_read=True
+        )
+        return [_invitation(item) for item in items if isinstance(item, it.InviteItem)]
+
+    def accept_invitation(
+        self, invitation: Invitation, email: str, now: datetime, events: Sequence[DomainEvent]
+    ) -> None:
+        """Join the tenant iff the invitation is still this one, pending, unexpired and for `email`,
+        the account is not a member yet and the tenant is ACTIVE — all in one transaction."""
+        invite = it.InviteItem
+        still_open = (
+            (invite.id == invitation.id)
+            & (invite.status == InvitationStatus.PENDING.value)
+            & (invite.email == email)
+            & (invite.expiresAt > epoch_s(now))
+        )
+        membership = Membership(invitation.tenant_id, invitation.user_id, invitation.role)
+        tx = self._transaction()
+        try:
+            with tx:
+                tx.update(
+                    _invite_key(invitation),
+                    actions=[
+                        invite.status.set(InvitationStatus.ACCEPTED.value),
+                        invite.respondedAt.set(iso(now)),
+                    ],
+                    condition=still_open,
+                )
+                tx.save(_member_item(membership, now), condition=_not_exists())
+                tx.condition_check(
+                    it.TenantItem,
+                    it.tenant_pk(invitation.tenant_id),
+                    it.PROFILE,
+                    condition=it.TenantItem.status == TenantStatus.ACTIVE.value,
+                )
+                self._outbox(tx, events)
+        except TransactWriteError as error:
+            failed = failed_keys(tx, error)
+            if (it.user_pk(invitation.user_id), it.MEMBER_PREFIX + invitation.tenant_id) in failed:
+                raise already_a_member() from error
+            if (it.tenant_pk(invitation.tenant_id), it.PROFILE) in failed:
+                raise tenant_not_active() from error
+            if failed:
+                raise invitation_not_open() from error
+            raise
+
+    def decline_invitation(
+        self, invitation: Invitation, now: datetime, events: Sequence[DomainEvent]
+    ) -> None:
+        invite = it.InviteItem
+        pending = (invite.id == invitation.id) & (invite.status == InvitationStatus.PENDING.value)
+        with refused_as(invitation_not_open), self._transaction() as tx:
+            tx.update(
+                _invite_key(invitation),
+                actions=[
+                    invite.status.set(InvitationStatus.DECLINED.value),
+                    invite.respondedAt.set(iso(now)),
+                ],
+                condition=pending,
+            )
+            self._outbox(tx, events)
+
+    def update_membership(
+        self,
+        current: Membership,
+        updated: Membership,
+        guard: Membership | None,
+        events: Sequence[DomainEvent],
+    ) -> None:
+        """Set a membership's role and active flag iff it is still `current`, and — when `guard`
+        is given — iff `guard` (the acting OWNER) still holds: two OWNERs demoting each other at
+        once cannot leave the tenant without one (transactions are serializable)."""
+        member = it.MemberItem
+        with refused_as(membership_changed), self._transaction() as tx:
+            tx.update(
+                it.MemberItem(it.user_pk(current.user_id), it.MEMBER_PREFIX + current.tenant_id),
+                actions=[member.role.set(updated.role.value), member.isActive.set(updated.is_active)],
+                condition=_still(current),
+            )
+            self._guard(tx, guard)
+            self._outbox(tx, events)
+
+    def remove_membership(
+        self, current: Membership, guard: Membership | None, events: Sequence[DomainEvent]
+    ) -> None:
+        """Delete a membership iff it is still `current` and `guard` still holds (see above)."""
+        with refused_as(membership_changed), self._transaction() as tx:
+            tx.delete(
+                it.MemberItem(it.user_pk(current.user_id), it.MEMBER_PREFIX + current.tenant_id),
+                condition=_still(current),
+            )
+            self._guard(tx, guard)
+            self._outbox(tx, events)
+
+    @staticmethod
+    def _guard(tx: TransactWrite, guard: Membership | None) -> None:
+        if guard is not None:
+            tx.condition_check(
+                it.MemberItem,
+                it.user_pk(guard.user_id),
+                it.MEMBER_PREFIX + guard.tenant_id,
+                condition=_still(guard),
+            )
+
+    def set_account_active(
+        self, user_id: str, active: bool, at: datetime, events: Sequence[DomainEvent]
+    ) -> None:
+        """A platform admin's switch on the account itself; deactivating also ends every session."""
+        actions: list[Action] = [it.UserItem.isActive.set(active), it.UserItem.updatedAt.set(iso(at))]
+        if not active:
+            actions.append(it.UserItem.sessionVersion.add(1))
+        with refused_as(lambda: NotFound("User not found", code="USER_NOT_FOUND")), self._transaction() as tx:
+            tx.update(it.UserItem(it.user_pk(user_id), it.PROFILE), actions=actions, condition=_exists())
+            self._outbox(tx, events)
 
     # ------------------------------------------------------------------ refresh and reset tokens
     def save_refresh_token(self, token: RefreshToken) -> None:

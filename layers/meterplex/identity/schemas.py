@@ -7,7 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from meterplex.identity.models import ApiKey, Tenant, TenantStatus, User
+from meterplex.identity.models import (
+    ApiKey,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Tenant,
+    TenantStatus,
+    User,
+)
 from meterplex.platform.api import ApiModel, ApiResponse
 from meterplex.platform.auth import Role
 
@@ -92,15 +100,29 @@ class CreateUserRequest(ApiModel):
 
 
 class UpdateUserRequest(ApiModel):
+    """Names: the user's own. `role` / `isActive`: another member's membership in the x-tenant-id
+    tenant (OWNER/ADMIN; OWNER to grant or take OWNER) — never the account itself."""
+
     first_name: PersonName | None = None
     last_name: PersonName | None = None
-    is_active: bool | None = None
+    role: Role | None = Field(None, description="The member's role in the x-tenant-id tenant")
+    is_active: bool | None = Field(
+        None, description="Whether the membership in the x-tenant-id tenant is active"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> UpdateUserRequest:
         if not self.model_fields_set:
-            raise ValueError("give at least one of firstName, lastName, isActive")
+            raise ValueError("give at least one of firstName, lastName, role, isActive")
+        if "role" in self.model_fields_set and self.role is None:
+            raise ValueError("role cannot be null")
+        if "is_active" in self.model_fields_set and self.is_active is None:
+            raise ValueError("isActive cannot be null")
         return self
+
+
+class AdminUpdateUserRequest(ApiModel):
+    is_active: bool = Field(description="Switch the account itself on or off (off ends its sessions)")
 
 
 class CreateApiKeyRequest(ApiModel):
@@ -135,6 +157,67 @@ class UserOut(ApiResponse):
 
 class MemberOut(UserOut):
     role: Role
+
+
+class MembershipOut(ApiResponse):
+    tenant_id: str
+    role: Role
+    is_active: bool
+
+    @classmethod
+    def of(cls, membership: Membership) -> MembershipOut:
+        return cls(tenant_id=membership.tenant_id, role=membership.role, is_active=membership.is_active)
+
+
+class UserWithMembershipOut(UserOut):
+    membership: MembershipOut | None = Field(
+        None, description="The membership in the x-tenant-id tenant, when the request changed it"
+    )
+
+
+class InvitationCreatedOut(ApiResponse):
+    """The 202 answer of POST /users for an email that has an account: nothing about the account."""
+
+    invitation_id: str
+    email: str
+    role: Role
+    status: Literal["PENDING"] = "PENDING"
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, invitation: Invitation) -> InvitationCreatedOut:
+        return cls(
+            invitation_id=invitation.id,
+            email=invitation.email,
+            role=invitation.role,
+            expires_at=invitation.expires_at,
+        )
+
+
+class InvitationOut(ApiResponse):
+    """An invitation, as the invited user sees it."""
+
+    id: str
+    tenant_id: str
+    tenant_name: str | None
+    tenant_slug: str | None
+    role: Role
+    status: InvitationStatus
+    invited_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, invitation: Invitation, tenant: Tenant | None) -> InvitationOut:
+        return cls(
+            id=invitation.id,
+            tenant_id=invitation.tenant_id,
+            tenant_name=tenant.name if tenant else None,
+            tenant_slug=tenant.slug if tenant else None,
+            role=invitation.role,
+            status=invitation.status,
+            invited_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+        )
 
 
 class TenantOut(ApiResponse):

@@ -1,16 +1,15 @@
-"""Tenants and users inside tenants (SPEC §2). Another tenant's objects answer 404, never 403."""
+"""Tenants (SPEC §2). Another tenant's objects answer 404, never 403. Users: `users_service`;
+memberships and invitations: `memberships_service`."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
-from meterplex.identity.auth_service import IdentityDeps, check_password_policy, normalize_email
-from meterplex.identity.models import Membership, Tenant, TenantStatus, User
-from meterplex.identity.passwords import hash_password
+from meterplex.identity.auth_service import IdentityDeps
+from meterplex.identity.models import Membership, Tenant, TenantStatus
 from meterplex.platform import audit
 from meterplex.platform.audit import Actor
-from meterplex.platform.auth import MANAGERS, Principal, Role, TenantAccess, ensure_writable
+from meterplex.platform.auth import MANAGERS, Principal, Role, ensure_writable
 from meterplex.platform.errors import Forbidden, NotFound
 from meterplex.platform.ids import new_id
 
@@ -19,14 +18,9 @@ def tenant_not_found() -> NotFound:
     return NotFound("Tenant not found", code="TENANT_NOT_FOUND")
 
 
-def user_not_found() -> NotFound:
-    return NotFound("User not found", code="USER_NOT_FOUND")
-
-
 class TenantService:
     def __init__(self, deps: IdentityDeps) -> None:
         self.repo, self.clock = deps.repo, deps.clock
-        self.bcrypt_rounds = deps.settings.bcrypt_rounds
 
     # ------------------------------------------------------------------ tenants
     def create_tenant(
@@ -54,7 +48,7 @@ class TenantService:
         return tenant
 
     def tenants_of(self, user_id: str) -> list[tuple[Tenant, Role]]:
-        memberships = self.repo.memberships_of(user_id)
+        memberships = [m for m in self.repo.memberships_of(user_id) if m.is_active]
         found = self.repo.tenants([m.tenant_id for m in memberships])
         pairs = [(found[m.tenant_id], m.role) for m in memberships if m.tenant_id in found]
         return sorted(pairs, key=lambda pair: pair[0].created_at)
@@ -134,101 +128,3 @@ class TenantService:
             )
         if role is not Role.OWNER:
             raise Forbidden("Only an OWNER may cancel the tenant", code="INSUFFICIENT_ROLE")
-
-    # ------------------------------------------------------------------ users
-    def create_user(
-        self,
-        access: TenantAccess,
-        *,
-        email: str,
-        password: str,
-        first_name: str,
-        last_name: str,
-        role: Role,
-        actor: Actor,
-    ) -> tuple[User, Role]:
-        if role is Role.OWNER and access.role is not Role.OWNER:
-            raise Forbidden("Only an OWNER may grant OWNER", code="INSUFFICIENT_ROLE")
-        now = self.clock.now()
-        email = normalize_email(email)
-        existing_id = self.repo.user_id_by_email(email)
-        if existing_id is not None:
-            existing = self.repo.get_user(existing_id)
-            if existing is None:
-                raise user_not_found()
-            event = audit.event(
-                "member.added",
-                actor=actor,
-                at=now,
-                tenant_id=access.tenant_id,
-                resource="user",
-                resource_id=existing.id,
-                changes={"role": role.value},
-            )
-            self.repo.add_membership(Membership(access.tenant_id, existing.id, role), now, [event])
-            return existing, role
-        check_password_policy(password, "password")
-        user = User(
-            id=new_id(),
-            email=email,
-            password_hash=hash_password(password, self.bcrypt_rounds),
-            first_name=first_name,
-            last_name=last_name,
-            created_at=now,
-            updated_at=now,
-        )
-        event = audit.event(
-            "user.created",
-            actor=actor,
-            at=now,
-            tenant_id=access.tenant_id,
-            resource="user",
-            resource_id=user.id,
-            changes={"email": email, "firstName": first_name, "lastName": last_name, "role": role.value},
-        )
-        self.repo.create_user(user, Membership(access.tenant_id, user.id, role), [event])
-        return user, role
-
-    def _shared_roles(self, principal: Principal, user_id: str) -> dict[str, Role]:
-        """The caller's role in each tenant it shares with `user_id`."""
-        theirs = {m.tenant_id for m in self.repo.memberships_of(user_id)}
-        return {t: r for t, r in principal.memberships.items() if t in theirs}
-
-    def visible_user(self, principal: Principal, user_id: str) -> User:
-        if user_id != principal.user_id and not self._shared_roles(principal, user_id):
-            raise user_not_found()
-        user = self.repo.get_user(user_id)
-        if user is None:
-            raise user_not_found()
-        return user
-
-    def update_user(self, principal: Principal, user_id: str, changes: dict[str, Any], actor: Actor) -> User:
-        user = self.visible_user(principal, user_id)
-        is_self = user_id == principal.user_id
-        roles = set(self._shared_roles(principal, user_id).values())
-        if not is_self and not roles & MANAGERS:
-            raise Forbidden("Only an OWNER or ADMIN may update other users", code="INSUFFICIENT_ROLE")
-        if "isActive" in changes:
-            if is_self:
-                raise Forbidden("You cannot change your own active status", code="CANNOT_DEACTIVATE_SELF")
-            if Role.OWNER not in roles:
-                raise Forbidden("Only an OWNER may activate or deactivate users", code="INSUFFICIENT_ROLE")
-        now = self.clock.now()
-        updated = replace(
-            user,
-            first_name=changes.get("firstName", user.first_name),
-            last_name=changes.get("lastName", user.last_name),
-            is_active=changes.get("isActive", user.is_active),
-            updated_at=now,
-        )
-        event = audit.event(
-            "user.updated",
-            actor=actor,
-            at=now,
-            tenant_id=None,
-            resource="user",
-            resource_id=user_id,
-            changes=changes,
-        )
-        self.repo.update_profile(updated, [event])
-        return updated

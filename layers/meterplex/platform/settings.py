@@ -90,6 +90,8 @@ class PasswordSettings(_Settings):
 
 class IdentitySettings(StageSettings, CoreTableSettings, JwtSettings, RateLimitSettings, PasswordSettings):
     expose_reset_token: bool = Field(False, alias=env.EXPOSE_RESET_TOKEN)
+    # how long an existing account's invitation into a tenant can be accepted (ADR 0033)
+    invitation_ttl_days: int = Field(7, alias=env.INVITATION_TTL_DAYS, ge=1, le=30)
 
 
 S = TypeVar("S", bound=_Settings)

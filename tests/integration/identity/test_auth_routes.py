@@ -52,17 +52,11 @@ def test_login_succeeds_and_wrong_password_or_unknown_email_get_the_same_401(acc
     assert wrong.body["message"] == unknown.body["message"]
 
 
-def test_login_of_a_disabled_user_answers_401(account: Account) -> None:
-    member = account.post(
-        "/api/v1/users",
-        {"email": "disabled-user@example.com", "password": PASSWORD, "firstName": "D", "lastName": "U"},
-        tenant=account.tenant_id,
-    )
-    assert member.status == 201
-    off = account.patch(f"/api/v1/users/{member.body['id']}", {"isActive": False}, tenant=account.tenant_id)
+def test_login_of_a_disabled_user_answers_401(account: Account, platform_admin: Account) -> None:
+    off = platform_admin.patch(f"/api/v1/admin/users/{account.user_id}", {"isActive": False})
     assert off.status == 200 and off.body["isActive"] is False
-    login = ApiClient().post(f"{AUTH}/login", {"email": "disabled-user@example.com", "password": PASSWORD})
-    assert login.status == 401
+    login = ApiClient().post(f"{AUTH}/login", {"email": account.email, "password": PASSWORD})
+    assert login.status == 401 and login.code == "INVALID_CREDENTIALS"
 
 
 def test_me_returns_the_current_user_and_needs_a_token(account: Account) -> None:

@@ -2,7 +2,9 @@
 
 from meterplex.identity.api_keys_service import ApiKeyService
 from meterplex.identity.auth_service import AuthService, IdentityDeps
+from meterplex.identity.memberships_service import MembershipService
 from meterplex.identity.tenants_service import TenantService
+from meterplex.identity.users_service import UserService
 
 
 class Services:
@@ -23,6 +25,14 @@ class Services:
     @classmethod
     def tenants(cls) -> TenantService:
         return TenantService(cls.deps())
+
+    @classmethod
+    def users(cls) -> UserService:
+        return UserService(cls.deps())
+
+    @classmethod
+    def memberships(cls) -> MembershipService:
+        return MembershipService(cls.deps())
 
     @classmethod
     def api_keys(cls) -> ApiKeyService:

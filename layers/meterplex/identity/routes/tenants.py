@@ -84,3 +84,17 @@ def update_tenant(tenant_id: str, body: Annotated[UpdateTenantRequest, Body()]) 
         principal, tenant_id, tenant_header_of(router), changes, actor_of(router, principal)
     )
     return TenantOut.of(tenant)
+
+
+@router.delete(
+    f"{PREFIX}/<tenant_id>/members/<user_id>",
+    tags=TAGS,
+    summary="Remove a member (OWNER/ADMIN; OWNER to remove an OWNER), or leave the tenant",
+    responses={204: {"description": "The membership is gone"}},
+)
+def remove_member(tenant_id: str, user_id: str) -> Response[None]:
+    principal = principal_of(router)
+    Services.memberships().remove(
+        principal, tenant_id, tenant_header_of(router), user_id, actor_of(router, principal)
+    )
+    return Response(status_code=204, body=None)
