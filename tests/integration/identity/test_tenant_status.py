@@ -107,3 +107,24 @@ def test_a_concurrent_rename_cannot_undo_a_suspension(account: Account) -> None:
     assert (renamed.status, renamed.code) == (409, "TENANT_CHANGED")
     tenant = account.get(f"{TENANTS}/{account.tenant_id}").body
     assert tenant["status"] == "SUSPENDED" and tenant["name"] != "Renamed"
+
+
+def test_the_hot_path_reads_but_does_not_consume_in_a_suspended_tenant(
+    account: Account, platform_admin: Account
+) -> None:
+    from tests.integration.catalog.builders import build_plan
+
+    plan = build_plan({"calls": ("QUOTA", {"limit": 100})})
+    body = {"planId": plan.id, "priceId": plan.monthly_price_id}
+    assert account.post("/api/v1/subscriptions", body, tenant=account.tenant_id).status == 201
+    key = account.post(KEYS, {"name": "app"}, tenant=account.tenant_id).body["key"]
+    feature = f"/api/v1/entitlements/{plan.features['calls']}"
+    assert account.post(f"{feature}/consume", {"amount": 1}, tenant=account.tenant_id).status == 200
+    set_status(platform_admin, account.tenant_id, "SUSPENDED")
+    # a member still reads; a consume is a write: refused (from the authorizer's context, ADR 0031)
+    assert account.get(f"{feature}/check", tenant=account.tenant_id).body["used"] == 1
+    consume = account.post(f"{feature}/consume", {"amount": 1}, tenant=account.tenant_id)
+    assert (consume.status, consume.code) == (403, "TENANT_SUSPENDED")
+    # the tenant's API key is refused outright
+    assert ApiClient().get(f"{feature}/check", token=key).status == 401
+    assert ApiClient().post(f"{feature}/consume", {"amount": 1}, token=key).status == 401

@@ -43,3 +43,17 @@ def test_conflicts_beyond_the_retries_answer_503_with_retry_after_and_write_noth
     assert int(busy.headers["retry-after"]) >= 1
     # nothing was written: the same request now succeeds
     assert account.post("/api/v1/tenants", {"name": "Busy", "slug": slug}).status == 201
+
+
+def test_a_conflict_on_an_idempotent_consume_is_retried_not_read_as_quota_exceeded(account: Account) -> None:
+    from meterplex.entitlements.store import dynamodb_client
+    from tests.integration.catalog.builders import build_plan
+
+    plan = build_plan({"calls": ("QUOTA", {"limit": 100})})
+    body = {"planId": plan.id, "priceId": plan.monthly_price_id}
+    assert account.post("/api/v1/subscriptions", body, tenant=account.tenant_id).status == 201
+    consume = f"/api/v1/entitlements/{plan.features['calls']}/consume"
+    with cancelled_transactions(times=1, client=dynamodb_client()) as cancelled:
+        reply = account.post(consume, {"amount": 3, "idempotencyKey": "k-1"}, tenant=account.tenant_id)
+    assert cancelled == [2]
+    assert reply.status == 200 and reply.body["consumed"] == 3, reply.body
