@@ -38,8 +38,14 @@ MEMBERSHIP = ("role", "isActive")
     summary="Add a user to the tenant (OWNER/ADMIN): a new email is created (201); an existing "
     "account is invited (202) and joins only if it accepts",
     responses={
-        201: {"description": "A new account, member of the tenant"},
-        202: {"description": "An existing account was invited; nothing about it is revealed"},
+        201: {
+            "description": "A new account, member of the tenant",
+            "content": {JSON: {"model": MemberOut}},
+        },
+        202: {
+            "description": "An existing account was invited; nothing about it is revealed",
+            "content": {JSON: {"model": InvitationCreatedOut}},
+        },
     },
 )
 def create_user(body: Annotated[CreateUserRequest, Body()]) -> Response[MemberOut | InvitationCreatedOut]:
