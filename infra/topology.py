@@ -157,7 +157,7 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "identity_api",
-        "Auth, tenants, users and API keys",
+        "Auth, tenants, users, memberships and invitations, API keys, admin accounts",
         tables={CORE: RW},
         reads_jwt_secret=True,
     ),
