@@ -13,39 +13,23 @@ passes or fails on time.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import statistics
 import time
 import uuid
-import warnings
 from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from bench.hot_path import ENV, percentile
+from bench.hot_path import on_moto, percentile
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=300)
     args = parser.parse_args()
-    for name, value in ENV.items():
-        os.environ.setdefault(name, value)
     os.environ.setdefault("MP_BCRYPT_ROUNDS", "4")
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from infra import topology
-    from infra.local.aws import MotoServer, aws_environment, create_tables
-
-    server = MotoServer(port=0)
-    endpoint = server.start()
-    os.environ.update(aws_environment(endpoint))
-    create_tables(topology.TABLES, {t.name: os.environ[t.env_var] for t in topology.TABLES}, endpoint)
-    try:
-        run(args.iterations)
-    finally:
-        server.stop()
+    on_moto(lambda: run(args.iterations))
 
 
 def run(iterations: int) -> None:

@@ -21,6 +21,7 @@ import time
 import uuid
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +57,10 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=500)
-    args = parser.parse_args()
+def on_moto(run: Callable[[], None]) -> None:
+    """Run `run()` in this process against a moto server on a free port with the topology's tables."""
     for name, value in ENV.items():
         os.environ.setdefault(name, value)
-
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's per-request access log
     from infra import topology
@@ -73,9 +71,16 @@ def main() -> None:
     os.environ.update(aws_environment(endpoint))
     create_tables(topology.TABLES, {t.name: os.environ[t.env_var] for t in topology.TABLES}, endpoint)
     try:
-        run(args.iterations)
+        run()
     finally:
         server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=500)
+    args = parser.parse_args()
+    on_moto(lambda: run(args.iterations))
 
 
 def run(iterations: int) -> None:
