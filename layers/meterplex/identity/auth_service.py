@@ -4,7 +4,7 @@ change and reset, logout, revoke-all. Passwords and tokens are never logged or r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from meterplex.identity import rate_limits, tokens
 from meterplex.identity.models import Membership, RefreshToken, Tenant, TokenPair, User
@@ -34,6 +34,30 @@ def check_password_policy(password: str, field_name: str) -> None:
         raise InvalidInput(
             "The password is too weak", details=[FieldError(field_name, f"Password {problem}")]
         )
+
+
+def new_user(
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    *,
+    now: datetime,
+    bcrypt_rounds: int,
+    platform_admin: bool = False,
+) -> User:
+    """A new account: email normalized, password checked against the policy and hashed."""
+    check_password_policy(password, "password")
+    return User(
+        id=new_id(),
+        email=normalize_email(email),
+        password_hash=hash_password(password, bcrypt_rounds),
+        first_name=first_name,
+        last_name=last_name,
+        is_platform_admin=platform_admin,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 @dataclass
@@ -94,15 +118,8 @@ class AuthService:
     ) -> tuple[TokenPair, User, Tenant]:
         now = self.clock.now()
         rate_limits.consume(self.repo, self.register_limit, actor.ip or "unknown", now)
-        check_password_policy(password, "password")
-        user = User(
-            id=new_id(),
-            email=normalize_email(email),
-            password_hash=hash_password(password, self.settings.bcrypt_rounds),
-            first_name=first_name,
-            last_name=last_name,
-            created_at=now,
-            updated_at=now,
+        user = new_user(
+            email, password, first_name, last_name, now=now, bcrypt_rounds=self.settings.bcrypt_rounds
         )
         tenant = Tenant(id=new_id(), name=tenant_name, slug=tenant_slug, created_at=now, updated_at=now)
         who = Actor(f"user:{user.id}", actor.correlation_id, actor.ip)

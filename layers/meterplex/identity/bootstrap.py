@@ -19,9 +19,8 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 
-from meterplex.identity.auth_service import check_password_policy, normalize_email
-from meterplex.identity.models import Membership, Tenant, User
-from meterplex.identity.passwords import hash_password
+from meterplex.identity.auth_service import new_user, normalize_email
+from meterplex.identity.models import Membership, Tenant
 from meterplex.identity.repository import IdentityRepository
 from meterplex.platform import audit
 from meterplex.platform.auth import Role
@@ -78,17 +77,10 @@ def ensure_account(
     existing = repo.user_id_by_email(email)
     if existing is not None:
         return _existing(repo, existing, email, platform_admin=platform_admin, promote=promote_existing)
-    check_password_policy(password, "password")
     now = system_clock.now()
-    user = User(
-        id=new_id(),
-        email=email,
-        password_hash=hash_password(password, load(PasswordSettings).bcrypt_rounds),
-        first_name=first_name,
-        last_name=last_name,
-        is_platform_admin=platform_admin,
-        created_at=now,
-        updated_at=now,
+    rounds = load(PasswordSettings).bcrypt_rounds
+    user = new_user(
+        email, password, first_name, last_name, now=now, bcrypt_rounds=rounds, platform_admin=platform_admin
     )
     event = audit.event(
         "user.bootstrapped",

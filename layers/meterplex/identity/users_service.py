@@ -11,15 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from meterplex.identity.auth_service import IdentityDeps, check_password_policy, normalize_email
+from meterplex.identity.auth_service import IdentityDeps, new_user, normalize_email
 from meterplex.identity.memberships_service import MembershipService, member_not_found
 from meterplex.identity.models import Invitation, Membership, User
-from meterplex.identity.passwords import hash_password
 from meterplex.platform import audit
 from meterplex.platform.audit import Actor
 from meterplex.platform.auth import Principal, Role, TenantAccess
 from meterplex.platform.errors import Forbidden
-from meterplex.platform.ids import new_id
 
 
 @dataclass(frozen=True)
@@ -52,17 +50,8 @@ class UserService:
         existing = self.repo.get_user(existing_id) if existing_id else None
         if existing is not None:
             return self.memberships.invite(access, existing, role, actor)
-        check_password_policy(password, "password")
         now = self.clock.now()
-        user = User(
-            id=new_id(),
-            email=email,
-            password_hash=hash_password(password, self.bcrypt_rounds),
-            first_name=first_name,
-            last_name=last_name,
-            created_at=now,
-            updated_at=now,
-        )
+        user = new_user(email, password, first_name, last_name, now=now, bcrypt_rounds=self.bcrypt_rounds)
         event = audit.event(
             "user.created",
             actor=actor,
