@@ -54,6 +54,12 @@ def _usage() -> list[Router]:
     return [routes.router]
 
 
+def _admin() -> list[Router]:
+    from meterplex.testclock import routes as clock
+
+    return [clock.router]
+
+
 ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "docs_api": _docs,
     "health_api": _health,
@@ -62,4 +68,5 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "subscriptions_api": _subscriptions,
     "entitlements_api": _entitlements,
     "usage_api": _usage,
+    "admin_api": _admin,
 }

@@ -13,3 +13,7 @@ EXPOSE_RESET_TOKEN = "MP_EXPOSE_RESET_TOKEN"  # local only: log reset tokens for
 BCRYPT_ROUNDS = "MP_BCRYPT_ROUNDS"  # the password KDF cost (tests lower it)
 USAGE_LATE_WINDOW_DAYS = "MP_USAGE_LATE_WINDOW_DAYS"  # how old a usage event may be (SPEC §6: 35)
 USAGE_FUTURE_SKEW_S = "MP_USAGE_FUTURE_SKEW_S"  # how far in the future it may be (SPEC §6: 300)
+TEST_CLOCK = "MP_TEST_CLOCK"  # the test clock (SPEC §8.1, ADR 0050): local/test default on, never prod
+SCHEDULES = "MP_SCHEDULES"  # admin_api: JSON list of the schedules advance runs (name, target, expression…)
+CLOCK_ADVANCE_BUDGET_S = "MP_CLOCK_ADVANCE_BUDGET_S"  # advance stops between firings after this
+CLOCK_COMPLETION_TIMEOUT_S = "MP_CLOCK_COMPLETION_TIMEOUT_S"  # how long a completion check may take
