@@ -58,6 +58,12 @@ class ClockRecord:
     def leased(self, now_epoch: int) -> bool:
         return self.lease_owner is not None and self.lease_until >= now_epoch
 
+    def running_time(self, real: datetime) -> datetime | None:
+        """Business now for a wall-clock scheduler; None while frozen or while an advance runs."""
+        if self.state.frozen or self.leased(int(real.timestamp())):
+            return None
+        return self.state.business_time(real)
+
 
 @cache
 def _client() -> Any:
