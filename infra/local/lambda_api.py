@@ -68,8 +68,9 @@ def _function_error(error: BaseException) -> LambdaReply:
 class LambdaApi:
     """The whole behaviour: (method, path, headers, body) in, a Lambda API reply out."""
 
-    def __init__(self, runner: FunctionRunner) -> None:
+    def __init__(self, runner: FunctionRunner, *, wait_s: float | None = None) -> None:
         self.runner = runner
+        self.wait_s = wait_s  # how long to wait for a busy function (default: its timeout)
 
     def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> LambdaReply:
         match = INVOKE_PATH.match(path)
@@ -95,7 +96,8 @@ class LambdaApi:
 
     def _request_response(self, name: str, event: Any) -> LambdaReply:
         try:
-            result = self.runner.invoke(name, event, wait_s=self.runner.timeout_s(name))
+            wait_s = self.runner.timeout_s(name) if self.wait_s is None else self.wait_s
+            result = self.runner.invoke(name, event, wait_s=wait_s)
             payload = json.dumps(result).encode()
         except FunctionBusy as busy:
             return _error(429, "TooManyRequestsException", str(busy))
@@ -114,6 +116,9 @@ class LambdaApi:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle on, a kept-alive connection then waits for
+    # the client's delayed ACK (~40 ms) on every invocation.
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -142,11 +147,13 @@ class _Server(ThreadingHTTPServer):
 class LambdaApiServer:
     """`LambdaApi` on http://127.0.0.1:<free port>, served from a background thread."""
 
-    def __init__(self, runner: FunctionRunner, port: int = 0) -> None:
+    def __init__(self, runner: FunctionRunner, port: int = 0, *, wait_s: float | None = None) -> None:
         self._server = _Server((LOCALHOST, port), _Handler)
-        self._server.api = LambdaApi(runner)
+        self._server.api = LambdaApi(runner, wait_s=wait_s)
         self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, name="lambda-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="lambda-api", daemon=True
+        )
 
     @property
     def url(self) -> str:
