@@ -9,8 +9,9 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 from infra import topology as topo
+from meterplex.platform.settings import PROD_STAGE
 
-STAGES = ("dev", "prod")
+STAGES = ("dev", PROD_STAGE)
 KAFKA_MODES = ("serverless", "provisioned")
 SERVICE = "meterplex"
 METRICS_NAMESPACE = "Meterplex"
@@ -18,21 +19,31 @@ METRICS_NAMESPACE = "Meterplex"
 
 @dataclass(frozen=True)
 class StageConfig:
-    """Per-stage knobs, from CDK context (`-c stage=prod -c kafka=provisioned`)."""
+    """Per-stage knobs, from CDK context (`-c stage=prod -c kafka=provisioned -c testClock=false`)."""
 
     stage: str = "dev"
     kafka_mode: str = "serverless"
     alarm_email: str | None = None
+    test_clock: bool | None = None  # None: on in every stage but prod (SPEC §8.1, ADR 0050)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
             raise ValueError(f"context 'stage' must be one of {STAGES}, got {self.stage!r}")
         if self.kafka_mode not in KAFKA_MODES:
             raise ValueError(f"context 'kafka' must be one of {KAFKA_MODES}, got {self.kafka_mode!r}")
+        if self.is_prod and self.test_clock:
+            raise ValueError(
+                "context 'testClock' cannot be true for the prod stage: the test clock moves business "
+                "time (periods, invoices) and must never run in production"
+            )
 
     @property
     def is_prod(self) -> bool:
-        return self.stage == "prod"
+        return self.stage == PROD_STAGE
+
+    @property
+    def test_clock_enabled(self) -> bool:
+        return (not self.is_prod) if self.test_clock is None else self.test_clock
 
     @property
     def removal_policy(self) -> RemovalPolicy:
