@@ -17,15 +17,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import logging
-import os
 import statistics
 import time
 import uuid
-import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from bench.moto import moto_with_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {
@@ -64,22 +63,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=500)
     args = parser.parse_args()
-    for name, value in ENV.items():
-        os.environ.setdefault(name, value)
-
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's per-request access log
-    from infra import topology
-    from infra.local.aws import MotoServer, aws_environment, create_tables
-
-    server = MotoServer(port=0)
-    endpoint = server.start()
-    os.environ.update(aws_environment(endpoint))
-    create_tables(topology.TABLES, {t.name: os.environ[t.env_var] for t in topology.TABLES}, endpoint)
-    try:
+    with moto_with_tables(ENV):
         run(args.iterations)
-    finally:
-        server.stop()
 
 
 def run(iterations: int) -> None:
