@@ -1,4 +1,7 @@
-"""The test clock over real HTTP on the local cloud subprocess, and `python -m infra.local clock`."""
+"""The test clock over real HTTP on the local cloud subprocess, and `python -m infra.local clock`.
+
+Login is rate-limited per client IP (10/min) and every e2e test shares 127.0.0.1: this module logs
+in twice (the admin here, the CLI once; its later calls reuse the token it keeps)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -87,8 +91,22 @@ def test_show_advance_and_reset_over_http(local_cloud_url: str, admin_headers: d
     assert abs(parse_iso(reset.json()["now"]) - datetime.now(UTC)) < timedelta(seconds=30)
 
 
-def test_a_tenant_member_may_not_touch_the_clock(local_cloud_url: str) -> None:
-    headers = {"authorization": f"Bearer {token(local_cloud_url, 'bob@acme.test', DEMO_PASSWORD)}"}
+def test_a_tenant_owner_may_not_touch_the_clock(local_cloud_url: str) -> None:
+    slug = f"clock-{uuid.uuid4().hex[:8]}"
+    registered = requests.post(
+        f"{local_cloud_url}/api/v1/auth/register",
+        json={
+            "email": f"{slug}@example.com",
+            "password": DEMO_PASSWORD,
+            "firstName": "Tenant",
+            "lastName": "Owner",
+            "tenantName": slug,
+            "tenantSlug": slug,
+        },
+        timeout=TIMEOUT,
+    )
+    assert registered.status_code == 201, registered.text
+    headers = {"authorization": f"Bearer {registered.json()['accessToken']}"}
     reply = requests.post(
         f"{local_cloud_url}{CLOCK}/advance", json={"days": 1}, headers=headers, timeout=TIMEOUT
     )
