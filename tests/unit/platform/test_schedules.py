@@ -4,13 +4,16 @@ merged time order of several schedules, and the event a target receives."""
 from __future__ import annotations
 
 import calendar
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meterplex.platform.clock import parse_iso
 from meterplex.platform.schedules import (
     EPOCH,
     Cron,
@@ -281,3 +284,14 @@ def test_scheduled_event_is_eventbridge_schedulers_shape_with_the_fire_time() ->
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.scheduler"
     assert (event["account"], event["region"], event["resources"]) == ("123456789012", "eu-west-1", [arn])
     assert event["detail"] == {} and event["version"] == "0" and event["id"]
+
+
+def test_scheduled_event_has_the_shape_of_the_canonical_sample() -> None:
+    sample = json.loads(
+        (Path(__file__).resolve().parents[3] / "events" / "eventbridge_schedule.json").read_text()
+    )
+    event = scheduled_event(sample["resources"][0], parse_iso(sample["time"]))
+    assert set(event) == set(sample)
+    assert {k: event[k] for k in ("account", "region", "time", "resources", "detail-type", "source")} == {
+        k: sample[k] for k in ("account", "region", "time", "resources", "detail-type", "source")
+    }
