@@ -246,3 +246,22 @@ def test_schedule_targets_round_trip_and_are_validated() -> None:
         load_targets(dump_targets([ScheduledTarget("bad", "fn", "every day", ARN.format("b"))]))
     with pytest.raises(ValueError):
         load_targets(dump_targets([ScheduledTarget("bad", "fn", "rate(1 day)", ARN.format("b"), "no_colon")]))
+
+
+def test_the_local_cloud_gives_admin_api_its_topologys_schedules_by_function_name() -> None:
+    from infra.local.cloud import schedule_targets
+    from infra.topology import Schedule
+
+    schedules = (
+        Schedule("billing-run", "billing_scheduler", "cron(0 1 * * ? *)", 60, completion="pkg.mod:done"),
+        Schedule("hourly", "reporter", "rate(1 hour)", 30),
+    )
+    targets = load_targets(dump_targets(schedule_targets(schedules, "local")))
+    assert [(t.name, t.function, t.expression, t.completion) for t in targets] == [
+        ("billing-run", "billing_scheduler", "cron(0 1 * * ? *)", "pkg.mod:done"),
+        ("hourly", "reporter", "rate(1 hour)", ""),
+    ]
+    assert (
+        targets[0].arn
+        == "arn:aws:scheduler:us-east-1:000000000000:schedule/default/meterplex-local-billing-run"
+    )
