@@ -19,6 +19,7 @@ from meterplex.testclock.targets import CompletionCheck, ScheduledTarget, import
 
 MAX_ADVANCE = timedelta(days=3660)  # ten years: beyond that an advance is a typo
 LEASE_MARGIN_S = 60
+ANSWER_MARGIN_S = 2  # of the invocation's remaining time, kept to write the state and answer
 POLL_FIRST_S, POLL_MAX_S = 0.01, 0.25
 
 
@@ -125,7 +126,9 @@ class ClockService:
         if (to is None) == (by is None):
             raise InvalidInput("Give either `to` or a duration", code="CLOCK_TARGET_REQUIRED")
         started = self._monotonic()
-        available = min(self.budget_s, remaining_s - 2) if remaining_s is not None else self.budget_s
+        available = self.budget_s
+        if remaining_s is not None:
+            available = min(available, remaining_s - ANSWER_MARGIN_S)
         stop_at = started + max(available, 0.0)
         lease_s = remaining_s if remaining_s is not None else self.budget_s + self.completion_timeout_s
         owner = uuid.uuid4().hex
