@@ -67,6 +67,7 @@ bench: $(VENV)/.test
 	$(BIN)/python -m bench.hot_path
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.access
+	$(BIN)/python -m bench.clock
 
 openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json
 	$(BIN)/python -m infra.local openapi > docs/openapi.json

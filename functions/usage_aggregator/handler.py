@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from meterplex.platform.clock import system_clock
+from meterplex.platform.clock import per_invocation, system_clock
 from meterplex.platform.dead_letters import dead_letter
 from meterplex.platform.observability import logger, metrics, tracer
 from meterplex.platform.settings import UsageSettings, load
@@ -50,5 +50,6 @@ processor = CountingBatchProcessor(apply, to_dead_letters)
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
+@per_invocation  # business time (window rolls, countedAt): one test-clock read per batch
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)

@@ -13,7 +13,7 @@ from meterplex.entitlements.grants import (
     check_answer,
     consume_answer,
 )
-from meterplex.platform.clock import Clock, iso, system_clock
+from meterplex.platform.clock import Clock, business_clock, iso
 from meterplex.platform.errors import Forbidden, NotFound
 
 MAX_ROLL_ATTEMPTS = 3
@@ -36,7 +36,7 @@ def feature_not_in_plan(feature_key: str) -> NotFound:
 
 
 class EntitlementService:
-    def __init__(self, store: GrantStorePort, clock: Clock = system_clock) -> None:
+    def __init__(self, store: GrantStorePort, clock: Clock = business_clock) -> None:
         self._store = store
         self._clock = clock
 

@@ -21,7 +21,7 @@ from pydantic.alias_generators import to_camel
 
 from meterplex.platform.audit import Actor
 from meterplex.platform.auth import TENANT_HEADER, Principal
-from meterplex.platform.clock import Clock, system_clock
+from meterplex.platform.clock import Clock, invocation_scope, system_clock
 from meterplex.platform.errors import ErrorKind, FieldError, MeterplexError, envelope
 from meterplex.platform.observability import logger
 
@@ -167,5 +167,9 @@ def create_app(*routers: Router, clock: Clock = system_clock) -> APIGatewayRestR
         response.headers[CORRELATION_HEADER] = correlation_id
         return response
 
-    app.use(middlewares=[_correlation])
+    def _business_time(app_: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
+        with invocation_scope():  # one test-clock read per request at most (ADR 0050)
+            return next_middleware(app_)
+
+    app.use(middlewares=[_correlation, _business_time])
     return app

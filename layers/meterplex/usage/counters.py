@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from meterplex.entitlements.grants import Grant
 from meterplex.entitlements.keys import GRANT_SK, Attr, grant_pk, window_sk
 from meterplex.entitlements.store import TRANSACTION_CANCELLED, GrantStore, dynamodb_client, grant_from_item
-from meterplex.platform.clock import Clock, iso, system_clock
+from meterplex.platform.clock import Clock, business_clock, iso
 from meterplex.usage.keys import EVENT_SK, UsageAttr, event_pk
 from meterplex.usage.models import CounterKey, UsageRecord
 
@@ -73,7 +73,7 @@ def target_for(key: CounterKey, grant: Grant | None, now: datetime) -> Target:
 
 class CounterStore:
     def __init__(
-        self, core_table: str, usage_table: str, client: Any | None = None, clock: Clock = system_clock
+        self, core_table: str, usage_table: str, client: Any | None = None, clock: Clock = business_clock
     ) -> None:
         self.client = client or dynamodb_client()
         self.core_table = core_table
