@@ -15,6 +15,7 @@ from pydantic import Field
 from meterplex.entitlements.service import EntitlementService
 from meterplex.platform.api import ApiModel, principal_of, tenant_header_of
 from meterplex.platform.auth import tenant_access
+from meterplex.platform.limits import KeyPart
 
 router = Router()
 TAGS = ["Entitlement checks"]
@@ -23,7 +24,7 @@ FeatureKey = Annotated[str, Path(max_length=100, description="The feature's look
 
 class ConsumeRequest(ApiModel):
     amount: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1
-    idempotency_key: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+    idempotency_key: KeyPart | None = Field(
         None, description="A repeated key returns the first answer and counts nothing"
     )
 

@@ -21,6 +21,8 @@ class ErrorKind(Enum):
     FORBIDDEN = HTTPStatus.FORBIDDEN
     NOT_FOUND = HTTPStatus.NOT_FOUND
     CONFLICT = HTTPStatus.CONFLICT
+    PAYLOAD_TOO_LARGE = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    UNSUPPORTED_MEDIA_TYPE = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
     RATE_LIMITED = HTTPStatus.TOO_MANY_REQUESTS
     INTERNAL = HTTPStatus.INTERNAL_SERVER_ERROR
     UNAVAILABLE = HTTPStatus.SERVICE_UNAVAILABLE
@@ -79,6 +81,16 @@ class NotFound(MeterplexError):
 class Conflict(MeterplexError):
     kind = ErrorKind.CONFLICT
     default_code = "CONFLICT"
+
+
+class PayloadTooLarge(MeterplexError):
+    kind = ErrorKind.PAYLOAD_TOO_LARGE
+    default_code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaType(MeterplexError):
+    kind = ErrorKind.UNSUPPORTED_MEDIA_TYPE
+    default_code = "UNSUPPORTED_MEDIA_TYPE"
 
 
 class RateLimited(MeterplexError):
