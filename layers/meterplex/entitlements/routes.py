@@ -25,7 +25,9 @@ FeatureKey = Annotated[str, Path(max_length=100, description="The feature's look
 class ConsumeRequest(ApiModel):
     amount: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1
     idempotency_key: KeyPart | None = Field(
-        None, description="A repeated key returns the first answer and counts nothing"
+        None,
+        description="A repeated key returns the first answer and counts nothing; the same key with"
+        " another feature or amount is 409 IDEMPOTENCY_KEY_REUSED",
     )
 
 

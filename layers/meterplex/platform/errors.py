@@ -102,6 +102,16 @@ class RateLimited(MeterplexError):
         self.retry_after_s = retry_after_s
 
 
+class Unavailable(MeterplexError):
+    """Temporarily unable (contention, throttling): retry after `Retry-After` seconds."""
+
+    kind = ErrorKind.UNAVAILABLE
+    default_code = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after_s))})
+
+
 def envelope(
     status: int,
     code: str,
