@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
 )
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from meterplex.platform import limits
@@ -56,7 +56,33 @@ class ApiResponse(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
+# OpenAPI security requirements, one per `infra.topology.Auth` (the schemes are declared in
+# docs/openapi.py). Every non-public route passes the one of its topology auth as `security=`;
+# tests/unit/test_openapi.py holds the two equal. The authorizer enforces; these document.
+JWT_SCHEME, TENANT_SCHEME, API_KEY_SCHEME = "bearerJwt", "tenantId", "apiKey"
+AUTH_USER: list[dict[str, list[str]]] = [{JWT_SCHEME: []}]
+AUTH_TENANT: list[dict[str, list[str]]] = [{JWT_SCHEME: [], TENANT_SCHEME: []}, {API_KEY_SCHEME: []}]
+AUTH_API_KEY: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
+
 _GENERATED_CORRELATION = "meterplexCorrelationId"  # where a generated id is kept for the request
+
+
+class FieldErrorOut(ApiResponse):
+    field: str = Field(description="Where: `events[3].timestamp`, `body`, a path parameter…")
+    message: str
+
+
+class ErrorOut(ApiResponse):
+    """The one error envelope (SPEC §0), from any layer: gateway, authorizer, handler."""
+
+    status_code: int
+    error: str = Field(description="The HTTP reason phrase")
+    code: str = Field(description="Stable, machine-readable: QUOTA_EXCEEDED, VALIDATION_FAILED…")
+    message: str
+    details: list[FieldErrorOut] | None = Field(None, description="Field errors; absent when none")
+    correlation_id: str
+    timestamp: str
+    path: str
 
 
 def correlation_id_of(app: HasEvent) -> str:

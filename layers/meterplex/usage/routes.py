@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import Field, field_validator
 
 from meterplex.platform.api import (
+    AUTH_API_KEY,
     ApiModel,
     ApiResponse,
     actor_of,
@@ -106,6 +107,7 @@ def ingest_service() -> UsageIngestService:
     tags=TAGS,
     openapi_extensions={BODY_LIMIT_EXTENSION: MAX_BATCH_BODY_BYTES},
     responses={202: {"description": "Each event accepted, duplicate or rejected (with a reason)"}},
+    security=AUTH_API_KEY,
 )
 def ingest(body: Annotated[UsageBatchIn, Body()]) -> Response[UsageBatchOut]:
     principal = principal_of(router)
