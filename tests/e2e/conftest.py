@@ -90,3 +90,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.failed:
         _FAILURES["count"] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fuzzer's report (tests/e2e/fuzzing.py), when it ran."""
+    from tests.e2e.fuzzing import REPORT
+
+    if REPORT.stats:
+        for line in REPORT.lines():
+            terminalreporter.write_line(line)
