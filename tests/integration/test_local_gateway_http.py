@@ -12,11 +12,12 @@ from collections.abc import Iterator
 import pytest
 
 from infra import topology
-from infra.local.gateway import MAX_BODY_BYTES, Gateway, GatewayServer
+from infra.local.gateway import Gateway, GatewayServer
 from tests.integration.identity.conftest import PASSWORD, register
 from tests.support.api_client import runner
 
 pytestmark = pytest.mark.usefixtures("moto_endpoint")
+API_GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024  # bytes
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_negative_or_garbage_content_length_answers_the_400_envelope(
 def test_body_over_10_mb_answers_413_without_reading_it(server: GatewayServer) -> None:
     request = (
         "POST /api/v1/usage/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {MAX_BODY_BYTES + 1}\r\n\r\n"
+        f"Content-Length: {API_GATEWAY_PAYLOAD_LIMIT + 1}\r\n\r\n"
     ).encode()
     status, _, body = raw_exchange(server, request)  # the body itself is never sent
     assert (status, body["code"]) == (413, "PAYLOAD_TOO_LARGE")
