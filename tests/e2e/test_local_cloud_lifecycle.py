@@ -58,17 +58,21 @@ def test_sigkill_takes_the_broker_along_and_make_dev_starts_again_on_the_same_po
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as first_output:
         first = serve(port, first_output, **fixed_ports)
-        wait_healthy(first, url, output_of(first_output))
-        broker_pids = children_of(first.pid)
-        assert broker_pids, "the local cloud runs Tansu as a child process"
-        # WHEN the local cloud is killed, not stopped
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-        # THEN its broker ends with it …
+        broker_pids: set[int] = set()
         try:
+            wait_healthy(first, url, output_of(first_output))
+            broker_pids = children_of(first.pid)
+            assert broker_pids, "the local cloud runs Tansu as a child process"
+            # WHEN the local cloud is killed, not stopped
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+            # THEN its broker ends with it …
             wait_for(lambda: not any(alive(pid) for pid in broker_pids), timeout=10)
-        finally:
-            for pid in broker_pids:  # never leave an orphan behind, even when the test fails
+        finally:  # never leave a process behind, even when the test fails
+            if first.poll() is None:
+                first.kill()
+                first.wait(timeout=10)
+            for pid in broker_pids | children_of(first.pid):
                 if alive(pid):
                     os.kill(pid, signal.SIGKILL)
     # … and the next `make dev` starts on the very same ports
