@@ -16,7 +16,8 @@ import pytest
 
 from infra.local.kafka_broker import TansuBroker
 from infra.local.net import free_port
-from tests.e2e.conftest import REPO_ROOT, output_of, serve, wait_healthy
+from tests.e2e.conftest import output_of, serve, wait_healthy
+from tests.support.local_cli import clean_environment, run_local
 from tests.support.waiting import wait_for
 
 
@@ -96,17 +97,8 @@ def listener() -> Iterator[int]:
 
 
 def run_serve(port: int, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("MP_", "AWS_ENDPOINT"))}
-    environment |= {"MP_MOTO_PORT": "0", "MP_KAFKA_PORT": "0"} | env
-    return subprocess.run(
-        [sys.executable, "-m", "infra.local", "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    environment = clean_environment(**({"MP_MOTO_PORT": "0", "MP_KAFKA_PORT": "0"} | env))
+    return run_local("serve", "--port", str(port), env=environment, timeout=60)
 
 
 def assert_one_line_naming(result: subprocess.CompletedProcess[str], port: int, variable: str) -> None:

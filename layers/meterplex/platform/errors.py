@@ -93,23 +93,24 @@ class UnsupportedMediaType(MeterplexError):
     default_code = "UNSUPPORTED_MEDIA_TYPE"
 
 
-class RateLimited(MeterplexError):
-    kind = ErrorKind.RATE_LIMITED
-    default_code = "RATE_LIMITED"
+class RetryLater(MeterplexError):
+    """An error the caller may retry after `Retry-After` seconds."""
 
     def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
         super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after_s))})
         self.retry_after_s = retry_after_s
 
 
-class Unavailable(MeterplexError):
-    """Temporarily unable (contention, throttling): retry after `Retry-After` seconds."""
+class RateLimited(RetryLater):
+    kind = ErrorKind.RATE_LIMITED
+    default_code = "RATE_LIMITED"
+
+
+class Unavailable(RetryLater):
+    """Temporarily unable (contention, throttling)."""
 
     kind = ErrorKind.UNAVAILABLE
     default_code = "UNAVAILABLE"
-
-    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
-        super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after_s))})
 
 
 def envelope(
