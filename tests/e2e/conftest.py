@@ -6,29 +6,28 @@ ports (MP_MOTO_PORT=0, MP_KAFKA_PORT=0), so the suite never collides with a runn
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import IO
 
 import pytest
 import requests
 
 from infra.local.net import free_port
+from tests.support.local_cli import REPO_ROOT, clean_environment
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60
 
 
 def serve(port: int, output: IO[bytes], **env: str) -> subprocess.Popen[bytes]:
     """`python -m infra.local serve --port <port>` (what `make dev` runs), moto and Tansu on free
     ports unless `env` says otherwise, none of the caller's MP_* settings."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("MP_", "AWS_ENDPOINT"))}
-    environment |= {"MP_MOTO_PORT": "0", "MP_KAFKA_PORT": "0", "PYTHONUNBUFFERED": "1"} | env
+    environment = clean_environment(
+        **({"MP_MOTO_PORT": "0", "MP_KAFKA_PORT": "0", "PYTHONUNBUFFERED": "1"} | env)
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "infra.local", "serve", "--port", str(port)],
         cwd=REPO_ROOT,
