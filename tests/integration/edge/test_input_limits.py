@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from meterplex.platform.auth import Role
-from tests.integration.catalog.handlers import call, user
+from tests.integration.catalog.handlers import api_key, call, user
 from tests.integration.identity.conftest import register
 from tests.integration.usage.helpers import World, send, stored_item, subscribed
 from tests.support.api_client import ApiClient
@@ -107,3 +107,29 @@ def test_path_id_over_255_bytes_is_400() -> None:
     owner = register()
     reply = owner.get("/api/v1/tenants/" + "é" * 128, tenant=owner.tenant_id)  # 256 bytes
     assert_envelope(reply, 400, "VALIDATION_FAILED")
+
+
+def test_the_usage_batch_route_takes_its_1000_events_over_one_megabyte_but_not_over_5(world: World) -> None:
+    now = datetime.now(UTC).isoformat()
+    events = [
+        {
+            "eventId": f"big-{uuid.uuid4().hex}",
+            "feature": world.key("calls"),
+            "amount": 1,
+            "timestamp": now,
+            "metadata": {"note": "x" * 1200},
+        }
+        for _ in range(1000)
+    ]
+    body = json.dumps({"events": events})
+    assert 1_048_576 < len(body) < 5 * 1_048_576
+    reply = send(world.tenant, events)
+    assert reply.status == 202 and reply.body["accepted"] == 1000, reply.body
+    too_big = call(
+        "usage_api",
+        "POST",
+        "/api/v1/usage/events",
+        raw_body=json.dumps({"events": events, "padding": "x" * (5 * 1_048_576)}),
+        principal=api_key(world.tenant),
+    )
+    assert_envelope(too_big, 413, "PAYLOAD_TOO_LARGE")
