@@ -30,8 +30,8 @@ def _serve(port: int) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     cloud = LocalCloud(port=port)
+    cloud.start()  # a taken port raises here, before anything runs: main() prints one line
     try:
-        cloud.start()
         kafka = cloud.kafka.bootstrap if cloud.kafka else "off"
         print(
             f"Meterplex local cloud ready in {time.perf_counter() - started:.1f}s\n"

@@ -16,10 +16,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from infra.local.aws import PORT_ENV as MOTO_PORT_ENV
 from infra.local.aws import MotoServer, aws_environment, create_tables, physical_table_name
 from infra.local.dead_letters import DeadLetters
 from infra.local.functions import FUNCTIONS_DIR, REPO_ROOT, FunctionRunner
 from infra.local.gateway import Gateway, GatewayServer
+from infra.local.kafka_broker import PORT_ENV as KAFKA_PORT_ENV
 from infra.local.kafka_broker import TansuBroker
 from infra.local.kafka_poller import KafkaPoller
 from infra.local.lambda_api import ENDPOINT_ENV, LambdaApiServer
@@ -127,9 +129,16 @@ class LocalCloud:
             raise
         return self
 
+    def requested_ports(self) -> list[tuple[int, str]]:
+        """(port, the variable that sets it) for each fixed port this cloud will listen on."""
+        wanted = [(self.port if self.with_gateway else 0, "PORT"), (self.moto.requested_port, MOTO_PORT_ENV)]
+        if self.kafka is not None:
+            wanted.append((self.kafka.requested_port, KAFKA_PORT_ENV))
+        return [(port, variable) for port, variable in wanted if port]
+
     def _start(self) -> None:
-        if self.with_gateway and self.port:
-            ensure_free(self.port, "PORT")  # fail before starting anything else
+        for port, variable in self.requested_ports():
+            ensure_free(port, variable)  # every taken port is reported before anything starts
         endpoint = self.moto.start()
         self._stoppers.append(self.moto)
         os.environ.update(aws_environment(endpoint))

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.types import (
     OpenAPIResponseContentSchema,
 )
 
-from meterplex.platform.api import principal_of
+from meterplex.platform.api import AUTH_USER, principal_of
 from meterplex.platform.clock import business_clock
 from meterplex.platform.errors import NotFound
 from meterplex.platform.observability import logger
@@ -57,7 +57,12 @@ def _admin() -> str:
     return principal_of(router).require_platform_admin()
 
 
-@router.get("/api/v1/admin/clock", summary="Business time and whether the test clock is frozen", tags=TAGS)
+@router.get(
+    "/api/v1/admin/clock",
+    summary="Business time and whether the test clock is frozen",
+    tags=TAGS,
+    security=AUTH_USER,
+)
 def show_clock() -> ClockOut:
     _admin()
     return ClockOut.of(clock_service().show())
@@ -67,6 +72,7 @@ def show_clock() -> ClockOut:
     "/api/v1/admin/clock/advance",
     summary="Move business time forward, running every schedule that comes due, in time order",
     tags=TAGS,
+    security=AUTH_USER,
     responses={
         200: {"description": "Advanced to the target", "content": _ADVANCE_RESPONSE},
         PARTIAL: {
@@ -85,7 +91,7 @@ def advance_clock(body: Annotated[AdvanceRequest, Body()]) -> Response[AdvanceOu
     return Response(status_code=status, content_type="application/json", body=AdvanceOut.of_result(result))
 
 
-@router.post("/api/v1/admin/clock/reset", summary="Back to real time", tags=TAGS)
+@router.post("/api/v1/admin/clock/reset", summary="Back to real time", tags=TAGS, security=AUTH_USER)
 def reset_clock() -> ClockOut:
     _admin()
     return ClockOut.of(clock_service().reset())
