@@ -169,8 +169,7 @@ class UsageTracker:
 
     def resend_spilled(self) -> int:
         """Queue the events of every orphaned segment (dead processes, spill files); send them."""
-        self._start()
-        queued = self._redrive(force=True)
+        queued = self._start() + self._redrive(force=True)
         self.flush()
         return queued
 
@@ -199,19 +198,20 @@ class UsageTracker:
             self._started = False
 
     # ------------------------------------------------------------------ the sender's side
-    def _start(self) -> None:
+    def _start(self) -> int:
+        """Start once: the spill store, the sender thread, and a first recovery (its count)."""
         if self._started:
-            return
+            return 0
         with self._cond:
             if self._started:
-                return
+                return 0
             self._started, self._stopping = True, False
             self._store = SpillStore(self._spill_dir)
             if self.options.runs_in_background:
                 self._thread = threading.Thread(target=self._run, name="meterplex-usage", daemon=True)
                 self._thread.start()
             _close_at_exit(self)
-        self._redrive(force=True)
+        return self._redrive(force=True)
 
     def _run(self) -> None:
         interval = self.options.flush_interval_s
