@@ -29,7 +29,9 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def make_client(tmp_path: Path, *, usage: UsageOptions | None = None, **kwargs: Any) -> tuple[Meterplex, Sleeps]:
+def make_client(
+    tmp_path: Path, *, usage: UsageOptions | None = None, **kwargs: Any
+) -> tuple[Meterplex, Sleeps]:
     usage = usage or UsageOptions(spill_dir=tmp_path / "spill", background=False)
     mp = Meterplex(api_key=KEY, base_url=BASE, usage=usage, **kwargs)
     mp.session.retry = RetryPolicy(max_retries=kwargs.get("max_retries", 3), rng=lambda: 1.0)

@@ -73,7 +73,14 @@ def test_cached_quota_state_answers_any_amount_with_the_server_rule(tmp_path: Pa
 @respx.mock
 def test_consume_always_reaches_the_server_and_refreshes_the_cached_state(tmp_path: Path) -> None:
     respx.get(CALLS).respond(200, json=QUOTA)
-    answer = {"allowed": True, "feature": "api_calls", "consumed": 3, "used": 10, "remaining": 0, "overage": 0}
+    answer = {
+        "allowed": True,
+        "feature": "api_calls",
+        "consumed": 3,
+        "used": 10,
+        "remaining": 0,
+        "overage": 0,
+    }
     consume = respx.post(CONSUME).respond(200, json=answer)
     mp, _ = make_client(tmp_path, entitlement_cache=EntitlementCache(ttl_s=60, clock=FakeClock()))
     mp.entitlements.check("api_calls")

@@ -123,7 +123,9 @@ def test_non_idempotent_post_not_retried_on_500_or_dropped_connection(tmp_path: 
 @respx.mock
 def test_consume_is_retried_under_one_generated_idempotency_key(tmp_path: Path) -> None:
     answer = {"allowed": True, "feature": "api_calls", "consumed": 2, "used": 2, "remaining": 8, "overage": 0}
-    route = respx.post(CONSUME).mock(side_effect=[httpx.ReadError("dropped"), httpx.Response(200, json=answer)])
+    route = respx.post(CONSUME).mock(
+        side_effect=[httpx.ReadError("dropped"), httpx.Response(200, json=answer)]
+    )
     mp, _ = make_client(tmp_path)
     result = mp.entitlements.consume("api_calls", 2)
     keys = {c.request.content for c in route.calls}

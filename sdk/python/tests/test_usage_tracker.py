@@ -189,7 +189,9 @@ def test_full_queue_applies_back_pressure_then_spills_the_oldest_batch(tmp_path:
         return accept(request)
 
     respx.post(EVENTS).mock(side_effect=slow)
-    usage = options(tmp_path, background=True, batch_size=2, max_queue=4, max_block_s=0.3, flush_interval_s=60)
+    usage = options(
+        tmp_path, background=True, batch_size=2, max_queue=4, max_block_s=0.3, flush_interval_s=60
+    )
     mp, _ = make_client(tmp_path, usage=usage)
     tracker = mp.usage._core.tracker()
     first = [mp.usage.track("api_calls") for _ in range(2)]  # the sender takes these and hangs
@@ -203,7 +205,9 @@ def test_full_queue_applies_back_pressure_then_spills_the_oldest_batch(tmp_path:
     release.set()
     mp.close()
     assert blocked >= 0.3
-    spilled = [json.loads(line)["eventId"] for f in spilled_files(tmp_path) for line in f.read_text().splitlines()]
+    spilled = [
+        json.loads(line)["eventId"] for f in spilled_files(tmp_path) for line in f.read_text().splitlines()
+    ]
     assert spilled == queued[:2]
     assert mp.usage.stats.spilled == 2 and mp.usage.stats.accepted == 5
     assert first

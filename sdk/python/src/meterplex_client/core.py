@@ -67,4 +67,4 @@ class ClientCore:
             return result
 
         root = default_spill_root() if options.spill_dir is None else Path(options.spill_dir)
-        return UsageTracker(options, send, spill_dir_for(root, self.session.base_url, api_key))
+        return UsageTracker(options, send, spill_dir_for(root, api_key))

@@ -411,9 +411,9 @@ def default_spill_root() -> Path:
     return Path(tempfile.gettempdir()) / f"meterplex-usage-{os.getuid() if hasattr(os, 'getuid') else 0}"
 
 
-def spill_dir_for(root: Path, base_url: str, api_key: str) -> Path:
-    """One directory per (base URL, API key): re-sent events go to the tenant they were for."""
+def spill_dir_for(root: Path, api_key: str) -> Path:
+    """One directory per API key (a key belongs to one tenant of one deployment): re-sent events
+    go to the tenant they were tracked for, whatever URL or proxy reaches it then."""
     import hashlib
 
-    digest = hashlib.sha256(f"{base_url}\0{api_key}".encode()).hexdigest()[:16]
-    return root / digest
+    return root / hashlib.sha256(api_key.encode()).hexdigest()[:16]
