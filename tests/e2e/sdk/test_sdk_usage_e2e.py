@@ -53,7 +53,7 @@ def test_sdk_counts_10000_events_exactly_through_a_gateway_failing_20_percent(
     with FaultProxy(tenant.url, every=5) as proxy:
         usage = UsageOptions(
             spill_dir=tmp_path,
-            batch_size=100,  # 100 requests, ~20 of them failed: every failure mode, many times
+            batch_size=200,  # 50 batches, 60+ requests, every 5th failed: each failure mode 4+ times
             flush_interval_s=0.2,
             retry=RetryPolicy(max_retries=8, base_s=0.05, cap_s=0.5),
         )
@@ -67,8 +67,8 @@ def test_sdk_counts_10000_events_exactly_through_a_gateway_failing_20_percent(
             print(f"tracked and flushed {EVENTS} in {time.monotonic() - started:.1f}s; {proxy.faults}")
 
     # THEN the faults happened, nothing was spilled or rejected, and exactly 10,000 are counted
-    assert min(proxy.faults.values()) >= 5, proxy.faults
-    assert proxy.requests >= 120
+    assert min(proxy.faults.values()) >= 3, proxy.faults
+    assert proxy.requests >= 60
     assert (stats.spilled, stats.rejected) == (0, 0)
     assert stats.accepted + stats.duplicates == EVENTS
     assert stats.duplicates > 0  # the "lost" answers: re-sent, reported duplicate, not re-counted
