@@ -32,9 +32,9 @@ class Usage(Resource[M]):
     def send(self, events: Sequence[UsageEvent | Mapping[str, Any]]) -> Program[UsageBatchResult]:
         """Send one batch (1–1,000 events) now, with retries; each event's status, in order."""
         body = [
-            e.model_dump(by_alias=True, exclude_none=True, mode="json")
-            if isinstance(e, UsageEvent)
-            else dict(e)
+            (e if isinstance(e, UsageEvent) else UsageEvent.model_validate(e)).model_dump(
+                by_alias=True, exclude_none=True, mode="json"
+            )
             for e in events
         ]
         result: UsageBatchResult = yield from self._request(send_call(body), UsageBatchResult)
