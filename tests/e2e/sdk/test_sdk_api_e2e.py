@@ -4,8 +4,8 @@ subscriptions and the hot path, sync and async, typed errors from the real envel
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from sdk.conftest import QUOTA_LIMIT, SdkPlan, SdkTenant
