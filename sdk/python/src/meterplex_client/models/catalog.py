@@ -45,18 +45,23 @@ class Feature(Model):
     updated_at: datetime
 
 
-class PlanEntitlement(Model):
-    id: str
-    plan_id: str
-    feature_id: str
-    feature_lookup_key: str
-    feature_type: str
+class Terms(Model):
+    """An entitlement's terms, as the API answers them (only those of the feature's type are set)."""
+
     value: bool | None = None
     limit: int | None = None
     limit_behavior: str | None = None
     overage_price: int | None = None
     included_amount: int | None = None
     reset_period: str | None = None
+
+
+class PlanEntitlement(Terms):
+    id: str
+    plan_id: str
+    feature_id: str
+    feature_lookup_key: str
+    feature_type: str
     created_at: datetime
     updated_at: datetime
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from meterplex_client.models.base import Body, Model
+from meterplex_client.models.catalog import Terms
 
 
-class SnapshotEntitlement(Model):
+class SnapshotEntitlement(Terms):
+    """One feature of the subscription's frozen plan snapshot."""
+
     feature_id: str
     feature_key: str
     feature_type: str
-    value: bool | None = None
-    limit: int | None = None
-    limit_behavior: str | None = None
-    overage_price: int | None = None
-    included_amount: int | None = None
-    reset_period: str | None = None
 
 
 class FinalBill(Model):

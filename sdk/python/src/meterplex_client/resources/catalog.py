@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from meterplex_client.endpoint import Args, M, Resource, endpoint
 from meterplex_client.models.base import Page
@@ -21,6 +21,17 @@ from meterplex_client.models.catalog import (
     UpdatePlanRequest,
 )
 from meterplex_client.resources.paging import page_params
+
+
+class Terms(TypedDict, total=False):
+    """An entitlement's terms; which ones apply depends on the feature's type (SPEC §3)."""
+
+    value: bool
+    limit: int
+    limit_behavior: str
+    overage_price: int
+    included_amount: int
+    reset_period: str
 
 
 class Plans(Resource[M]):
@@ -151,30 +162,10 @@ class PlanEntitlements(Resource[M]):
         return Args.of(plan_id, entitlement_id)
 
     @endpoint("POST", "/plans/{planId}/entitlements", response=PlanEntitlement, body=CreateEntitlementRequest)
-    def create(
-        self,
-        plan_id: str,
-        feature_id: str,
-        *,
-        value: bool | None = None,
-        limit: int | None = None,
-        limit_behavior: str | None = None,
-        overage_price: int | None = None,
-        included_amount: int | None = None,
-        reset_period: str | None = None,
-    ) -> Args:
+    def create(self, plan_id: str, feature_id: str, /, **terms: Unpack[Terms]) -> Args:
         """Map a feature to a plan: `value` (BOOLEAN); `limit`, `limit_behavior` HARD|SOFT (QUOTA);
         `included_amount` (METERED); `overage_price` in hundredths of a cent; `reset_period`."""
-        terms = EntitlementTerms(
-            value=value,
-            limit=limit,
-            limit_behavior=limit_behavior,
-            overage_price=overage_price,
-            included_amount=included_amount,
-            reset_period=reset_period,
-        )
-        body = CreateEntitlementRequest(feature_id=feature_id, **terms.model_dump(exclude_none=True))
-        return Args.of(plan_id, json=body)
+        return Args.of(plan_id, json=CreateEntitlementRequest(feature_id=feature_id, **terms))
 
     @endpoint(
         "PATCH",
@@ -182,27 +173,8 @@ class PlanEntitlements(Resource[M]):
         response=PlanEntitlement,
         body=EntitlementTerms,
     )
-    def update(
-        self,
-        plan_id: str,
-        entitlement_id: str,
-        *,
-        value: bool | None = None,
-        limit: int | None = None,
-        limit_behavior: str | None = None,
-        overage_price: int | None = None,
-        included_amount: int | None = None,
-        reset_period: str | None = None,
-    ) -> Args:
-        terms = EntitlementTerms(
-            value=value,
-            limit=limit,
-            limit_behavior=limit_behavior,
-            overage_price=overage_price,
-            included_amount=included_amount,
-            reset_period=reset_period,
-        )
-        return Args.of(plan_id, entitlement_id, json=terms)
+    def update(self, plan_id: str, entitlement_id: str, /, **terms: Unpack[Terms]) -> Args:
+        return Args.of(plan_id, entitlement_id, json=EntitlementTerms(**terms))
 
     @endpoint("DELETE", "/plans/{planId}/entitlements/{entitlementId}", response=type(None))
     def delete(self, plan_id: str, entitlement_id: str) -> Args:
