@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from meterplex_client.cache import EntitlementCache
 from meterplex_client.errors import MeterplexError
-from meterplex_client.transport import Session, SyncDriver, decoded
+from meterplex_client.transport import RetryPolicy, Session, SyncDriver, decoded
 from meterplex_client.usage.journal import Event
 from meterplex_client.usage.tracker import UsageOptions, UsageTracker, default_spill_root, spill_dir_for
 
@@ -58,12 +58,10 @@ class ClientCore:
             raise MeterplexError("usage events are sent with an API key: pass api_key= or set MP_API_KEY")
         options = self.usage_options
         driver = self._sync_driver()
-        policy = options.retry_policy
 
-        def send(events: list[Event]) -> UsageBatchResult:
-            result: UsageBatchResult = driver.run(
-                decoded(self.session, send_call(events, retry=policy), UsageBatchResult)
-            )
+        def send(events: list[Event], policy: RetryPolicy) -> UsageBatchResult:
+            call = send_call(events, retry=policy)
+            result: UsageBatchResult = driver.run(decoded(self.session, call, UsageBatchResult))
             return result
 
         root = default_spill_root() if options.spill_dir is None else Path(options.spill_dir)

@@ -33,7 +33,7 @@ MAX_BATCH = 1000  # the API's batch limit (SPEC §6)
 SPILL_AT_ONCE = frozenset({401, 402, 403})  # the events are valid, the credentials or plan are not
 EVENT_INDEX = re.compile(r"^events\[(\d+)\]")
 
-SendBatch = Callable[[list[Event]], UsageBatchResult]
+SendBatch = Callable[[list[Event], RetryPolicy], UsageBatchResult]
 OnRejected = Callable[[Event, str], None]
 OnError = Callable[[Exception, int], None]
 
@@ -77,6 +77,11 @@ class UsageOptions:
     @property
     def retry_policy(self) -> RetryPolicy:
         return self.retry or RetryPolicy(max_retries=self.max_retries)
+
+    @property
+    def closing_retry(self) -> RetryPolicy:
+        """At `close()` (and exit) a short try: what is not sent stays journaled for the next start."""
+        return RetryPolicy(max_retries=min(1, self.retry_policy.max_retries), base_s=0.2)
 
     @property
     def runs_in_background(self) -> bool:
@@ -261,7 +266,8 @@ class UsageTracker:
         if self._journal and self._live is not None:
             self._live.sync()  # what is sent is on disk first
         try:
-            result = self._send([item.event for item in items])
+            policy = self.options.closing_retry if self._stopping else self.options.retry_policy
+            result = self._send([item.event for item in items], policy)
         except APIStatusError as error:
             return self._refused(items, error)
         except (APIConnectionError, OSError) as error:
