@@ -27,13 +27,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 import httpx
 
 from meterplex_client import Meterplex, UsageOptions
+from meterplex_client.usage.events import usage_event
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN = ("admin@meterplex.local", "Admin12345!")  # infra.local.cloud defaults
@@ -168,14 +168,8 @@ def tenant_key(url: str) -> tuple[str, str]:
 
 
 def raw_http(url: str, key: str, feature: str, events: int, batch: int) -> float:
-    now = datetime.now(UTC).isoformat()
-    batches = [
-        [
-            {"eventId": str(uuid.uuid4()), "feature": feature, "amount": 1, "timestamp": now}
-            for _ in range(batch)
-        ]
-        for _ in range(events // batch)
-    ]
+    """Pre-built batches of the same events the SDK would send (UUIDv7 ids, current timestamps)."""
+    batches = [[usage_event(feature, 1) for _ in range(batch)] for _ in range(events // batch)]
     headers = {"authorization": f"Bearer {key}"}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         started = time.perf_counter()
