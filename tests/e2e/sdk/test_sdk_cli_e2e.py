@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from meterplex_client import Meterplex
 from meterplex_client.cli.app import app
 
-LINES = 2500
+LINES = 1000
 
 
 def run(*args: str) -> dict:

@@ -80,11 +80,11 @@ def test_sdk_process_killed_mid_run_resends_on_restart_and_counts_once(
     new_tenant: Callable[[], SdkTenant], tmp_path: Path
 ) -> None:
     tenant = new_tenant()
-    count = 3000
+    count = 2000
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with FaultProxy(tenant.url, every=5, delay_s=0.3) as proxy:
         args = [tenant.api_key, tenant.plan.metered]
-        # GIVEN an SDK process that tracked 3,000 events and is sending them (slowly, with faults)
+        # GIVEN an SDK process that tracked 2,000 events and is sending them (slowly, with faults)
         worker = subprocess.Popen(
             [sys.executable, str(WORKER), "track", proxy.url, *args, str(count), str(tmp_path)],
             stdout=subprocess.PIPE,
