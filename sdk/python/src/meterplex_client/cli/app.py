@@ -83,14 +83,14 @@ def _base_url(ctx: typer.Context) -> str:
     return _settings_of(ctx).base_url or profiles.load(_settings_of(ctx).profile).base_url or DEFAULT_BASE_URL
 
 
-def client(ctx: typer.Context, *, api_key: bool = True) -> Meterplex:
+def client(ctx: typer.Context, *, api_key: bool = True, timeout: float = 10.0) -> Meterplex:
     """An API-key client when a key is at hand (and allowed), else the logged-in session."""
     settings = _settings_of(ctx)
     profile = profiles.load(settings.profile)
     base = _base_url(ctx)
     key = settings.api_key or profile.api_key
     if api_key and key:
-        return Meterplex(api_key=key, base_url=base)
+        return Meterplex(api_key=key, base_url=base, timeout=timeout)
     if profile.refresh_token:
 
         def keep(access: str, refresh: str) -> None:
@@ -103,6 +103,7 @@ def client(ctx: typer.Context, *, api_key: bool = True) -> Meterplex:
             refresh_token=profile.refresh_token,
             tenant_id=profile.tenant_id,
             on_tokens=keep,
+            timeout=timeout,
         )
     raise typer.BadParameter("not logged in: run `meterplex login` (or pass --api-key)")
 
@@ -240,6 +241,7 @@ def tenants_use(
 
 
 # ---------------------------------------------------------------------- API keys
+BATCH_TIMEOUT_S = 60.0  # 1,000 events per request: a slow answer is waited for, not retried as a duplicate
 KEY_COLUMNS = ["id", "name", "prefix", "status", "createdAt", "expiresAt"]
 
 
@@ -295,7 +297,7 @@ def usage_send(
     """Send a JSON Lines or CSV file of usage events; resumable; prints accepted/duplicate/rejected."""
     if format not in ("auto", "jsonl", "csv"):
         raise typer.BadParameter("--format is auto, jsonl or csv")
-    mp = client(ctx)
+    mp = client(ctx, timeout=BATCH_TIMEOUT_S)
     if not mp.session.api_key:
         raise typer.BadParameter("usage is sent with an API key: `meterplex api-keys create NAME --save`")
     mp.session.retry = RetryPolicy(max_retries=8)

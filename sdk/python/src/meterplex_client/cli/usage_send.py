@@ -163,6 +163,7 @@ def send_file(
         report = SendReport(file=str(path))
     else:
         report.resumed_from = report.next_line
+        progress(report.next_line - 1)  # the lines an earlier run had answered
     reasons = Counter(report.rejected_reasons)
     batch: list[tuple[int, Event]] = []
 
