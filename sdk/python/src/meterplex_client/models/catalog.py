@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from meterplex_client.models.base import Body, Model
 
 
@@ -45,8 +47,8 @@ class Feature(Model):
     updated_at: datetime
 
 
-class Terms(Model):
-    """An entitlement's terms, as the API answers them (only those of the feature's type are set)."""
+class TermFields(BaseModel):
+    """An entitlement's terms (SPEC §3); only those of the feature's type are set."""
 
     value: bool | None = None
     limit: int | None = None
@@ -54,6 +56,10 @@ class Terms(Model):
     overage_price: int | None = None
     included_amount: int | None = None
     reset_period: str | None = None
+
+
+class Terms(Model, TermFields):
+    """The terms as the API answers them."""
 
 
 class PlanEntitlement(Terms):
@@ -110,13 +116,8 @@ class UpdateFeatureRequest(Body):
     status: str | None = None
 
 
-class EntitlementTerms(Body):
-    value: bool | None = None
-    limit: int | None = None
-    limit_behavior: str | None = None
-    overage_price: int | None = None
-    included_amount: int | None = None
-    reset_period: str | None = None
+class EntitlementTerms(Body, TermFields):
+    """The terms as a request body (PATCH; and, with `featureId`, POST)."""
 
 
 class CreateEntitlementRequest(EntitlementTerms):
