@@ -206,22 +206,32 @@ def test_clock_show_advance_reset(tmp_path: Path) -> None:
 
 @respx.mock
 def test_invitations_and_the_202_answer_of_users_create(tmp_path: Path) -> None:
-    invitation = {
+    created = {
         "invitationId": "i1",
         "email": "old@example.com",
         "role": "DEVELOPER",
         "status": "PENDING",
         "expiresAt": WHEN,
     }
-    respx.post(f"{V1}/users").respond(202, json=invitation)
+    invitation = {
+        "id": "i1",
+        "tenantId": "t1",
+        "tenantName": "Acme",
+        "tenantSlug": "acme",
+        "role": "DEVELOPER",
+        "status": "PENDING",
+        "invitedAt": WHEN,
+        "expiresAt": WHEN,
+    }
+    respx.post(f"{V1}/users").respond(202, json=created)
     respx.get(f"{V1}/users/me/invitations").respond(200, json={"data": [invitation], "meta": {"total": 1}})
     declined = respx.post(f"{V1}/users/me/invitations/i1/decline").respond(
         200, json={**invitation, "status": "DECLINED"}
     )
     mp, _ = make_client(tmp_path)
     added = mp.users.create(email="old@example.com", password="x", first_name="O", last_name="Ld")
-    assert type(added).__name__ == "Invitation"
-    assert mp.users.invitations().data[0].invitation_id == "i1"
+    assert type(added).__name__ == "InvitationCreated"
+    assert mp.users.invitations().data[0].tenant_slug == "acme"
     assert mp.users.decline_invitation("i1").status == "DECLINED" and declined.called
 
 

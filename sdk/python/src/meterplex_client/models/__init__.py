@@ -8,6 +8,7 @@ from meterplex_client.models.identity import (
     ApiKey,
     ApiKeyCreated,
     Invitation,
+    InvitationCreated,
     LoginResult,
     Member,
     RegisterResult,
@@ -16,6 +17,7 @@ from meterplex_client.models.identity import (
     TenantWithRole,
     TokenPair,
     User,
+    UserWithMembership,
 )
 from meterplex_client.models.platform import AuditEvent, ClockState, Health
 from meterplex_client.models.subscriptions import Subscription
@@ -34,6 +36,7 @@ __all__ = [
     "Feature",
     "Health",
     "Invitation",
+    "InvitationCreated",
     "Invoice",
     "LedgerEntry",
     "LineItem",
@@ -55,6 +58,7 @@ __all__ = [
     "UsageBatchResult",
     "UsageEvent",
     "User",
+    "UserWithMembership",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEndpointCreated",

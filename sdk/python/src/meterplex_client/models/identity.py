@@ -61,7 +61,7 @@ class TenantContext(Model):
     subscription: dict[str, Any] | None
 
 
-class Invitation(Model):
+class InvitationCreated(Model):
     """202 from `POST /users` for an email that already has an account (SPEC §2)."""
 
     invitation_id: str
@@ -69,6 +69,31 @@ class Invitation(Model):
     role: str
     status: str
     expires_at: datetime
+
+
+class Invitation(Model):
+    """An invitation into a tenant, as the invited user sees it."""
+
+    id: str
+    tenant_id: str
+    tenant_name: str | None
+    tenant_slug: str | None
+    role: str
+    status: str
+    invited_at: datetime
+    expires_at: datetime
+
+
+class Membership(Model):
+    tenant_id: str
+    role: str
+    is_active: bool
+
+
+class UserWithMembership(User):
+    """`PATCH /users/{id}`: the user, and the membership in the x-tenant-id tenant if it changed."""
+
+    membership: Membership | None = None
 
 
 class ApiKey(Model):

@@ -15,6 +15,7 @@ from meterplex_client.models.identity import (
     CreateUserRequest,
     ForgotPasswordRequest,
     Invitation,
+    InvitationCreated,
     LoginRequest,
     LoginResult,
     LogoutRequest,
@@ -30,6 +31,7 @@ from meterplex_client.models.identity import (
     UpdateTenantRequest,
     UpdateUserRequest,
     User,
+    UserWithMembership,
 )
 from meterplex_client.resources.paging import page_params
 from meterplex_client.transport import Program
@@ -38,7 +40,7 @@ LOGIN = Operation("POST", "/auth/login", LoginResult, LoginRequest)
 REGISTER = Operation("POST", "/auth/register", RegisterResult, RegisterRequest)
 REFRESH = Operation("POST", "/auth/refresh", TokenPair, RefreshRequest)
 CHANGE_PASSWORD = Operation("POST", "/auth/change-password", TokenPair, ChangePasswordRequest)
-CREATE_USER = Operation("POST", "/users", Member | Invitation, CreateUserRequest)
+CREATE_USER = Operation("POST", "/users", Member | InvitationCreated, CreateUserRequest)
 
 
 class Auth(Resource[M]):
@@ -160,7 +162,7 @@ class Tenants(Resource[M]):
         """The current tenant, the caller's role and the active subscription's summary."""
         return Args()
 
-    @endpoint("DELETE", "/tenants/{id}/members/{userId}", response=Message)
+    @endpoint("DELETE", "/tenants/{id}/members/{userId}", response=type(None))
     def remove_member(self, tenant_id: str, user_id: str) -> Args:
         """Remove a membership (OWNER/ADMIN, or the member leaving)."""
         return Args.of(tenant_id, user_id)
@@ -170,12 +172,13 @@ class Users(Resource[M]):
     @program(CREATE_USER)
     def create(
         self, *, email: str, password: str, first_name: str, last_name: str, role: str | None = None
-    ) -> Program[Member | Invitation]:
-        """Add a person: a new account (`Member`), or an invitation for an existing one (`Invitation`)."""
+    ) -> Program[Member | InvitationCreated]:
+        """Add a person: a new account (`Member`, 201), or for an email that already has an account
+        an invitation they accept themselves (`InvitationCreated`, 202)."""
         body = CreateUserRequest(
             email=email, password=password, first_name=first_name, last_name=last_name, role=role
         )
-        added: Member | Invitation = yield from self._request(
+        added: Member | InvitationCreated = yield from self._request(
             CREATE_USER.call(Args(json=body)), CREATE_USER.response
         )
         return added
@@ -184,7 +187,7 @@ class Users(Resource[M]):
     def get(self, user_id: str) -> Args:
         return Args.of(user_id)
 
-    @endpoint("PATCH", "/users/{id}", response=User, body=UpdateUserRequest)
+    @endpoint("PATCH", "/users/{id}", response=UserWithMembership, body=UpdateUserRequest)
     def update(
         self,
         user_id: str,
@@ -202,7 +205,7 @@ class Users(Resource[M]):
         """Pending invitations of the current user."""
         return Args()
 
-    @endpoint("POST", "/users/me/invitations/{id}/accept", response=Member)
+    @endpoint("POST", "/users/me/invitations/{id}/accept", response=TenantWithRole)
     def accept_invitation(self, invitation_id: str) -> Args:
         return Args.of(invitation_id)
 
