@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from sdk.conftest import QUOTA_LIMIT, SdkPlan, SdkTenant
 
 from meterplex_client import (
     AsyncMeterplex,
@@ -19,6 +18,7 @@ from meterplex_client import (
     QuotaExceededError,
 )
 from meterplex_client.models import Member
+from tests.support.sdk_tenants import QUOTA_LIMIT, SdkPlan, SdkTenant
 
 
 def test_sdk_identity_flows_with_jwt_and_api_keys(

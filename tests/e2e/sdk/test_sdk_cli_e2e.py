@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sdk.conftest import SdkPlan, SdkTenant
 from typer.testing import CliRunner
 
 from meterplex_client import Meterplex
 from meterplex_client.cli.app import app
+from tests.support.sdk_tenants import SdkPlan, SdkTenant
 
 LINES = 1000
 

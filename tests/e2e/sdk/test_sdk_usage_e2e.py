@@ -12,10 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sdk.conftest import SdkTenant
-
 from meterplex_client import Meterplex, RetryPolicy, UsageOptions
 from tests.support.fault_proxy import FaultProxy
+from tests.support.sdk_tenants import SdkTenant
 from tests.support.waiting import wait_for
 
 EVENTS = 10_000
