@@ -1,7 +1,7 @@
 """SDK benchmark: the cost of `mp.usage.track()` in-process, and events/s through the SDK to the local
 cloud next to raw batched HTTP from the same process.
 
-    .venv/bin/python -m bench.sdk [--calls 200000] [--events 10000] [--batch 1000] [--rounds 2]
+    .venv/bin/python -m bench.sdk [--calls 200000] [--events 10000] [--batch 1000] [--rounds 4]
 
 1. Overhead per `track()` call, no network: the SDK with an in-memory HTTP transport that answers
    every batch at once (the background sender runs as in production), for both durability modes
@@ -218,7 +218,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200_000)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--no-cloud", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as spill:
@@ -233,7 +233,8 @@ def main() -> None:
 
         print(
             f"\nthroughput to the local cloud, {args.events:,} events in batches of {args.batch}"
-            f" (202 answered); raw and SDK alternated {args.rounds}x, the pipeline drained before each run"
+            f" (202 answered);\n  {args.rounds} rounds of raw and SDK in alternating order, the pipeline"
+            " drained before each run"
         )
         raw: list[float] = []
         sdk: list[float] = []
@@ -242,16 +243,21 @@ def main() -> None:
             counted = Counted(url, key, feature)
             raw_http(url, key, feature, args.batch, args.batch)  # warm-up: cold starts, connections
             counted.wait(args.batch)
-            for round_ in range(args.rounds):
-                raw.append(raw_http(url, key, feature, args.events, args.batch))
-                counted.wait(args.events)
-                spill_dir = Path(spill) / str(round_)
-                sdk.append(through_sdk(url, key, feature, args.events, args.batch, spill_dir))
-                counted.wait(args.events)
+            for round_ in range(args.rounds):  # the order alternates too: neither always goes first
+                for which in ("raw", "sdk") if round_ % 2 == 0 else ("sdk", "raw"):
+                    if which == "raw":
+                        raw.append(raw_http(url, key, feature, args.events, args.batch))
+                    else:
+                        spill_dir = Path(spill) / str(round_)
+                        sdk.append(through_sdk(url, key, feature, args.events, args.batch, spill_dir))
+                    counted.wait(args.events)
         best_raw, best_sdk = max(raw), max(sdk)
         print(f"  raw batched HTTP (httpx)     {best_raw:8,.0f} events/s  (runs: {_rates(raw)})")
         print(f"  SDK track() + flush()        {best_sdk:8,.0f} events/s  (runs: {_rates(sdk)})")
+        ratios = sorted(s / r for s, r in zip(sdk, raw, strict=True))
         print(f"  ratio SDK / raw (best runs)  {best_sdk / best_raw:8.2f}   (target ≥ 0.9)")
+        listed = ", ".join(f"{x:.2f}" for x in ratios)
+        print(f"  ratio per round              {listed} (median {statistics.median(ratios):.2f})")
         print(f"  counted by the pipeline      {counted.total:8,} events, each once")
         print(
             "\nDynamoDB cost: the SDK adds no write of its own — one ingest write per accepted event, as raw"
