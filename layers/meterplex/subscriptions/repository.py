@@ -21,8 +21,13 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from meterplex.catalog.models import FeatureType, Interval, LimitBehavior, ResetPeriod, Terms
-from meterplex.entitlements.keys import GRANT_SK, grant_pk
-from meterplex.entitlements.records import GrantRecord, WindowRecord, grant_record, window_record
+from meterplex.entitlements.records import (
+    GrantSpec,
+    current_grants,
+    stage_end,
+    stage_grant,
+    stage_retire,
+)
 from meterplex.platform.clock import iso, parse_iso
 from meterplex.platform.core_table import CoreItem, core_connection
 from meterplex.platform.errors import Conflict
@@ -180,6 +185,18 @@ def to_record(sub: Subscription) -> SubscriptionRecord:
     )
 
 
+def grant_spec(sub: Subscription, snap: EntitlementSnapshot) -> GrantSpec:
+    return GrantSpec(
+        tenant_id=sub.tenant_id,
+        subscription_id=sub.id,
+        started_at=sub.started_at,
+        trial_ends_at=sub.trial_ends_at,
+        feature_key=snap.feature_key,
+        feature_type=snap.feature_type,
+        terms=snap.terms,
+    )
+
+
 def _event(type_: str, sub: Subscription, at: datetime) -> Any:
     data = {k: v for k, v in to_document(sub).items() if k != "entitlements"}
     return outbox_item(DomainEvent.new(type_, tenant_id=sub.tenant_id, at=at, data=data), DOMAIN_TOPIC)
@@ -209,40 +226,13 @@ class DynamoSubscriptionRepository:
         )
         return [from_document(json.loads(r.doc)) for r in records]
 
-    # -- grants ------------------------------------------------------------------------------
-    def _grants(self, tenant_id: str, feature_keys: list[str]) -> dict[str, GrantRecord]:
-        if not feature_keys:
-            return {}
-        keys = [(grant_pk(tenant_id, k), GRANT_SK) for k in feature_keys]
-        found = {g.pk: g for g in GrantRecord.batch_get(keys, consistent_read=True)}
-        return {k: found[grant_pk(tenant_id, k)] for k in feature_keys if grant_pk(tenant_id, k) in found}
-
-    @staticmethod
-    def _unchanged(grant: GrantRecord) -> Any:
-        """The grant is as we read it: a consume in between makes the transaction retry."""
-        return (GrantRecord.subscriptionId == grant.subscriptionId) & (GrantRecord.used == grant.used)
-
-    def _retire_grants(
-        self, tx: TransactWrite, tenant_id: str, old: dict[str, GrantRecord], keep: set[str]
-    ) -> None:
-        """Archive the counters of `old` grants and delete those not overwritten (`keep`)."""
-        for key, grant in old.items():
-            if grant.used:
-                window = window_record(tenant_id, key, grant.subscriptionId, grant.windowStart)
-                tx.update(
-                    window,
-                    actions=[WindowRecord.used.add(grant.used), WindowRecord.windowEnd.set(grant.windowEnd)],
-                )
-            if key not in keep:
-                tx.delete(grant, condition=self._unchanged(grant))
-
     # -- writes ------------------------------------------------------------------------------
     def start(self, new: Subscription, replaced: Subscription | None) -> None:
         pk = subs_pk(new.tenant_id)
         new_keys = {e.feature_key for e in new.entitlements}
         old_keys = sorted({e.feature_key for e in replaced.entitlements} if replaced else set())
         for attempt in range(MAX_ATTEMPTS):
-            old = self._grants(new.tenant_id, sorted(set(old_keys) | new_keys))
+            old = current_grants(new.tenant_id, set(old_keys) | new_keys)
             pointer_condition = (
                 PointerRecord.pk.does_not_exist()
                 if replaced is None
@@ -261,10 +251,8 @@ class DynamoSubscriptionRepository:
                         tx.save(to_record(replaced))
                         tx.save(_event("subscription.cancelled", replaced, new.created_at))
                     for snap in new.entitlements:
-                        seen = old.get(snap.feature_key)
-                        condition = self._unchanged(seen) if seen else GrantRecord.pk.does_not_exist()
-                        tx.save(grant_record(new, snap, new.started_at), condition=condition)
-                    self._retire_grants(tx, new.tenant_id, old, keep=new_keys)
+                        stage_grant(tx, grant_spec(new, snap), new.started_at, old.get(snap.feature_key))
+                    stage_retire(tx, new.tenant_id, old, keep=new_keys)
                 return
             except TransactWriteError as error:
                 if (pk, POINTER_SK) in failed_keys(tx, error):
@@ -279,7 +267,7 @@ class DynamoSubscriptionRepository:
         keys = sorted(e.feature_key for e in sub.entitlements)
         for attempt in range(MAX_ATTEMPTS):
             grants = {
-                k: g for k, g in self._grants(sub.tenant_id, keys).items() if g.subscriptionId == sub.id
+                k: g for k, g in current_grants(sub.tenant_id, keys).items() if g.subscriptionId == sub.id
             }
             tx = TransactWrite(connection=self._connection)
             try:
@@ -289,7 +277,7 @@ class DynamoSubscriptionRepository:
                     )
                     tx.save(to_record(sub), condition=SubscriptionRecord.status.is_in("ACTIVE", "TRIALING"))
                     tx.save(_event("subscription.cancelled", sub, sub.updated_at))
-                    self._retire_grants(tx, sub.tenant_id, grants, keep=set())
+                    stage_retire(tx, sub.tenant_id, grants, keep=set())
                 return
             except TransactWriteError as error:
                 if {(pk, POINTER_SK), (pk, sub_sk(sub.id))} & failed_keys(tx, error):
@@ -302,13 +290,8 @@ class DynamoSubscriptionRepository:
 
     def schedule_end(self, sub: Subscription) -> None:
         assert sub.ended_at is not None
-        ends_at = iso(sub.ended_at)
         with TransactWrite(connection=self._connection) as tx:
             tx.save(to_record(sub), condition=SubscriptionRecord.status.is_in("ACTIVE", "TRIALING"))
             tx.save(_event("subscription.cancel_scheduled", sub, sub.updated_at))
             for snap in sub.entitlements:
-                tx.update(
-                    GrantRecord(pk=grant_pk(sub.tenant_id, snap.feature_key), sk=GRANT_SK),
-                    actions=[GrantRecord.endsAt.set(ends_at)],
-                    condition=GrantRecord.subscriptionId == sub.id,
-                )
+                stage_end(tx, sub.tenant_id, snap.feature_key, sub.id, sub.ended_at)

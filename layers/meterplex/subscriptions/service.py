@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from meterplex.catalog.models import Entitlement, Plan, Price
+from meterplex.periods import billing_period_at
 from meterplex.platform.clock import Clock, system_clock
 from meterplex.platform.errors import Conflict, InvalidInput, NotFound
 from meterplex.platform.ids import new_id
@@ -22,7 +23,6 @@ from meterplex.subscriptions.models import (
     cancelled_at_period_end,
     cancelled_now,
 )
-from meterplex.subscriptions.periods import billing_period_at
 
 MAX_TRIAL_DAYS = 90
 

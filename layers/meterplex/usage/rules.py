@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from meterplex.entitlements.keys import NEVER_ENDS
+from meterplex.periods import usage_window_for
 from meterplex.platform.clock import iso
 from meterplex.subscriptions.models import Subscription
-from meterplex.subscriptions.periods import usage_window_for
 from meterplex.usage.models import IncomingEvent, UsageRecord
 
 
