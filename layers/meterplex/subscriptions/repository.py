@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +19,6 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from meterplex.catalog.models import FeatureType, Interval, LimitBehavior, ResetPeriod, Terms
 from meterplex.entitlements.records import (
     GrantSpec,
     current_grants,
@@ -28,31 +26,19 @@ from meterplex.entitlements.records import (
     stage_grant,
     stage_retire,
 )
-from meterplex.platform.clock import iso, parse_iso
+from meterplex.platform.clock import iso
 from meterplex.platform.core_table import CoreItem, core_connection
 from meterplex.platform.errors import Conflict
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
 from meterplex.platform.transactions import failed_keys
-from meterplex.subscriptions.models import (
-    EntitlementSnapshot,
-    FinalBill,
-    Subscription,
-    SubscriptionStatus,
-)
+from meterplex.subscriptions.documents import SUB_PREFIX, from_document, sub_sk, subs_pk, to_document
+from meterplex.subscriptions.models import EntitlementSnapshot, Subscription, SubscriptionStatus
 
 DOMAIN_TOPIC = "meterplex.domain.v1"  # infra/topology.TOPIC_DOMAIN (layers cannot import infra)
 POINTER_SK = "CURRENT"
 LIVE_GSI_PK = "SUBS#LIVE"
 MAX_ATTEMPTS = 3  # a concurrent consume can move a counter between our read and our transaction
-
-
-def subs_pk(tenant_id: str) -> str:
-    return f"TENANT#{tenant_id}#SUBS"
-
-
-def sub_sk(subscription_id: str) -> str:
-    return f"SUB#{subscription_id}"
 
 
 class SubscriptionRecord(CoreItem):
@@ -62,115 +48,6 @@ class SubscriptionRecord(CoreItem):
 
 class PointerRecord(CoreItem):
     subscriptionId = UnicodeAttribute()
-
-
-# -- mapping: domain ⇄ document ---------------------------------------------------------------
-def _iso(moment: datetime | None) -> str | None:
-    return iso(moment) if moment else None
-
-
-def _dt(text: str | None) -> datetime | None:
-    return parse_iso(text) if text else None
-
-
-def to_document(sub: Subscription) -> dict[str, Any]:
-    return {
-        "id": sub.id,
-        "tenantId": sub.tenant_id,
-        "planId": sub.plan_id,
-        "planSlug": sub.plan_slug,
-        "planName": sub.plan_name,
-        "priceId": sub.price_id,
-        "interval": sub.interval.value,
-        "amount": sub.amount,
-        "currency": sub.currency,
-        "status": sub.status.value,
-        "startedAt": iso(sub.started_at),
-        "trialEndsAt": _iso(sub.trial_ends_at),
-        "currentPeriodStart": iso(sub.current_period_start),
-        "currentPeriodEnd": iso(sub.current_period_end),
-        "createdAt": iso(sub.created_at),
-        "updatedAt": iso(sub.updated_at),
-        "cancelAtPeriodEnd": sub.cancel_at_period_end,
-        "cancelledAt": _iso(sub.cancelled_at),
-        "endedAt": _iso(sub.ended_at),
-        "replacedBy": sub.replaced_by,
-        "finalBill": None
-        if sub.final_bill is None
-        else {
-            "cancelledAt": iso(sub.final_bill.cancelled_at),
-            "periodStart": iso(sub.final_bill.period_start),
-            "periodEnd": iso(sub.final_bill.period_end),
-            "priceAmount": sub.final_bill.price_amount,
-            "currency": sub.final_bill.currency,
-            "billable": sub.final_bill.billable,
-        },
-        "entitlements": [
-            {
-                "featureId": e.feature_id,
-                "featureKey": e.feature_key,
-                "featureType": e.feature_type.value,
-                "terms": {k: (v.value if hasattr(v, "value") else v) for k, v in asdict(e.terms).items()},
-            }
-            for e in sub.entitlements
-        ],
-    }
-
-
-def _terms(raw: dict[str, Any]) -> Terms:
-    return Terms(
-        value=raw.get("value"),
-        limit=raw.get("limit"),
-        limit_behavior=LimitBehavior(raw["limit_behavior"]) if raw.get("limit_behavior") else None,
-        overage_price=raw.get("overage_price"),
-        included_amount=raw.get("included_amount"),
-        reset_period=ResetPeriod(raw["reset_period"]) if raw.get("reset_period") else None,
-    )
-
-
-def from_document(doc: dict[str, Any]) -> Subscription:
-    bill = doc.get("finalBill")
-    return Subscription(
-        id=doc["id"],
-        tenant_id=doc["tenantId"],
-        plan_id=doc["planId"],
-        plan_slug=doc["planSlug"],
-        plan_name=doc["planName"],
-        price_id=doc["priceId"],
-        interval=Interval(doc["interval"]),
-        amount=doc["amount"],
-        currency=doc["currency"],
-        status=SubscriptionStatus(doc["status"]),
-        started_at=parse_iso(doc["startedAt"]),
-        trial_ends_at=_dt(doc.get("trialEndsAt")),
-        current_period_start=parse_iso(doc["currentPeriodStart"]),
-        current_period_end=parse_iso(doc["currentPeriodEnd"]),
-        created_at=parse_iso(doc["createdAt"]),
-        updated_at=parse_iso(doc["updatedAt"]),
-        cancel_at_period_end=bool(doc.get("cancelAtPeriodEnd")),
-        cancelled_at=_dt(doc.get("cancelledAt")),
-        ended_at=_dt(doc.get("endedAt")),
-        replaced_by=doc.get("replacedBy"),
-        final_bill=None
-        if not bill
-        else FinalBill(
-            cancelled_at=parse_iso(bill["cancelledAt"]),
-            period_start=parse_iso(bill["periodStart"]),
-            period_end=parse_iso(bill["periodEnd"]),
-            price_amount=bill["priceAmount"],
-            currency=bill["currency"],
-            billable=bill["billable"],
-        ),
-        entitlements=[
-            EntitlementSnapshot(
-                feature_id=e["featureId"],
-                feature_key=e["featureKey"],
-                feature_type=FeatureType(e["featureType"]),
-                terms=_terms(e["terms"]),
-            )
-            for e in doc.get("entitlements", [])
-        ],
-    )
 
 
 def to_record(sub: Subscription) -> SubscriptionRecord:
@@ -222,7 +99,7 @@ class DynamoSubscriptionRepository:
 
     def history(self, tenant_id: str) -> list[Subscription]:
         records = SubscriptionRecord.query(
-            subs_pk(tenant_id), SubscriptionRecord.sk.startswith("SUB#"), scan_index_forward=False
+            subs_pk(tenant_id), SubscriptionRecord.sk.startswith(SUB_PREFIX), scan_index_forward=False
         )
         return [from_document(json.loads(r.doc)) for r in records]
 
