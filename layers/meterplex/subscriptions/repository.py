@@ -26,16 +26,16 @@ from meterplex.entitlements.records import (
     stage_grant,
     stage_retire,
 )
+from meterplex.platform import topics
 from meterplex.platform.clock import iso
 from meterplex.platform.core_table import CoreItem, core_connection
 from meterplex.platform.errors import Conflict
-from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
 from meterplex.platform.transactions import failed_keys
 from meterplex.subscriptions.documents import SUB_PREFIX, from_document, sub_sk, subs_pk, to_document
+from meterplex.subscriptions.events import CANCEL_SCHEDULED, CANCELLED, CREATED, subscription_event
 from meterplex.subscriptions.models import EntitlementSnapshot, Subscription, SubscriptionStatus
 
-DOMAIN_TOPIC = "meterplex.domain.v1"  # infra/topology.TOPIC_DOMAIN (layers cannot import infra)
 POINTER_SK = "CURRENT"
 LIVE_GSI_PK = "SUBS#LIVE"
 MAX_ATTEMPTS = 3  # a concurrent consume can move a counter between our read and our transaction
@@ -75,8 +75,7 @@ def grant_spec(sub: Subscription, snap: EntitlementSnapshot) -> GrantSpec:
 
 
 def _event(type_: str, sub: Subscription, at: datetime) -> Any:
-    data = {k: v for k, v in to_document(sub).items() if k != "entitlements"}
-    return outbox_item(DomainEvent.new(type_, tenant_id=sub.tenant_id, at=at, data=data), DOMAIN_TOPIC)
+    return outbox_item(subscription_event(type_, sub, at), topics.DOMAIN)
 
 
 class DynamoSubscriptionRepository:
@@ -123,10 +122,10 @@ class DynamoSubscriptionRepository:
                         condition=pointer_condition,
                     )
                     tx.save(to_record(new), condition=SubscriptionRecord.pk.does_not_exist())
-                    tx.save(_event("subscription.created", new, new.created_at))
+                    tx.save(_event(CREATED, new, new.created_at))
                     if replaced is not None and replaced.replaced_by == new.id:
                         tx.save(to_record(replaced))
-                        tx.save(_event("subscription.cancelled", replaced, new.created_at))
+                        tx.save(_event(CANCELLED, replaced, new.created_at))
                     for snap in new.entitlements:
                         stage_grant(tx, grant_spec(new, snap), new.started_at, old.get(snap.feature_key))
                     stage_retire(tx, new.tenant_id, old, keep=new_keys)
@@ -153,7 +152,7 @@ class DynamoSubscriptionRepository:
                         PointerRecord(pk=pk, sk=POINTER_SK), condition=PointerRecord.subscriptionId == sub.id
                     )
                     tx.save(to_record(sub), condition=SubscriptionRecord.status.is_in("ACTIVE", "TRIALING"))
-                    tx.save(_event("subscription.cancelled", sub, sub.updated_at))
+                    tx.save(_event(CANCELLED, sub, sub.updated_at))
                     stage_retire(tx, sub.tenant_id, grants, keep=set())
                 return
             except TransactWriteError as error:
@@ -169,6 +168,6 @@ class DynamoSubscriptionRepository:
         assert sub.ended_at is not None
         with TransactWrite(connection=self._connection) as tx:
             tx.save(to_record(sub), condition=SubscriptionRecord.status.is_in("ACTIVE", "TRIALING"))
-            tx.save(_event("subscription.cancel_scheduled", sub, sub.updated_at))
+            tx.save(_event(CANCEL_SCHEDULED, sub, sub.updated_at))
             for snap in sub.entitlements:
                 stage_end(tx, sub.tenant_id, snap.feature_key, sub.id, sub.ended_at)
