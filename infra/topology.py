@@ -107,6 +107,9 @@ class Schedule:
     function: str
     expression: str  # EventBridge Scheduler expression
     local_interval_s: int  # how often the local scheduler fires it
+    # "module:function" taking the function's result, True once the work it fanned out is done
+    # (the test clock's advance polls it before moving on: SPEC §8.1)
+    completion: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,8 +130,16 @@ TABLES: tuple[Table, ...] = (
 # Kafka topics (names are versioned; envelopes are documented in docs/events.md)
 TOPIC_DOMAIN = topics.DOMAIN
 TOPIC_USAGE = topics.USAGE
+TOPIC_BILLING = topics.BILLING
+TOPIC_INVOICING = topics.INVOICING
 
-TOPICS: tuple[Topic, ...] = (Topic(TOPIC_DOMAIN), Topic(TOPIC_USAGE))
+TOPICS: tuple[Topic, ...] = (
+    Topic(TOPIC_DOMAIN),
+    Topic(TOPIC_USAGE),
+    # billing: the invoice lifecycle (→ ledger) and the billing run's work items (→ invoice_worker)
+    Topic(TOPIC_BILLING),
+    Topic(TOPIC_INVOICING),
+)
 
 # ---------------------------------------------------------------------------------------------
 # Functions
@@ -165,7 +176,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "outbox_relay",
         "DynamoDB stream outbox (core outbox items, usage event items) → Kafka (key = tenant id)",
         timeout_s=60,
-        produces=(TOPIC_DOMAIN, TOPIC_USAGE),
+        produces=(TOPIC_DOMAIN, TOPIC_USAGE, TOPIC_BILLING),
     ),
     Function(
         "audit_writer",
@@ -198,6 +209,31 @@ FUNCTIONS: tuple[Function, ...] = (
         "Usage events from Kafka → the counter of each event's usage window (idempotent)",
         timeout_s=60,
         tables={CORE: RW, USAGE: RW},  # counters + dead letters; marks events counted
+    ),
+    # -- billing (ADR 0041–0043)
+    Function(
+        "billing_api",
+        "Invoices (generate, finalize, mark paid, void), the ledger and balances",
+        tables={CORE: RW},
+    ),
+    Function(
+        "billing_scheduler",
+        "The billing run: subscriptions due by its time (due index) → invoice.due messages",
+        timeout_s=300,
+        tables={CORE: RO},
+        produces=(TOPIC_INVOICING,),
+    ),
+    Function(
+        "invoice_worker",
+        "invoice.due → each due period invoiced, finalized and advanced exactly once",
+        timeout_s=300,
+        tables={CORE: RW},
+    ),
+    Function(
+        "ledger_writer",
+        "The invoice lifecycle → append-only ledger entries and balances (idempotent)",
+        timeout_s=60,
+        tables={CORE: RW},
     ),
 )
 
@@ -289,6 +325,19 @@ ROUTES: tuple[Route, ...] = (
         ("POST", "/entitlements/{featureKey}/consume"),
     ),
     *_routes("usage_api", Auth.API_KEY, ("POST", "/usage/events")),
+    *_routes(
+        "billing_api",
+        Auth.TENANT,  # roles checked in the handler: API keys are refused
+        ("GET", "/invoices"),
+        ("POST", "/invoices/generate"),
+        ("GET", "/invoices/{invoiceId}"),
+        ("GET", "/invoices/{invoiceId}/line-items"),
+        ("POST", "/invoices/{invoiceId}/finalize"),
+        ("POST", "/invoices/{invoiceId}/mark-paid"),
+        ("POST", "/invoices/{invoiceId}/void"),
+        ("GET", "/billing/ledger"),
+        ("GET", "/billing/balance"),
+    ),
 )
 
 # Unmatched requests (any method, any path) reach docs_api, which answers the 404 envelope; in AWS
@@ -313,9 +362,21 @@ STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
 KAFKA_TRIGGERS: tuple[KafkaTrigger, ...] = (
     KafkaTrigger(topic=TOPIC_DOMAIN, function="audit_writer", batch_size=100),
     KafkaTrigger(topic=TOPIC_USAGE, function="usage_aggregator", batch_size=500),
+    KafkaTrigger(topic=TOPIC_BILLING, function="ledger_writer", batch_size=100),
+    # small batches: each message may issue several invoices; partitions run in parallel
+    KafkaTrigger(topic=TOPIC_INVOICING, function="invoice_worker", batch_size=50),
 )
 
-SCHEDULES: tuple[Schedule, ...] = ()
+SCHEDULES: tuple[Schedule, ...] = (
+    # SPEC §7: daily. Locally every hour of wall time (and on every test-clock advance).
+    Schedule(
+        "billing-daily",
+        "billing_scheduler",
+        "cron(5 0 * * ? *)",
+        local_interval_s=3600,
+        completion="meterplex.billing.scheduler:run_completed",
+    ),
+)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ def physical_table_name(stage: str, table: Table) -> str:
 
 _WRITE_LOCK = threading.RLock()
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+# TransactGetItems is serializable with transactions in DynamoDB: it takes the same lock here.
+_ISOLATED_READS = ("transact_get_items",)
 
 
 def linearize_dynamodb_writes() -> None:
@@ -67,7 +69,7 @@ def linearize_dynamodb_writes() -> None:
     """
     from moto.dynamodb.models import DynamoDBBackend
 
-    for name in _WRITES:
+    for name in _WRITES + _ISOLATED_READS:
         original = getattr(DynamoDBBackend, name)
         if getattr(original, "_linearized", False):
             continue

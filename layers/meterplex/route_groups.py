@@ -54,6 +54,12 @@ def _usage() -> list[Router]:
     return [routes.router]
 
 
+def _billing() -> list[Router]:
+    from meterplex.billing.routes import invoices, ledger
+
+    return [invoices.router, ledger.router]
+
+
 ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "docs_api": _docs,
     "health_api": _health,
@@ -62,4 +68,5 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "subscriptions_api": _subscriptions,
     "entitlements_api": _entitlements,
     "usage_api": _usage,
+    "billing_api": _billing,
 }

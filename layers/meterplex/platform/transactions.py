@@ -20,8 +20,9 @@ def _key_of(operation: dict[str, Any]) -> tuple[str, str]:
     return item.get("pk", {}).get("S", ""), item.get("sk", {}).get("S", "")
 
 
-def failed_keys(tx: TransactWrite, error: TransactWriteError) -> set[tuple[str, str]]:
-    """(pk, sk) of every item whose condition failed."""
+def failed_items(tx: TransactWrite, error: TransactWriteError) -> dict[tuple[str, str], dict[str, Any]]:
+    """(pk, sk) of every item whose condition failed → the item as it was (DynamoDB JSON; empty
+    unless the operation asked for `return_values=ALL_OLD`, or when the item did not exist)."""
     ordered = [
         *tx._condition_check_items,
         *tx._delete_items,
@@ -30,7 +31,12 @@ def failed_keys(tx: TransactWrite, error: TransactWriteError) -> set[tuple[str, 
     ]
     reasons = error.cancellation_reasons or []
     return {
-        _key_of(operation)
+        _key_of(operation): reason.raw_item or {}
         for operation, reason in zip(ordered, reasons, strict=False)
         if reason is not None and reason.code == CONDITION_FAILED
     }
+
+
+def failed_keys(tx: TransactWrite, error: TransactWriteError) -> set[tuple[str, str]]:
+    """(pk, sk) of every item whose condition failed."""
+    return set(failed_items(tx, error))

@@ -1,0 +1,106 @@
+"""Billing test helpers: a tenant subscribed at a fixed moment, usage counted at fixed moments, the
+billing service on a fixed clock, and the billing functions invoked as Lambda would."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from infra.local.functions import LambdaContext
+from meterplex.billing.repository import BillingRepository
+from meterplex.billing.service import BillingService, NumberCache
+from meterplex.catalog.dependencies import catalog_service
+from meterplex.entitlements.counters import UsageCounters
+from meterplex.entitlements.service import EntitlementService
+from meterplex.entitlements.store import GrantStore
+from meterplex.platform.clock import FixedClock
+from meterplex.platform.settings import CoreTableSettings, load
+from meterplex.subscriptions.models import Subscription
+from meterplex.subscriptions.repository import DynamoSubscriptionRepository
+from meterplex.subscriptions.service import SubscriptionService
+from tests.integration.catalog.builders import PlanFixture, build_plan
+
+LATE_WINDOW = timedelta(days=35)
+
+# A "pro"-like plan (SPEC §9): a SOFT quota, a METERED feature, a NEVER-resetting SOFT quota, plus a
+# HARD quota and a BOOLEAN that must produce no line.
+PRO = {
+    "api_calls": ("QUOTA", {"limit": 50_000, "limitBehavior": "SOFT", "overagePrice": 10}),
+    "storage": ("METERED", {"includedAmount": 10, "overagePrice": 200}),
+    "seats": (
+        "QUOTA",
+        {"limit": 10, "limitBehavior": "SOFT", "overagePrice": 100_000, "resetPeriod": "NEVER"},
+    ),
+    "exports": ("QUOTA", {"limit": 5}),
+    "sso": ("BOOLEAN", {"value": True}),
+}
+
+
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+def billing(clock: FixedClock | None = None) -> BillingService:
+    return BillingService(
+        BillingRepository(),
+        DynamoSubscriptionRepository(),
+        UsageCounters(load(CoreTableSettings).core_table),
+        late_window=LATE_WINDOW,
+        clock=clock or FixedClock(datetime.now(UTC)),
+        numbers=NumberCache(),
+    )
+
+
+@dataclass
+class Tenant:
+    id: str
+    plan: PlanFixture
+    clock: FixedClock
+    subscription: Subscription
+    subscriptions: list[Subscription] = field(default_factory=list)
+
+    def key(self, name: str) -> str:
+        return self.plan.features[name]
+
+    def use(self, name: str, amount: int, when: datetime) -> None:
+        """`amount` units consumed at `when` (the hot path's counter: what invoices bill)."""
+        self.clock.set(when)
+        EntitlementService(GrantStore(), self.clock).consume(self.id, self.key(name), amount)
+
+    def subscriptions_service(self) -> SubscriptionService:
+        return SubscriptionService(DynamoSubscriptionRepository(), catalog_service(), self.clock)
+
+    def reload(self) -> Subscription:
+        sub = DynamoSubscriptionRepository().get(self.id, self.subscription.id)
+        assert sub is not None
+        return sub
+
+
+def subscribed(
+    started: datetime,
+    grants: dict[str, tuple[str, dict[str, Any]]] | None = None,
+    *,
+    monthly: int = 9900,
+    annual: bool = False,
+    trial_days: int | None = None,
+    plan: PlanFixture | None = None,
+) -> Tenant:
+    plan = plan or build_plan(grants or PRO, monthly=monthly)
+    tenant, clock = str(uuid.uuid4()), FixedClock(started)
+    service = SubscriptionService(DynamoSubscriptionRepository(), catalog_service(), clock)
+    price = plan.annual_price_id if annual else plan.monthly_price_id
+    sub = service.subscribe(tenant, plan_id=plan.id, price_id=price, trial_days=trial_days)
+    return Tenant(tenant, plan, clock, sub, [sub])
+
+
+def lines(invoice: Any) -> list[tuple[str, str | None, int, int]]:
+    """(kind, feature, quantity, amount) per line, in order."""
+    return [
+        (line.kind.value, line.feature_lookup_key, line.quantity, line.amount) for line in invoice.line_items
+    ]
+
+
+def invoke(module: Any, event: dict[str, Any], name: str) -> Any:
+    return module.lambda_handler(event, LambdaContext(name))
