@@ -103,9 +103,15 @@ class NumberCache:
             known = self._last.get(year)
         return read(year) if known is None else known
 
-    def saw(self, year: int, last: int) -> None:
+    def took(self, year: int, number: int) -> None:
+        """This process just took `number`."""
         with self._lock:
-            self._last[year] = max(last, self._last.get(year, 0))
+            self._last[year] = max(number, self._last.get(year, 0))
+
+    def found(self, year: int, last: int) -> None:
+        """A cancelled transaction reported the counter's current value: the truth."""
+        with self._lock:
+            self._last[year] = last
 
 
 NUMBERS = NumberCache()
@@ -283,13 +289,13 @@ class BillingService:
                 self._store.transition(invoice, after, [event], numbering)
             except CommitConflict as conflict:
                 if conflict.number_last is not None:
-                    self._numbers.saw(now.year, conflict.number_last)
+                    self._numbers.found(now.year, conflict.number_last)
                     _back_off(attempt)
                 if conflict.invoice or conflict.other:
                     invoice = self.invoice(tenant_id, invoice_id)  # moved meanwhile: judge again
                 continue
             if numbering is not None:
-                self._numbers.saw(numbering.year, numbering.expected_last + 1)
+                self._numbers.took(numbering.year, numbering.expected_last + 1)
             logger.info(
                 "invoice " + action.value, tenant_id=tenant_id, invoice_id=invoice_id, status=after.status
             )
@@ -320,7 +326,7 @@ class BillingService:
                     created.append(invoice)
             except CommitConflict as conflict:
                 if conflict.number_last is not None:
-                    self._numbers.saw(as_of.year, conflict.number_last)
+                    self._numbers.found(as_of.year, conflict.number_last)
                     _back_off(attempt)
                 if conflict.claimed_by:  # invoiced by hand meanwhile or before: only advance
                     try:
@@ -360,7 +366,7 @@ class BillingService:
             numbering=Numbering(as_of.year, last),
             settlement=settlement,
         )
-        self._numbers.saw(as_of.year, last + 1)
+        self._numbers.took(as_of.year, last + 1)
         logger.info(
             "invoice issued",
             tenant_id=sub.tenant_id,
@@ -377,5 +383,5 @@ class BillingService:
 
 def _back_off(attempt: int) -> None:
     """Concurrent finalizations all want the year's next number: spread their retries a little."""
-    if attempt >= 2:
-        time.sleep(random.uniform(0, min(0.05, 0.002 * attempt)))  # noqa: S311 - jitter, not a secret
+    if attempt >= 1:
+        time.sleep(random.uniform(0, min(0.1, 0.005 * attempt)))  # noqa: S311 - jitter, not a secret

@@ -104,3 +104,53 @@ def lines(invoice: Any) -> list[tuple[str, str | None, int, int]]:
 
 def invoke(module: Any, event: dict[str, Any], name: str) -> Any:
     return module.lambda_handler(event, LambdaContext(name))
+
+
+def outbox(tenant_id: str, topic: str) -> list[bytes]:
+    """The tenant's outbox payloads for `topic`, in write order (what the relay would produce)."""
+    from meterplex.platform.dynamodb import dynamodb_client
+
+    request: dict[str, Any] = {
+        "TableName": load(CoreTableSettings).core_table,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": f"OUTBOX#{tenant_id}"}},
+        "ConsistentRead": True,
+    }
+    payloads: list[bytes] = []
+    while True:
+        page = dynamodb_client().query(**request)
+        payloads += [i["payload"]["S"].encode() for i in page["Items"] if i["outbox"]["S"] == topic]
+        if "LastEvaluatedKey" not in page:
+            return payloads
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def function(name: str, instance: int = 0) -> Any:
+    """functions/<name>/handler.py as one warm Lambda instance (`instance`: another one, with its
+    own module state — a Lambda instance handles one event at a time, so concurrent calls need
+    several)."""
+    import importlib.util
+
+    from tests.integration.catalog.handlers import ROOT
+
+    if (name, instance) not in _modules:
+        path = ROOT / "functions" / name / "handler.py"
+        spec = importlib.util.spec_from_file_location(f"fn_{name}_billing_tests_{instance}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _modules[(name, instance)] = module
+    return _modules[(name, instance)]
+
+
+_modules: dict[tuple[str, int], Any] = {}
+
+
+def write_ledger(tenant_id: str, *, repeat: int = 1, first_offset: int = 0) -> dict[str, Any]:
+    """Carry the tenant's billing events to ledger_writer as one Kafka batch (`repeat` times each)."""
+    from meterplex.platform import topics
+    from tests.support.kafka_events import batch
+
+    values = [v for v in outbox(tenant_id, topics.BILLING) for _ in range(repeat)]
+    event = batch(topics.BILLING, values, first_offset=first_offset)
+    return invoke(function("ledger_writer"), event, "ledger_writer")
