@@ -154,3 +154,60 @@ def write_ledger(tenant_id: str, *, repeat: int = 1, first_offset: int = 0) -> d
     values = [v for v in outbox(tenant_id, topics.BILLING) for _ in range(repeat)]
     event = batch(topics.BILLING, values, first_offset=first_offset)
     return invoke(function("ledger_writer"), event, "ledger_writer")
+
+
+def run_billing(when: datetime, *, times: int = 1, concurrently: bool = False) -> list[dict[str, Any]]:
+    """Fire billing_scheduler with the Scheduled Event of `when` (`times` runs, at once if
+    `concurrently`), capture what it publishes, and deliver it to invoice_worker as Kafka would
+    (one batch per run). Returns the runs' results."""
+    import threading
+
+    from infra import topology
+    from infra.local.scheduler import schedule_event
+    from meterplex.platform import topics
+    from tests.support.kafka_events import batch
+
+    scheduler = function("billing_scheduler")
+    published: list[list[bytes]] = []
+    lock = threading.Lock()
+
+    def capture(messages: list[Any]) -> int:
+        with lock:
+            published.append([m.envelope().to_json().encode() for m in messages])
+        return len(messages)
+
+    scheduler.publish = capture  # the broker is tested elsewhere (test_scheduled_billing)
+    schedule = topology.SCHEDULES[0]
+    results: list[dict[str, Any]] = []
+
+    def fire() -> None:
+        results.append(invoke(scheduler, schedule_event(schedule, when), "billing_scheduler"))
+
+    if concurrently:
+        threads = [threading.Thread(target=fire) for _ in range(times)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    else:
+        for _ in range(times):
+            fire()
+    workers = [function("invoice_worker", i) for i in range(len(published))]
+    replies: list[Any] = []
+
+    def deliver(worker: Any, values: list[bytes], offset: int) -> None:
+        replies.append(invoke(worker, batch(topics.INVOICING, values, first_offset=offset), "invoice_worker"))
+
+    threads = [
+        threading.Thread(target=deliver, args=(w, v, i * 1000))
+        for i, (w, v) in enumerate(zip(workers, published, strict=True))
+        if v
+    ]
+    for thread in threads:
+        thread.start()
+        if not concurrently:
+            thread.join()
+    for thread in threads:
+        thread.join()
+    assert all(r == {"batchItemFailures": []} for r in replies), replies
+    return results
