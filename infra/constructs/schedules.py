@@ -1,6 +1,13 @@
-"""EventBridge Scheduler: one schedule per topology entry, invoking its function with retries."""
+"""EventBridge Scheduler: one schedule per topology entry, invoking its function with retries.
+
+The target's input carries the schedule's name and its **scheduled time** (the context attribute
+`<aws.scheduler.scheduled-time>`), like the Scheduled Event's `time` locally: a function that bills
+"what was due at the fire time" (billing_scheduler) stays exact when a retry runs late.
+"""
 
 from __future__ import annotations
+
+import json
 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -13,6 +20,13 @@ from infra.constructs.pipeline import _pascal, dead_letter_queue
 
 MAX_RETRIES = 3
 MAX_EVENT_AGE_S = 3600
+
+
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+
+
+def schedule_input(name: str) -> str:
+    return json.dumps({"source": "meterplex.schedule", "schedule": name, "time": SCHEDULED_TIME})
 
 
 class Schedules(Construct):
@@ -54,7 +68,7 @@ class Schedules(Construct):
                     target=scheduler.CfnSchedule.TargetProperty(
                         arn=function.function_arn,
                         role_arn=role.role_arn,
-                        input='{"source":"meterplex.schedule","schedule":"' + spec.name + '"}',
+                        input=schedule_input(spec.name),
                         retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                             maximum_retry_attempts=MAX_RETRIES, maximum_event_age_in_seconds=MAX_EVENT_AGE_S
                         ),
