@@ -165,6 +165,17 @@ class BillingService:
         self._clock = clock
         self._numbers = numbers
 
+    def on_clock(self, clock: Clock) -> BillingService:
+        """The same service reading time from `clock` (demo history, benchmarks)."""
+        return BillingService(
+            self._store,
+            self._subscriptions,
+            self._counters,
+            late_window=self._late_window,
+            clock=clock,
+            numbers=self._numbers,
+        )
+
     # -- reads -------------------------------------------------------------------------------
     def invoice(self, tenant_id: str, invoice_id: str) -> Invoice:
         invoice = self._store.invoice(tenant_id, invoice_id)

@@ -20,7 +20,11 @@ from meterplex.entitlements.grants import Grant
 from meterplex.entitlements.keys import GRANT_SK, NEVER_ENDS, Attr, grant_pk, window_sk
 from meterplex.entitlements.store import GrantStore, grant_from_item
 from meterplex.platform.clock import iso
-from meterplex.platform.dynamodb import MAX_TRANSACT_ITEMS, dynamodb_client
+from meterplex.platform.dynamodb import dynamodb_client
+
+# DynamoDB allows 100 items per TransactGetItems; moto 5 still enforces the former limit of 25, so
+# the port batches by 25 (one call for a monthly plan's few meters either way).
+MAX_TRANSACT_GET_ITEMS = 25
 
 __all__ = [
     "NEVER_ENDS",
@@ -122,17 +126,14 @@ class UsageCounters:
         self.grants.roll_window(grant, start, end)
 
     def used(self, counters: Sequence[Counter]) -> dict[Counter, int]:
-        """Units counted in each window: ONE TransactGetItems of the grants and archives involved
-        (per 100 items), so a window roll running meanwhile is seen wholly or not at all — a plain
-        Query could see the archive updated and the grant not yet reset, and count a window twice.
-        """
+        """Units counted in each window, read with TransactGetItems: a feature's grant and its
+        newest windows in ONE call, so a window roll running meanwhile is seen wholly or not at all
+        (a plain Query could see the archive updated and the grant not yet reset, and count a window
+        twice). Older windows can only grow by late `ADD`s, which a single-item read sees whole."""
         wanted = list(dict.fromkeys(counters))
-        grant_refs = list(dict.fromkeys((c.tenant_id, c.feature) for c in wanted))
-        gets: list[tuple[str, Any]] = [("grant", g) for g in grant_refs] + [("window", c) for c in wanted]
         found_grants: dict[tuple[str, str], dict[str, Any]] = {}
         archived: dict[Counter, int] = {}
-        for first in range(0, len(gets), MAX_TRANSACT_ITEMS):
-            chunk = gets[first : first + MAX_TRANSACT_ITEMS]
+        for chunk in _chunks(wanted):
             response = self.client.transact_get_items(
                 TransactItems=[self._get(kind, ref) for kind, ref in chunk]
             )
@@ -170,3 +171,25 @@ class UsageCounters:
                 },
             }
         }
+
+
+def _chunks(counters: list[Counter]) -> list[list[tuple[str, Any]]]:
+    """TransactGetItems batches: per feature its grant, then its windows newest first, features
+    packed together while they fit; a feature with more windows than a batch continues in the next
+    (its grant and newest windows stay together in the first)."""
+    groups: dict[tuple[str, str], list[Counter]] = {}
+    for counter in counters:
+        groups.setdefault((counter.tenant_id, counter.feature), []).append(counter)
+    chunks: list[list[tuple[str, Any]]] = [[]]
+    for grant, windows in groups.items():
+        items: list[tuple[str, Any]] = [("grant", grant)]
+        items += [("window", c) for c in sorted(windows, key=lambda c: c.window_start, reverse=True)]
+        if len(chunks[-1]) + len(items) > MAX_TRANSACT_GET_ITEMS:
+            chunks.append([])
+        while items:
+            room = MAX_TRANSACT_GET_ITEMS - len(chunks[-1])
+            chunks[-1] += items[:room]
+            items = items[room:]
+            if items:
+                chunks.append([])
+    return [chunk for chunk in chunks if chunk]
