@@ -117,11 +117,12 @@ class CounterStore:
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") != TRANSACTION_CANCELLED:
                     raise
-                attempts += 1
-                if attempts >= MAX_ATTEMPTS:
-                    raise CounterBusy(f"counter {key} still conflicting after {attempts} attempts") from error
                 grant, drop = self._sort_out(error, key, target, grant, chunk, applied)
                 pending = [r for r in pending if r.event_id not in drop]
+                if not drop:  # no progress (a conflict, a moved grant): that is what is bounded
+                    attempts += 1
+                    if attempts >= MAX_ATTEMPTS:
+                        raise CounterBusy(f"counter {key} still conflicting after {attempts} attempts") from error
                 continue
             STATS.counter_writes += 1
             STATS.mark_writes += len(chunk)
