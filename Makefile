@@ -66,6 +66,7 @@ deploy: $(VENV)/.test node_modules/.installed layer  ## needs AWS credentials; s
 bench: $(VENV)/.test
 	$(BIN)/python -m bench.hot_path
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.billing
 
 openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json
 	$(BIN)/python -m infra.local openapi > docs/openapi.json

@@ -108,6 +108,10 @@ class NumberCache:
         with self._lock:
             self._last[year] = max(number, self._last.get(year, 0))
 
+    def forget(self) -> None:
+        with self._lock:
+            self._last.clear()
+
     def found(self, year: int, last: int) -> None:
         """A cancelled transaction reported the counter's current value: the truth."""
         with self._lock:

@@ -122,7 +122,9 @@ class CounterStore:
                 if not drop:  # no progress (a conflict, a moved grant): that is what is bounded
                     attempts += 1
                     if attempts >= MAX_ATTEMPTS:
-                        raise CounterBusy(f"counter {key} still conflicting after {attempts} attempts") from error
+                        raise CounterBusy(
+                            f"counter {key} still conflicting after {attempts} attempts"
+                        ) from error
                 continue
             STATS.counter_writes += 1
             STATS.mark_writes += len(chunk)
