@@ -23,17 +23,15 @@ Prints figures; never passes or fails on time.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import time
 import uuid
-import warnings
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from bench.ingest import READS, WRITES, calls, counting, instrument, items_written
+from bench.ingest import READS, WRITES, calls, counting, instrument, items_written, quiet_bench_process
 
 PLAN = {
     "calls": ("METERED", {"includedAmount": 50_000, "overagePrice": 10}),
@@ -47,15 +45,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--subscriptions", type=int, default=1_000)
     args = parser.parse_args()
-    os.environ |= {
-        "MP_SEED_DEMO": "false",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    }
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    quiet_bench_process()
     instrument()
 
     from infra import topology

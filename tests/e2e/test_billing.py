@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,16 +19,10 @@ from typing import Any
 import pytest
 import requests
 
-ADMIN = {"email": "admin@meterplex.local", "password": "Admin12345!"}  # infra.local.cloud defaults
+from tests.e2e.http_setup import admin_headers, metered_tenant, ok
+
 ADVANCE = "/api/v1/admin/clock/advance"
 TIMEOUT_S = 30
-
-
-def ok(reply: requests.Response) -> Any:
-    assert reply.status_code in (200, 201), (
-        f"{reply.request.method} {reply.url}: {reply.status_code} {reply.text}"
-    )
-    return reply.json()
 
 
 def eventually(read: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
@@ -50,70 +43,18 @@ def clock_url(local_cloud_url: str) -> str:
 
 
 def test_billing_over_http_with_the_test_clock(clock_url: str) -> None:
-    url, suffix = f"{clock_url}/api/v1", uuid.uuid4().hex[:8]
-    token = ok(requests.post(f"{url}/auth/login", json=ADMIN, timeout=10))["accessToken"]
-    admin = {"authorization": f"Bearer {token}"}
+    url = f"{clock_url}/api/v1"
+    admin = admin_headers(url)
     try:
-        _story(url, suffix, admin)
+        _story(url, admin)
     finally:
         requests.post(f"{url}/admin/clock/reset", headers=admin, timeout=30)
 
 
-def _story(url: str, suffix: str, admin: dict[str, str]) -> None:
+def _story(url: str, admin: dict[str, str]) -> None:
     # GIVEN a plan ($20/month, 1,000 calls included, 10/100¢ each beyond), a tenant subscribed to it
-    plan = ok(
-        requests.post(f"{url}/plans", json={"name": "B", "slug": f"bill-{suffix}"}, headers=admin, timeout=10)
-    )
-    price = ok(
-        requests.post(
-            f"{url}/plans/{plan['id']}/prices",
-            json={"interval": "MONTHLY", "amount": 2_000, "currency": "usd"},
-            headers=admin,
-            timeout=10,
-        )
-    )
-    feature_key = f"bill_calls_{suffix}"
-    feature = ok(
-        requests.post(
-            f"{url}/features",
-            json={"name": "Calls", "lookupKey": feature_key, "type": "METERED"},
-            headers=admin,
-            timeout=10,
-        )
-    )
-    ok(
-        requests.post(
-            f"{url}/plans/{plan['id']}/entitlements",
-            json={"featureId": feature["id"], "includedAmount": 1_000, "overagePrice": 10},
-            headers=admin,
-            timeout=10,
-        )
-    )
-    owner = ok(
-        requests.post(
-            f"{url}/auth/register",
-            json={
-                "email": f"bill-{suffix}@example.com",
-                "password": "DevPass123",
-                "firstName": "B",
-                "lastName": "Illing",
-                "tenantName": "Billing",
-                "tenantSlug": f"bill-{suffix}",
-            },
-            timeout=10,
-        )
-    )
-    member = {"authorization": f"Bearer {owner['accessToken']}", "x-tenant-id": owner["tenant"]["id"]}
-    sub = ok(
-        requests.post(
-            f"{url}/subscriptions",
-            json={"planId": plan["id"], "priceId": price["id"]},
-            headers=member,
-            timeout=10,
-        )
-    )
-    secret = ok(requests.post(f"{url}/api-keys", json={"name": "k"}, headers=member, timeout=10))["key"]
-    api_key = {"authorization": f"Bearer {secret}"}
+    tenant = metered_tenant(url, "billing", monthly=2_000, included=1_000, overage=10)
+    feature_key, member, api_key, sub = tenant.feature, tenant.member, tenant.api_key, tenant.subscription
     period_end = datetime.fromisoformat(sub["currentPeriodEnd"].replace("Z", "+00:00"))
     now = datetime.fromisoformat(
         ok(requests.get(f"{url}/admin/clock", headers=admin, timeout=10))["now"].replace("Z", "+00:00")
