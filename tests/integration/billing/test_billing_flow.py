@@ -5,7 +5,6 @@ balance; then a late event for the closed window lands once, as late usage on th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +20,7 @@ PLAN = {"calls": ("METERED", {"includedAmount": 1_000, "overagePrice": 10})}
 
 
 def test_usage_is_invoiced_finalized_charged_and_late_usage_billed_once(
-    clean_tables: Callable[[], None],
+    nothing_else_due: None,
 ) -> None:
     # GIVEN a tenant subscribed 40 days ago (real time: ingest checks timestamps against now)
     now = datetime.now(UTC)

@@ -4,7 +4,6 @@ ledger entries and balances once the pipeline carries the billing events; idempo
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -21,7 +20,7 @@ def statuses(tenant_id: str) -> list[str]:
     return [i.status.value for i in invoices]
 
 
-def test_the_demo_tenants_have_three_months_of_billing(clean_tables: Callable[[], None]) -> None:
+def test_the_demo_tenants_have_three_months_of_billing(nothing_else_due: None) -> None:
     started = time.perf_counter()
     tenants = seed_demo()
     took = time.perf_counter() - started

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,7 +69,7 @@ def invoices_of(tenant: Tenant) -> list:
 
 
 def test_repeated_and_overlapping_runs_invoice_each_period_once(
-    runner: FunctionRunner, clean_tables: Callable[[], None]
+    runner: FunctionRunner, nothing_else_due: None
 ) -> None:
     # GIVEN three tenants whose first monthly period ended on Feb 28
     tenants = [subscribed(at(2026, 1, 31, 10)) for _ in range(3)]
@@ -97,7 +97,7 @@ def test_repeated_and_overlapping_runs_invoice_each_period_once(
     assert fire(runner)["due"] == 0
 
 
-def test_concurrent_workers_on_the_same_messages_issue_one_invoice(clean_tables: Callable[[], None]) -> None:
+def test_concurrent_workers_on_the_same_messages_issue_one_invoice(nothing_else_due: None) -> None:
     tenant = subscribed(at(2026, 1, 31, 10))
     message = (
         InvoiceDue(tenant.id, tenant.subscription.id, at(2026, 2, 28, 10), RUN).envelope().to_json().encode()
@@ -118,7 +118,7 @@ def test_concurrent_workers_on_the_same_messages_issue_one_invoice(clean_tables:
     assert len(invoices_of(tenant)) == 1
 
 
-def test_a_poison_message_is_dead_lettered_and_the_batch_moves_on(clean_tables: Callable[[], None]) -> None:
+def test_a_poison_message_is_dead_lettered_and_the_batch_moves_on(nothing_else_due: None) -> None:
     from meterplex.platform.dead_letters import dead_letters
 
     tenant = subscribed(at(2026, 1, 31, 10))

@@ -14,7 +14,6 @@ Usage, consumed on day 10 of each period m = 1 … 12:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
@@ -55,7 +54,7 @@ def usage(slug: str, m: int) -> dict[str, int]:
     return {"api_calls": 480_000 + 10_000 * m, "storage": 95 + m, "team_seats": 21 if m == 1 else 0}
 
 
-def test_a_year_of_monthly_billing_for_the_demo_tenants(clean_tables: Callable[[], None]) -> None:
+def test_a_year_of_monthly_billing_for_the_demo_tenants(nothing_else_due: None) -> None:
     catalog = catalog_service()
     plan_ids = seed_catalog(catalog)
     clock = FixedClock(START)
