@@ -121,11 +121,8 @@ def _stats(text: str) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=500)
-    args = parser.parse_args()
+def quiet_bench_process() -> None:
+    """A benchmark's process: no demo seed, warnings-only logs, no metrics output (shared by benches)."""
     os.environ |= {
         "MP_SEED_DEMO": "false",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -135,6 +132,14 @@ def main() -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=500)
+    args = parser.parse_args()
+    quiet_bench_process()
     instrument()
     import meterplex.platform.kafka as kafka_clients
 
@@ -157,8 +162,8 @@ def run(cloud: Any, total: int, batch: int) -> None:
     import requests
 
     from meterplex.entitlements.keys import GRANT_SK, grant_pk
-    from meterplex.entitlements.store import dynamodb_client
     from meterplex.platform.clock import iso
+    from meterplex.platform.dynamodb import dynamodb_client
     from meterplex.usage.counters import STATS
 
     http = requests.Session()

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-import botocore.session
 from botocore.exceptions import ClientError
 
 from meterplex.entitlements.grants import Claim, ConsumeRejected, CounterMoved, Grant
@@ -30,11 +28,10 @@ from meterplex.entitlements.keys import (
     window_sk,
 )
 from meterplex.platform.clock import epoch_s, iso
+from meterplex.platform.dynamodb import CONDITION_FAILED, TRANSACTION_CANCELLED, dynamodb_client
 from meterplex.platform.dynamodb_errors import retrying
 from meterplex.platform.settings import CoreTableSettings, load
 
-CONDITION_FAILED = "ConditionalCheckFailedException"
-TRANSACTION_CANCELLED = "TransactionCanceledException"
 CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason: that item's condition did not hold
 
 # One UpdateItem for every kind of consume: the grant must be live, consumable, in its window, and
@@ -56,12 +53,6 @@ CONSUME_NAMES = {
     "#room": Attr.ROOM,
     "#used": Attr.USED,
 }
-
-
-@cache
-def dynamodb_client() -> Any:
-    """One low-level client per process (endpoint and region from the standard AWS_* variables)."""
-    return botocore.session.get_session().create_client("dynamodb")
 
 
 def _s(item: dict[str, Any], name: str) -> str | None:
