@@ -19,3 +19,6 @@ TEST_CLOCK = "MP_TEST_CLOCK"  # the test clock (SPEC §8.1, ADR 0050): local/tes
 SCHEDULES = "MP_SCHEDULES"  # admin_api: JSON list of the schedules advance runs (name, target, expression…)
 CLOCK_ADVANCE_BUDGET_S = "MP_CLOCK_ADVANCE_BUDGET_S"  # advance stops between firings after this
 CLOCK_COMPLETION_TIMEOUT_S = "MP_CLOCK_COMPLETION_TIMEOUT_S"  # how long a completion check may take
+WEBHOOK_KEY = "MP_WEBHOOK_KEY"  # the KMS key (id or ARN) that encrypts webhook signing secrets (ADR 0080)
+WEBHOOK_QUEUE_URL = "MP_WEBHOOK_QUEUE_URL"  # SQS queue of webhook attempts (dispatcher, API, worker)
+WEBHOOK_TIMEOUT_S = "MP_WEBHOOK_TIMEOUT_S"  # one attempt's deadline (SPEC §8.3: 15 s; tests lower it)

@@ -4,7 +4,10 @@ Which message a record carries depends on the table it comes from (the record's
 `eventSourceARN`): a capability whose table is its own outbox registers a *mapper* for it (the
 usage table's event items, ADR 0020: `meterplex.usage.outbox.usage_message`); every other table's
 records are outbox items (`outbox` = topic, `payload` = the envelope, written in the same
-transaction as the change they announce: `outbox_message`). The relay knows no capability.
+transaction as the change they announce: `outbox_message`). A table may also register a
+*watcher* for its MODIFY records (the core table's grant items: `usage.threshold_reached`, ADR
+0080): it reads the whole record (both images) and returns the messages the change carries —
+usually none. The relay knows no capability.
 
 Records are produced asynchronously and flushed once per batch (one round of produce requests,
 not one per record); a record whose delivery failed, or that is malformed, is reported as a batch
@@ -42,6 +45,9 @@ class OutboxMessage:
 
 # (sequence number, the record's NewImage in DynamoDB JSON) → its message; ValueError if none.
 Mapper = Callable[[str, dict[str, Any]], OutboxMessage]
+# a MODIFY stream record (both images) → the messages the change carries, maybe none; ValueError
+# when the record cannot be read.
+Watcher = Callable[[dict[str, Any]], list[OutboxMessage]]
 
 
 def outbox_message(sequence_number: str, image: dict[str, Any]) -> OutboxMessage:
@@ -68,39 +74,54 @@ def message_of(record: dict[str, Any], mappers: Mapping[str, Mapper]) -> OutboxM
     return mapper(str(dynamodb.get("SequenceNumber", "")), dynamodb.get("NewImage") or {})
 
 
-def relay(
-    records: Iterable[dict[str, Any]], producer: Producer, mappers: Mapping[str, Mapper] | None = None
-) -> list[str]:
-    """Publish every record's message (`mappers`: table name → mapper); the sequence numbers of
-    the records that failed."""
-    failed: list[str] = []
-    pending: dict[str, OutboxMessage] = {}
+def messages_of(
+    record: dict[str, Any], mappers: Mapping[str, Mapper], watchers: Mapping[str, Watcher]
+) -> list[OutboxMessage]:
+    """The messages a stream record carries: a MODIFY goes to its table's watcher (none without
+    one); anything else is one message, by its table's mapper."""
+    if record.get("eventName") == "MODIFY":
+        watcher = watchers.get(table_of(record) or "")
+        return watcher(record) if watcher is not None else []
+    return [message_of(record, mappers)]
 
-    def delivered(sequence_number: str) -> Any:
+
+def relay(
+    records: Iterable[dict[str, Any]],
+    producer: Producer,
+    mappers: Mapping[str, Mapper] | None = None,
+    watchers: Mapping[str, Watcher] | None = None,
+) -> list[str]:
+    """Publish every record's messages (`mappers`, `watchers`: by table name); the sequence
+    numbers of the records that failed (a record fails when any of its messages did)."""
+    failed: list[str] = []
+    pending: dict[tuple[str, int], str] = {}  # (sequence number, message index) → sequence number
+
+    def delivered(sequence_number: str, index: int) -> Any:
         def callback(error: Any, _message: Any) -> None:
             if error is not None:
                 logger.error("outbox delivery failed", sequence_number=sequence_number, error=str(error))
                 failed.append(sequence_number)
-            pending.pop(sequence_number, None)
+            pending.pop((sequence_number, index), None)
 
         return callback
 
     for record in records:
         sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
         try:
-            message = message_of(record, mappers or {})
+            messages = messages_of(record, mappers or {}, watchers or {})
         except ValueError as error:
             logger.error("malformed outbox record", sequence_number=sequence_number, reason=str(error))
             failed.append(sequence_number)
             continue
-        pending[sequence_number] = message
-        producer.produce(
-            message.topic,
-            value=message.value.encode(),
-            key=message.key.encode(),
-            on_delivery=delivered(sequence_number),
-        )
-        producer.poll(0)
+        for index, message in enumerate(messages):
+            pending[(sequence_number, index)] = sequence_number
+            producer.produce(
+                message.topic,
+                value=message.value.encode(),
+                key=message.key.encode(),
+                on_delivery=delivered(sequence_number, index),
+            )
+            producer.poll(0)
     if producer.flush(FLUSH_TIMEOUT_S) > 0 or pending:
-        failed.extend(pending)  # not confirmed in time: retry them
-    return failed
+        failed.extend(pending.values())  # not confirmed in time: retry them
+    return list(dict.fromkeys(failed))
