@@ -23,7 +23,7 @@ import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.e2e.http_setup import admin_headers, metered_tenant, ok
-from tests.support.webhook_receiver import Receiver, Received, running_receiver
+from tests.support.webhook_receiver import Received, Receiver, running_receiver
 
 TIMEOUT_S = 30
 

@@ -45,8 +45,6 @@ class Receiver:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 status, headers, delay = receiver._answer(self.path)
-                if delay:
-                    time.sleep(delay)
                 record = Received(
                     self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time(), status
                 )
@@ -54,6 +52,8 @@ class Receiver:
                     receiver.received.append(record)
                 if receiver.on_receive is not None:
                     receiver.on_receive(record)
+                if delay:
+                    time.sleep(delay)
                 answer = b'{"ok":true}'
                 try:
                     self.send_response(status)

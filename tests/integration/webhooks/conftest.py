@@ -37,7 +37,7 @@ def webhook_aws(moto_endpoint: str) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def queue(webhook_aws: dict[str, str]) -> Iterator["QueueReader"]:
+def queue(webhook_aws: dict[str, str]) -> Iterator[QueueReader]:
     reader = QueueReader(webhook_aws[env.WEBHOOK_QUEUE_URL])
     reader.drain()
     yield reader

@@ -49,7 +49,9 @@ def stored(tenant: str, endpoint_id: str) -> dict[str, Any]:
 
 def kms_decrypt(ciphertext: str, tenant: str, endpoint_id: str) -> str:
     context = {"tenantId": tenant, "endpointId": endpoint_id, "purpose": "webhook-signing-secret"}
-    plain = boto3.client("kms").decrypt(CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=context)
+    plain = boto3.client("kms").decrypt(
+        CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=context
+    )
     return bytes(plain["Plaintext"]).decode()
 
 
@@ -84,7 +86,11 @@ def test_patch_changes_only_what_is_sent_and_delete_removes_it() -> None:
     assert patched.body["eventTypes"] == ["invoice.paid", "payment.failed"]
     assert patched.body["description"] == "first" and patched.body["url"] == endpoint["url"]
     disabled = call(FN, "PATCH", path, {"enabled": False, "description": None}, **who).body
-    assert (disabled["enabled"], disabled["disabledReason"], disabled["description"]) == (False, "MANUAL", None)
+    assert (disabled["enabled"], disabled["disabledReason"], disabled["description"]) == (
+        False,
+        "MANUAL",
+        None,
+    )
     enabled = call(FN, "PATCH", path, {"enabled": True}, **who).body
     assert (enabled["enabled"], enabled["disabledReason"]) == (True, None)
     bad = call(FN, "PATCH", path, {"eventTypes": ["invoice.exploded"]}, **who)
