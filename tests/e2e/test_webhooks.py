@@ -12,6 +12,7 @@ with the `standardwebhooks` library — not with our own signing code.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -131,7 +132,7 @@ def _story(url: str, admin: dict[str, str], receiver: Receiver) -> None:
     assert delivered["status"] == "SUCCEEDED" and delivered["attemptCount"] == 4
     assert [a["statusCode"] for a in delivered["attempts"]] == [500, 500, 500, 200]
     times = [parse(a["at"]) for a in delivered["attempts"]]
-    for (earlier, later), base in zip(zip(times, times[1:], strict=False), (5, 300, 1800), strict=True):
+    for (earlier, later), base in zip(itertools.pairwise(times), (5, 300, 1800), strict=True):
         offset = (later - earlier).total_seconds()
         assert base * 0.9 <= offset <= base * 1.1 + 1, (base, offset, times)
     requests_seen = receiver.at("/flaky")
