@@ -86,9 +86,10 @@ def main() -> None:
 def run(iterations: int) -> None:
     from meterplex.catalog.dependencies import catalog_service
     from meterplex.catalog.models import FeatureType, Interval
-    from meterplex.entitlements.store import GrantStore, dynamodb_client
+    from meterplex.entitlements.store import GrantStore
     from meterplex.platform.auth import AuthType, Principal, Role
     from meterplex.platform.core_table import core_connection
+    from meterplex.platform.dynamodb import dynamodb_client
     from meterplex.subscriptions.routes.subscriptions import subscription_service
 
     # GIVEN a tenant subscribed to a plan with a HARD quota, a SOFT quota and a BOOLEAN flag

@@ -157,8 +157,8 @@ def run(cloud: Any, total: int, batch: int) -> None:
     import requests
 
     from meterplex.entitlements.keys import GRANT_SK, grant_pk
-    from meterplex.entitlements.store import dynamodb_client
     from meterplex.platform.clock import iso
+    from meterplex.platform.dynamodb import dynamodb_client
     from meterplex.usage.counters import STATS
 
     http = requests.Session()

@@ -1,4 +1,7 @@
-"""outbox_relay: DynamoDB stream (outbox items only, by the event source mapping's filter) → Kafka."""
+"""outbox_relay: DynamoDB streams (core outbox items, usage event items) → Kafka.
+
+Each table's records are mapped by the capability that owns the table (platform.relay): the
+usage table is its own outbox; every other table carries outbox items."""
 
 from typing import Any
 
@@ -6,15 +9,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from meterplex.platform.kafka import create_producer
 from meterplex.platform.observability import logger, metrics, tracer
-from meterplex.platform.relay import relay
-from meterplex.platform.settings import KafkaSettings, load
+from meterplex.platform.relay import Mapper, relay
+from meterplex.platform.settings import KafkaSettings, UsageTableSettings, load
+from meterplex.usage.outbox import usage_message
 
 producer = create_producer(load(KafkaSettings))
+MAPPERS: dict[str, Mapper] = {load(UsageTableSettings).usage_table: usage_message}
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    failed = relay(event.get("Records", []), producer)
+    failed = relay(event.get("Records", []), producer, MAPPERS)
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}

@@ -3,6 +3,7 @@
 | declared in the topology          | granted                                                      |
 | --------------------------------- | ------------------------------------------------------------ |
 | `tables={name: READ}`             | Get/BatchGet/Query/ConditionCheck/Describe on table + GSIs   |
+| a table or stream it reads        | the table's name in its env var (`Table.env_var`)            |
 | `tables={name: WRITE}`            | the above + Put/Update/Delete/BatchWrite                     |
 | `reads_jwt_secret`                | GetSecretValue on the JWT secret                             |
 | `produces=(topic,)`               | Connect, WriteData(+Idempotently), DescribeTopic on topic    |
@@ -122,7 +123,9 @@ class Functions(Construct):
         jwt_secret: secretsmanager.ISecret,
         kafka: Kafka | None,
     ) -> dict[str, str]:
-        variables = {topology.table(name).env_var: tables.by_name[name].table_name for name in spec.tables}
+        # Its tables, and the tables whose streams invoke it (the relay maps records per table).
+        names = sorted(set(spec.tables) | set(topology.stream_tables(spec.name)))
+        variables = {topology.table(name).env_var: tables.by_name[name].table_name for name in names}
         if spec.reads_jwt_secret:
             variables[env.JWT_SECRET_ARN] = jwt_secret.secret_arn
         if kafka is not None and topology.connects_to_kafka(spec):

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from meterplex.periods import usage_window_for
 from meterplex.platform.clock import iso, parse_iso
-from meterplex.subscriptions.periods import usage_window_for
 
 BOOLEAN, QUOTA, METERED, UNKNOWN = "BOOLEAN", "QUOTA", "METERED", "UNKNOWN"
 HARD, SOFT = "HARD", "SOFT"

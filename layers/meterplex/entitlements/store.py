@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
-import botocore.session
 from botocore.exceptions import ClientError
 
 from meterplex.entitlements.grants import ConsumeRejected, Duplicate, Grant
@@ -29,11 +27,9 @@ from meterplex.entitlements.keys import (
     window_sk,
 )
 from meterplex.platform.clock import epoch_s, iso
+from meterplex.platform.dynamodb import CONDITION_FAILED, TRANSACTION_CANCELLED, dynamodb_client
 from meterplex.platform.dynamodb_errors import retrying
 from meterplex.platform.settings import CoreTableSettings, load
-
-CONDITION_FAILED = "ConditionalCheckFailedException"
-TRANSACTION_CANCELLED = "TransactionCanceledException"
 
 # One UpdateItem for every kind of consume: the grant must be live, consumable, in its window, and
 # (HARD only) have room. Non-existent attributes never satisfy a comparison, hence the explicit tests.
@@ -51,12 +47,6 @@ CONSUME_NAMES = {
     "#room": Attr.ROOM,
     "#used": Attr.USED,
 }
-
-
-@cache
-def dynamodb_client() -> Any:
-    """One low-level client per process (endpoint and region from the standard AWS_* variables)."""
-    return botocore.session.get_session().create_client("dynamodb")
 
 
 def _s(item: dict[str, Any], name: str) -> str | None:

@@ -29,6 +29,7 @@ class FixedClock:
 
 
 system_clock = SystemClock()
+business_clock: Clock = system_clock  # the test clock replaces this
 
 
 def iso(moment: datetime) -> str:

@@ -1,10 +1,10 @@
-"""The outbox relay: DynamoDB stream records of outbox items → Kafka, keyed by tenant id.
+"""The outbox relay: DynamoDB stream records → Kafka messages, keyed by tenant id.
 
-Two kinds of record reach it (the event source mappings filter out everything else):
-* core table outbox items (`outbox` = topic, `payload` = the envelope), written in the same
-  transaction as the change they announce;
-* usage table event items (`sk = EVENT`): the stored event is its own outbox; its message on
-  `meterplex.usage.v1` is built from the item's attributes (ADR 0020, docs/events.md).
+Which message a record carries depends on the table it comes from (the record's
+`eventSourceARN`): a capability whose table is its own outbox registers a *mapper* for it (the
+usage table's event items, ADR 0020: `meterplex.usage.outbox.usage_message`); every other table's
+records are outbox items (`outbox` = topic, `payload` = the envelope, written in the same
+transaction as the change they announce: `outbox_message`). The relay knows no capability.
 
 Records are produced asynchronously and flushed once per batch (one round of produce requests,
 not one per record); a record whose delivery failed, or that is malformed, is reported as a batch
@@ -14,14 +14,12 @@ on-failure destination). Nothing is acknowledged before Kafka has it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from meterplex.platform import topics
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.observability import logger
-from meterplex.usage.keys import EVENT_SK
 
 FLUSH_TIMEOUT_S = 20
 
@@ -42,30 +40,39 @@ class OutboxMessage:
     value: str
 
 
-def outbox_message(record: dict[str, Any]) -> OutboxMessage:
-    """The Kafka message an outbox stream record carries; ValueError when it carries none."""
-    dynamodb = record.get("dynamodb") or {}
-    image = dynamodb.get("NewImage") or {}
-    if "outbox" not in image and (image.get("sk") or {}).get("S") == EVENT_SK:
-        return usage_message(str(dynamodb.get("SequenceNumber", "")), image)
+# (sequence number, the record's NewImage in DynamoDB JSON) → its message; ValueError if none.
+Mapper = Callable[[str, dict[str, Any]], OutboxMessage]
+
+
+def outbox_message(sequence_number: str, image: dict[str, Any]) -> OutboxMessage:
+    """The message an outbox item carries (`outbox` = topic, `payload` = the envelope)."""
     topic = (image.get("outbox") or {}).get("S")
     payload = (image.get("payload") or {}).get("S")
     if not topic or not payload:
         raise ValueError("not an outbox record (no outbox/payload attribute)")
     event = DomainEvent.from_json(payload)
-    return OutboxMessage(str(dynamodb.get("SequenceNumber", "")), topic, event.tenantId, payload)
+    return OutboxMessage(sequence_number, topic, event.tenantId, payload)
 
 
-def usage_message(sequence_number: str, image: dict[str, Any]) -> OutboxMessage:
-    """The `meterplex.usage.v1` message of a usage event item (key = tenant id)."""
-    from meterplex.usage.items import record_from_item  # pure; imported when a usage record arrives
+def table_of(record: dict[str, Any]) -> str | None:
+    """The table a stream record comes from: `arn:aws:dynamodb:<r>:<a>:table/<name>/stream/<t>`."""
+    arn = str(record.get("eventSourceARN") or "")
+    _, found, rest = arn.partition(":table/")
+    return rest.split("/", 1)[0] if found else None
 
-    record = record_from_item(image)
-    return OutboxMessage(sequence_number, topics.USAGE, record.tenant_id, record.envelope().to_json())
+
+def message_of(record: dict[str, Any], mappers: Mapping[str, Mapper]) -> OutboxMessage:
+    """The Kafka message a stream record carries, by its table's mapper (outbox items by default)."""
+    dynamodb = record.get("dynamodb") or {}
+    mapper = mappers.get(table_of(record) or "", outbox_message)
+    return mapper(str(dynamodb.get("SequenceNumber", "")), dynamodb.get("NewImage") or {})
 
 
-def relay(records: Iterable[dict[str, Any]], producer: Producer) -> list[str]:
-    """Publish every outbox record; the sequence numbers of the records that failed."""
+def relay(
+    records: Iterable[dict[str, Any]], producer: Producer, mappers: Mapping[str, Mapper] | None = None
+) -> list[str]:
+    """Publish every record's message (`mappers`: table name → mapper); the sequence numbers of
+    the records that failed."""
     failed: list[str] = []
     pending: dict[str, OutboxMessage] = {}
 
@@ -81,7 +88,7 @@ def relay(records: Iterable[dict[str, Any]], producer: Producer) -> list[str]:
     for record in records:
         sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
         try:
-            message = outbox_message(record)
+            message = message_of(record, mappers or {})
         except ValueError as error:
             logger.error("malformed outbox record", sequence_number=sequence_number, reason=str(error))
             failed.append(sequence_number)

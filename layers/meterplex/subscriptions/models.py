@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from meterplex.catalog.models import FeatureType, Interval, Terms
-from meterplex.subscriptions.periods import billing_period_at
+from meterplex.periods import billing_period_at
 
 
 class SubscriptionStatus(StrEnum):

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from meterplex.catalog.models import Entitlement, Plan, Price
+from meterplex.periods import billing_period_at
 from meterplex.platform.clock import Clock, system_clock
 from meterplex.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
 from meterplex.platform.ids import new_id
@@ -26,7 +27,6 @@ from meterplex.subscriptions.models import (
     cancelled_at_period_end,
     cancelled_now,
 )
-from meterplex.subscriptions.periods import billing_period_at
 
 MAX_TRIAL_DAYS = 90
 

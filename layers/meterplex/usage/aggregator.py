@@ -4,8 +4,9 @@ Powertools' `BatchProcessor(EventType.Kafka)` drives it, with one change: its `p
 two phases so that a batch's events can be combined per counter (ADR 0013: one counter write per
 counter per ≤ 99 events, not one per event):
 
-1. the record handler parses each record; a poison record (undecodable, unknown shape) goes to the
-   dead-letter store with the reason and counts as processed — it would never succeed on retry;
+1. the record handler (`platform.consumer.KafkaConsumer.parsed`) parses each record; a poison
+   record (undecodable, unknown shape) goes to the dead-letter store with the reason and counts
+   as processed — it would never succeed on retry;
 2. the parsed events are grouped per counter and applied group by group. A group that fails with
    a transient error reports each of its records as a batch item failure (retried by the event
    source mapping); groups written before stay written, and a retry cannot count them twice (each
@@ -33,10 +34,6 @@ class Parsed:
     raw: dict[str, Any]
     record: KafkaEventRecord
     usage: UsageRecord
-
-
-def source_of(record: KafkaEventRecord) -> str:
-    return f"{record.topic}-{record.partition}@{record.offset}"
 
 
 def group_by_counter(usages: Iterable[UsageRecord]) -> dict[CounterKey, list[UsageRecord]]:

@@ -18,10 +18,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from meterplex.entitlements.grants import Grant
-from meterplex.entitlements.keys import GRANT_SK, Attr, grant_pk, window_sk
-from meterplex.entitlements.store import TRANSACTION_CANCELLED, GrantStore, dynamodb_client, grant_from_item
-from meterplex.platform.clock import Clock, iso, system_clock
+from meterplex.entitlements.counters import (
+    Counter,
+    Grant,
+    UsageCounters,
+    add_on_archive,
+    add_on_grant,
+    grant_in,
+)
+from meterplex.platform.clock import Clock, business_clock, iso
+from meterplex.platform.dynamodb import TRANSACTION_CANCELLED, dynamodb_client
 from meterplex.usage.keys import EVENT_SK, UsageAttr, event_pk
 from meterplex.usage.models import CounterKey, UsageRecord
 
@@ -61,6 +67,10 @@ class Applied:
     missing: list[UsageRecord] = field(default_factory=list)  # no usage item to mark: dead letter
 
 
+def _counter(key: CounterKey) -> Counter:
+    return Counter(key.tenant_id, key.feature, key.subscription_id, key.window_start)
+
+
 def target_for(key: CounterKey, grant: Grant | None, now: datetime) -> Target:
     if grant is None or grant.subscription_id != key.subscription_id:
         return Target.ARCHIVE
@@ -73,17 +83,17 @@ def target_for(key: CounterKey, grant: Grant | None, now: datetime) -> Target:
 
 class CounterStore:
     def __init__(
-        self, core_table: str, usage_table: str, client: Any | None = None, clock: Clock = system_clock
+        self, core_table: str, usage_table: str, client: Any | None = None, clock: Clock = business_clock
     ) -> None:
         self.client = client or dynamodb_client()
         self.core_table = core_table
         self.usage_table = usage_table
-        self.grants = GrantStore(self.client, core_table)
+        self.counters = UsageCounters(core_table, self.client)
         self.clock = clock
 
     def _grant(self, key: CounterKey) -> Grant | None:
         STATS.grant_reads += 1
-        return self.grants.get(key.tenant_id, key.feature)
+        return self.counters.grant(key.tenant_id, key.feature)
 
     def apply(self, key: CounterKey, records: Sequence[UsageRecord]) -> Applied:
         """Add `records` (distinct event ids, all of counter `key`) to the counter, once each."""
@@ -96,7 +106,7 @@ class CounterStore:
             if target is Target.ROLL:
                 assert grant is not None
                 start, end = grant.current_window(self.clock.now())
-                self.grants.roll_window(grant, start, end)  # losing the race to a consume is fine
+                self.counters.roll(grant, start, end)  # losing the race to a consume is fine
                 grant = self._grant(key)
                 continue
             chunk = pending[:MAX_EVENTS_PER_TRANSACTION]
@@ -146,46 +156,16 @@ class CounterStore:
                 applied.missing.append(record)
         counter = reasons[0]
         if counter.get("Code") == "ConditionalCheckFailed" and target is Target.GRANT:
-            old = counter.get("Item")
-            grant = grant_from_item(key.tenant_id, key.feature, old) if old else None
+            grant = grant_in(_counter(key), counter.get("Item"))
         if not drop and counter.get("Code") != "ConditionalCheckFailed":
             time.sleep(0.01)  # TransactionConflict or throttling: pause, then retry
         return grant, drop
 
     def _counter_update(self, key: CounterKey, target: Target, chunk: list[UsageRecord]) -> dict[str, Any]:
         total = sum(r.amount for r in chunk)
-        pk = {"S": grant_pk(key.tenant_id, key.feature)}
         if target is Target.GRANT:
-            return {
-                "Update": {
-                    "TableName": self.core_table,
-                    "Key": {"pk": pk, "sk": {"S": GRANT_SK}},
-                    "UpdateExpression": "ADD #used :sum, #room :minus",
-                    "ConditionExpression": "#ws = :ws AND #sub = :sub",
-                    "ExpressionAttributeNames": {
-                        "#used": Attr.USED,
-                        "#room": Attr.ROOM,
-                        "#ws": Attr.WINDOW_START,
-                        "#sub": Attr.SUBSCRIPTION_ID,
-                    },
-                    "ExpressionAttributeValues": {
-                        ":sum": {"N": str(total)},
-                        ":minus": {"N": str(-total)},
-                        ":ws": {"S": key.window_start},
-                        ":sub": {"S": key.subscription_id},
-                    },
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            }
-        return {
-            "Update": {
-                "TableName": self.core_table,
-                "Key": {"pk": pk, "sk": {"S": window_sk(key.subscription_id, key.window_start)}},
-                "UpdateExpression": "ADD #used :sum SET #we = if_not_exists(#we, :we)",
-                "ExpressionAttributeNames": {"#used": Attr.USED, "#we": Attr.WINDOW_END},
-                "ExpressionAttributeValues": {":sum": {"N": str(total)}, ":we": {"S": chunk[0].window_end}},
-            }
-        }
+            return add_on_grant(self.core_table, _counter(key), total)
+        return add_on_archive(self.core_table, _counter(key), total, chunk[0].window_end)
 
     def _mark(self, record: UsageRecord) -> dict[str, Any]:
         return {

@@ -8,7 +8,6 @@ rest are written again (a conflict with a concurrent request is retried the same
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -16,11 +15,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from meterplex.entitlements.store import TRANSACTION_CANCELLED, dynamodb_client
 from meterplex.platform.clock import parse_iso
+from meterplex.platform.dynamodb import TRANSACTION_CANCELLED, dynamodb_client
 from meterplex.platform.dynamodb_errors import TRANSIENT_REASONS
 from meterplex.platform.errors import Unavailable
-from meterplex.subscriptions.repository import from_document, subs_pk
+from meterplex.subscriptions.history import TenantSubscriptions
 from meterplex.usage.items import usage_item
 from meterplex.usage.models import UsageRecord
 from meterplex.usage.rules import SubscriptionSpan, span_of
@@ -90,22 +89,7 @@ class SubscriptionSpans:
     """The tenant's subscriptions as usage spans: ONE Query of its subscription collection."""
 
     def __init__(self, table: str, client: Any | None = None) -> None:
-        self.client = client or dynamodb_client()
-        self.table = table
+        self.subscriptions = TenantSubscriptions(table, client)
 
     def of_tenant(self, tenant_id: str) -> list[SubscriptionSpan]:
-        spans: list[SubscriptionSpan] = []
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sub)",
-            "ExpressionAttributeValues": {":pk": {"S": subs_pk(tenant_id)}, ":sub": {"S": "SUB#"}},
-            "ProjectionExpression": "doc",
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self.client.query(**request)
-            for item in page.get("Items", []):
-                spans.append(span_of(from_document(json.loads(item["doc"]["S"]))))
-            if "LastEvaluatedKey" not in page:
-                return spans
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [span_of(sub) for sub in self.subscriptions.of_tenant(tenant_id)]

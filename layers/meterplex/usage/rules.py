@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from meterplex.entitlements.keys import NEVER_ENDS
+from meterplex.entitlements.counters import window_text
+from meterplex.periods import usage_window_for
 from meterplex.platform.clock import iso
 from meterplex.subscriptions.models import Subscription
-from meterplex.subscriptions.periods import usage_window_for
 from meterplex.usage.models import IncomingEvent, UsageRecord
 
 
@@ -53,11 +53,11 @@ class SubscriptionSpan:
 
     def window_of(self, feature: str, at: datetime) -> tuple[str, str]:
         """(windowStart, windowEnd) of the feature's usage window containing `at`, as the grant
-        and archive items spell them (entitlements.records.grant_record)."""
+        and archive items spell them (the usage-counter port, entitlements.counters)."""
         start, end = usage_window_for(
             self.features[feature].reset_period, self.started_at, self.trial_ends_at, at
         )
-        return iso(start), iso(end) if end else NEVER_ENDS
+        return window_text(start, end)
 
 
 def span_of(sub: Subscription) -> SubscriptionSpan:

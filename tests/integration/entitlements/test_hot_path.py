@@ -12,9 +12,10 @@ import pytest
 
 from meterplex.catalog.dependencies import catalog_service
 from meterplex.entitlements.service import EntitlementService
-from meterplex.entitlements.store import GrantStore, dynamodb_client
+from meterplex.entitlements.store import GrantStore
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import FixedClock
+from meterplex.platform.dynamodb import dynamodb_client
 from meterplex.platform.errors import Forbidden
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService

@@ -13,9 +13,9 @@ from typing import Any
 from infra.local.functions import LambdaContext
 from meterplex.catalog.dependencies import catalog_service
 from meterplex.entitlements.keys import GRANT_SK, grant_pk, window_sk
-from meterplex.entitlements.store import dynamodb_client
 from meterplex.platform import topics
 from meterplex.platform.clock import FixedClock, iso
+from meterplex.platform.dynamodb import dynamodb_client
 from meterplex.platform.settings import UsageSettings, load
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService

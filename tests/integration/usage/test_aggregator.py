@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from meterplex.catalog.dependencies import catalog_service
-from meterplex.entitlements.store import dynamodb_client
+from meterplex.periods import usage_window_for
 from meterplex.platform.clock import iso
 from meterplex.platform.dead_letters import dead_letters
-from meterplex.subscriptions.periods import usage_window_for
+from meterplex.platform.dynamodb import dynamodb_client
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService
 from meterplex.usage import counters

@@ -13,10 +13,10 @@ from typing import Any
 
 from meterplex.catalog.models import Entitlement, Feature, Plan, Price
 from meterplex.entitlements.grants import ConsumeRejected, Duplicate, Grant
+from meterplex.periods import usage_window_for
 from meterplex.platform.clock import iso
 from meterplex.platform.errors import Conflict
 from meterplex.subscriptions.models import Subscription
-from meterplex.subscriptions.periods import usage_window_for
 
 
 class FakeCatalogRepository:

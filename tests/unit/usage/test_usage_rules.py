@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from meterplex.entitlements.grants import Grant
 from meterplex.entitlements.keys import NEVER_ENDS
-from meterplex.platform.relay import outbox_message, relay
+from meterplex.platform.events import DomainEvent
+from meterplex.platform.relay import relay
 from meterplex.usage.aggregator import group_by_counter
 from meterplex.usage.counters import Target, target_for
 from meterplex.usage.items import record_from_item, usage_item
 from meterplex.usage.models import IncomingEvent, UsageRecord, record_from_envelope
+from meterplex.usage.outbox import usage_message
 from meterplex.usage.rules import (
     Caller,
     FeatureTerms,
@@ -140,6 +143,12 @@ def record(event_id: str = "e1", window: str = "2026-03-01T00:00:00.000Z", **kw:
     return UsageRecord(**(base | kw))  # type: ignore[arg-type]
 
 
+USAGE_ARN = (
+    "arn:aws:dynamodb:us-east-1:000000000000:table/meterplex-test-usage/stream/2026-01-01T00:00:00.000"
+)
+CORE_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/meterplex-test-core/stream/2026-01-01T00:00:00.000"
+
+
 def test_grouping_combines_per_counter_and_drops_redelivered_ids() -> None:
     records = [
         record("a"),
@@ -157,13 +166,13 @@ def test_envelope_round_trip_and_stream_item_to_kafka_message() -> None:
     assert record_from_envelope(original.envelope().to_json()) == original
     image = usage_item(original, datetime(2026, 5, 1, tzinfo=UTC))
     assert record_from_item(image) == original
-    message = outbox_message({"dynamodb": {"SequenceNumber": "7", "NewImage": image}})
+    message = usage_message("7", image)
     assert (message.topic, message.key, message.sequence_number) == ("meterplex.usage.v1", "t1", "7")
     envelope = json.loads(message.value)
     assert envelope["type"] == "usage.recorded" and envelope["version"] == 1
     assert envelope["data"]["metadata"] == {"k": 1} and envelope["occurredAt"] == original.timestamp
     # the same event relayed twice carries the same envelope id
-    assert json.loads(outbox_message({"dynamodb": {"NewImage": image}}).value)["id"] == envelope["id"]
+    assert json.loads(usage_message("8", image).value)["id"] == envelope["id"]
 
 
 @pytest.mark.parametrize(
@@ -220,5 +229,42 @@ def test_relay_reports_a_malformed_usage_item_for_retry() -> None:
 
     image = usage_item(record(), datetime(2026, 5, 1, tzinfo=UTC))
     del image["windowStart"]
-    failed = relay([{"dynamodb": {"SequenceNumber": "9", "NewImage": image}}], Producer())
+    malformed = {"eventSourceARN": USAGE_ARN, "dynamodb": {"SequenceNumber": "9", "NewImage": image}}
+    failed = relay([malformed], Producer(), {"meterplex-test-usage": usage_message})
     assert failed == ["9"]
+
+
+class RecordingProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes]] = []
+
+    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Any) -> None:
+        self.sent.append((topic, key, value))
+        on_delivery(None, None)
+
+    def poll(self, timeout: float) -> int:
+        return 0
+
+    def flush(self, timeout: float) -> int:
+        return 0
+
+
+def test_relay_maps_each_record_by_its_tables_mapper() -> None:
+    # GIVEN a usage event item from the usage table and an outbox item from the core table
+    usage = usage_item(record(), datetime(2026, 5, 1, tzinfo=UTC))
+    envelope = DomainEvent.new("tenant.created", tenant_id="t9", at=datetime(2026, 5, 1, tzinfo=UTC), data={})
+    outbox = {"outbox": {"S": "meterplex.domain.v1"}, "payload": {"S": envelope.to_json()}}
+    records = [
+        {"eventSourceARN": USAGE_ARN, "dynamodb": {"SequenceNumber": "1", "NewImage": usage}},
+        {"eventSourceARN": CORE_ARN, "dynamodb": {"SequenceNumber": "2", "NewImage": outbox}},
+    ]
+    producer = RecordingProducer()
+    # WHEN the relay runs with the usage table's mapper registered
+    assert relay(records, producer, {"meterplex-test-usage": usage_message}) == []
+    # THEN the usage item became a usage message, the outbox item its own payload
+    assert [(topic, key) for topic, key, _ in producer.sent] == [
+        ("meterplex.usage.v1", b"t1"),
+        ("meterplex.domain.v1", b"t9"),
+    ]
+    # AND without the mapper, a usage item is not an outbox record: reported for retry
+    assert relay(records[:1], RecordingProducer(), {}) == ["1"]

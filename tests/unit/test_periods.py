@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meterplex.subscriptions.periods import (
+from meterplex.periods import (
     add_months,
     billing_period_at,
     period_containing,

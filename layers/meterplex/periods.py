@@ -1,5 +1,9 @@
 """Billing periods and usage windows: pure functions of an anchor and a moment (no I/O).
 
+A neutral module: subscriptions (periods, trials), entitlements (usage windows of the hot path),
+usage (the window an event counts in) and billing (what an invoice covers) all read time through
+it, and none of them owns it.
+
 Periods run anchor to anchor. Every boundary is computed from the anchor itself, never from the
 previous boundary, so a clamped month does not drift: Jan 31 → Feb 28 (29) → Mar 31 (SPEC §4).
 """
