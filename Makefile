@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: dev test test-unit test-integration test-infra test-e2e lint format layer synth deploy bench openapi clean
+.PHONY: dev test test-unit test-integration test-infra test-e2e fuzz lint format layer synth deploy bench openapi clean
 
 # The dev environment: runtime + local cloud only (no CDK, no test tools), so a first start is quick.
 $(VENV)/.dev: requirements/runtime.txt requirements/local.txt pyproject.toml
@@ -40,6 +40,13 @@ test-infra: $(VENV)/.test
 test-e2e: $(VENV)/.test
 	$(BIN)/pytest -q tests/e2e
 
+# The long fuzz run (tests/e2e/test_fuzz.py; `make test` runs a bounded one): every operation of
+# /api/openapi.json, schemathesis' examples, coverage and fuzzing phases, new inputs every run.
+FUZZ_EXAMPLES ?= 100
+fuzz: $(VENV)/.test  ## fuzz the running local cloud from its OpenAPI document; prints a report
+	MP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MP_FUZZ_PHASES=examples,coverage,fuzzing MP_FUZZ_DERANDOMIZE=false \
+		$(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py
+
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -67,8 +74,9 @@ bench: $(VENV)/.test
 	$(BIN)/python -m bench.hot_path
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.access
+	$(BIN)/python -m bench.clock
 
-openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json
+openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json (no local cloud needed)
 	$(BIN)/python -m infra.local openapi > docs/openapi.json
 
 clean:

@@ -21,7 +21,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from bench.hot_path import on_moto, percentile
+from bench.hot_path import ENV, percentile
+from bench.moto import moto_with_tables
 
 
 def main() -> None:
@@ -29,7 +30,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=300)
     args = parser.parse_args()
     os.environ.setdefault("MP_BCRYPT_ROUNDS", "4")
-    on_moto(lambda: run(args.iterations))
+    with moto_with_tables(ENV):
+        run(args.iterations)
 
 
 def run(iterations: int) -> None:

@@ -4,9 +4,13 @@
 
 Everything runs in this process against a moto server on a free port: the entitlements_api
 handler is invoked in-process (warm) with API Gateway proxy events, exactly as the local cloud
-does. Calls are counted with botocore `before-call.dynamodb.*` hooks on every client the process
-uses (the hot path's own client and PynamoDB's). Prints figures; never passes or fails on time.
+does. Calls are counted with botocore `before-parameter-build.dynamodb.*` hooks on every client
+the process uses (the hot path's own client and PynamoDB's), with their on-demand capacity units.
+Prints figures; never passes or fails on time.
 Targets (issue 4): 1 call per check, 1 per HARD consume, check median / GetItem median ≤ 1.5.
+These are production figures (the test clock off, as in the prod stage); the cost the test clock
+adds where it is on (local, test and dev stages: one GetItem of the CLOCK item per request,
+ADR 0050) is printed separately.
 """
 
 from __future__ import annotations
@@ -14,16 +18,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import logging
-import os
 import statistics
 import time
 import uuid
-import warnings
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench.moto import moto_with_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {
@@ -36,8 +38,9 @@ ENV = {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
     "POWERTOOLS_SERVICE_NAME": "bench",
+    "MP_TEST_CLOCK": "false",  # production: business time is the system time, no reads
 }
 
 
@@ -57,30 +60,12 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def on_moto(run: Callable[[], None]) -> None:
-    """Run `run()` in this process against a moto server on a free port with the topology's tables."""
-    for name, value in ENV.items():
-        os.environ.setdefault(name, value)
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto server's per-request access log
-    from infra import topology
-    from infra.local.aws import MotoServer, aws_environment, create_tables
-
-    server = MotoServer(port=0)
-    endpoint = server.start()
-    os.environ.update(aws_environment(endpoint))
-    create_tables(topology.TABLES, {t.name: os.environ[t.env_var] for t in topology.TABLES}, endpoint)
-    try:
-        run()
-    finally:
-        server.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=500)
     args = parser.parse_args()
-    on_moto(lambda: run(args.iterations))
+    with moto_with_tables(ENV):
+        run(args.iterations)
 
 
 def run(iterations: int) -> None:
@@ -144,12 +129,26 @@ def run(iterations: int) -> None:
     # Count every DynamoDB API call the process makes, whichever client makes it.
     calls: Counter[str] = Counter()
 
-    def count(model: Any, **_: Any) -> None:
+    units: Counter[str] = Counter()
+
+    def count(model: Any, params: dict[str, Any], **_: Any) -> None:
         calls[model.name] += 1
+        # On-demand units, items ≤ 1 KB: a write 1 WCU, a transactional write 2 per item, a
+        # strongly consistent read 1 RCU (docs/decisions/0035-consume-idempotency.md).
+        if model.name == "TransactWriteItems":
+            units["WCU"] += 2 * len(params["TransactItems"])
+        elif model.name in {"UpdateItem", "PutItem", "DeleteItem"}:
+            units["WCU"] += 1
+        elif model.name == "GetItem":
+            units["RCU"] += 1
+
+    from meterplex.platform.clock import business_clock
+    from meterplex.platform.clock_store import ClockStore
 
     hot_client = dynamodb_client()
-    for client in {id(c): c for c in (hot_client, core_connection().client)}.values():
-        client.meta.events.register("before-call.dynamodb.*", count)
+    clients = (hot_client, core_connection().client, ClockStore().client)
+    for client in {id(c): c for c in clients}.values():
+        client.meta.events.register("before-parameter-build.dynamodb.*", count)
 
     check_hard = event("GET", keys["hard"], "check")
     invoke(check_hard)  # warm: cold-start imports and connections are not the hot path
@@ -160,15 +159,27 @@ def run(iterations: int) -> None:
         ("consume HARD", event("POST", keys["hard"], "consume", {"amount": 1})),
         ("consume SOFT", event("POST", keys["soft"], "consume", {"amount": 1})),
         ("consume HARD + idempotencyKey", None),
+        ("consume, same key again (replay)", "replay"),
     ]
-    print("DynamoDB API calls per request (botocore before-call hooks)")
-    for label, ev in cases:
-        if ev is None:
-            ev = event("POST", keys["hard"], "consume", {"amount": 1, "idempotencyKey": uuid.uuid4().hex})
-        calls.clear()
-        invoke(ev)
-        detail = ", ".join(f"{n} {op}" for op, n in sorted(calls.items()))
-        print(f"  {label:32s} {sum(calls.values())}  ({detail})")
+
+    def count_calls(title: str) -> None:
+        print(title)
+        keyed = event("POST", keys["hard"], "consume", {"amount": 1, "idempotencyKey": uuid.uuid4().hex})
+        for label, case in cases:
+            ev = keyed if case in (None, "replay") else case
+            calls.clear()
+            units.clear()
+            invoke(ev)  # type: ignore[arg-type]
+            detail = ", ".join(f"{n} {op}" for op, n in sorted(calls.items()))
+            cost = f"{units['RCU']} RCU + {units['WCU']} WCU"
+            print(f"  {label:34s} {sum(calls.values())}  ({detail}; {cost})")
+
+    count_calls(
+        "DynamoDB API calls per request and their on-demand capacity units, production (test clock off)"
+    )
+    business_clock.enabled = True  # what the local, test and dev stages run
+    count_calls("\nThe same with the test clock on (its one GetItem of the CLOCK item per request)")
+    business_clock.enabled = False
 
     # Latency: the warm check handler vs a bare GetItem of the same item on the same server.
     table = GrantStore().table

@@ -1,7 +1,7 @@
 """The Meterplex CDK app: one service stack per stage, tagged and checked by cdk-nag.
 
     npx cdk synth -c stage=dev [-c kafka=provisioned] [-c alarmEmail=ops@example.com]
-                  [-c authorizerCacheTtl=30]
+                  [-c authorizerCacheTtl=30] [-c testClock=false]
 
 The stack is environment-agnostic (no account/region baked in), so synth needs no credentials;
 `cdk deploy` takes them from the caller's AWS profile.
@@ -16,6 +16,16 @@ from infra.constructs.config import AUTHORIZER_CACHE_TTL_DEFAULT_S, StageConfig,
 from infra.stacks.service import ServiceStack
 
 
+def _flag(value: object) -> bool | None:
+    """A boolean CDK context value (`-c name=true` arrives as the string "true")."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in {"true", "false"}:
+        raise ValueError(f"expected true or false, got {value!r}")
+    return text == "true"
+
+
 def stage_config(app: App) -> StageConfig:
     return StageConfig(
         stage=app.node.try_get_context("stage") or "dev",
@@ -24,6 +34,7 @@ def stage_config(app: App) -> StageConfig:
         authorizer_cache_ttl_s=int(
             app.node.try_get_context("authorizerCacheTtl") or AUTHORIZER_CACHE_TTL_DEFAULT_S
         ),
+        test_clock=_flag(app.node.try_get_context("testClock")),
     )
 
 

@@ -66,6 +66,7 @@ class Function:
     kafka_describe: bool = False  # reads cluster metadata (health)
     reads_jwt_secret: bool = False
     handler: str = "handler.lambda_handler"
+    runs_schedules: bool = False  # the test clock's advance invokes every scheduled function (ADR 0050)
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,10 @@ class Schedule:
     name: str
     function: str
     expression: str  # EventBridge Scheduler expression
-    local_interval_s: int  # how often the local scheduler fires it
+    local_interval_s: int  # how often the local scheduler fires it (while the test clock runs)
+    # "module.path:function", `(result) -> bool`: the test clock's advance polls it with the
+    # function's result until True before moving on (work fanned out through Kafka is done).
+    completion: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,6 +202,14 @@ FUNCTIONS: tuple[Function, ...] = (
         "Usage events from Kafka → the counter of each event's usage window (idempotent)",
         timeout_s=60,
         tables={CORE: RW, USAGE: RW},  # counters + dead letters; marks events counted
+    ),
+    # -- test clock (SPEC §8.1, ADR 0050) --
+    Function(
+        "admin_api",
+        "Platform admin: the test clock (show, advance running the due schedules, reset)",
+        timeout_s=120,  # advance answers within its budget (20 s, under API Gateway's 29 s) + one firing
+        tables={CORE: RW},  # the CLOCK item
+        runs_schedules=True,
     ),
 )
 
@@ -294,6 +306,14 @@ ROUTES: tuple[Route, ...] = (
         ("POST", "/entitlements/{featureKey}/consume"),
     ),
     *_routes("usage_api", Auth.API_KEY, ("POST", "/usage/events")),
+    # -- test clock: platform admin only, checked in the handler; 404 where the clock is off --
+    *_routes(
+        "admin_api",
+        Auth.USER,
+        ("GET", "/admin/clock"),
+        ("POST", "/admin/clock/advance"),
+        ("POST", "/admin/clock/reset"),
+    ),
 )
 
 # Unmatched requests (any method, any path) reach docs_api, which answers the 404 envelope; in AWS

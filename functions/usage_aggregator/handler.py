@@ -6,6 +6,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from meterplex.platform.clock import per_invocation
 from meterplex.platform.consumer import KafkaConsumer
 from meterplex.platform.observability import logger, metrics, tracer
 from meterplex.platform.settings import UsageSettings, load
@@ -30,5 +31,6 @@ processor = CountingBatchProcessor(apply, consumer.dead_letter)
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
+@per_invocation  # business time (window rolls, countedAt): one test-clock read per batch
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consumer.run(event, context, processor=processor)

@@ -9,9 +9,9 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_logs as logs
 
 from infra import topology as topo
-from meterplex.platform.settings import AuthorizerCacheSettings
+from meterplex.platform.settings import PROD_STAGE, AuthorizerCacheSettings
 
-STAGES = ("dev", "prod")
+STAGES = ("dev", PROD_STAGE)
 KAFKA_MODES = ("serverless", "provisioned")
 SERVICE = "meterplex"
 METRICS_NAMESPACE = "Meterplex"
@@ -20,13 +20,14 @@ AUTHORIZER_CACHE_TTL_DEFAULT_S: int = AuthorizerCacheSettings.model_fields["auth
 
 @dataclass(frozen=True)
 class StageConfig:
-    """Per-stage knobs, from CDK context (`-c stage=prod -c kafka=provisioned`)."""
+    """Per-stage knobs, from CDK context (`-c stage=prod -c kafka=provisioned -c testClock=false`)."""
 
     stage: str = "dev"
     kafka_mode: str = "serverless"
     alarm_email: str | None = None
     # the authorizer result cache: the revocation lag of reads (ADR 0031); context authorizerCacheTtl
     authorizer_cache_ttl_s: int = AUTHORIZER_CACHE_TTL_DEFAULT_S
+    test_clock: bool | None = None  # None: on in every stage but prod (SPEC §8.1, ADR 0050)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -35,10 +36,19 @@ class StageConfig:
             raise ValueError(f"context 'kafka' must be one of {KAFKA_MODES}, got {self.kafka_mode!r}")
         # validated by the same setting the local gateway reads (0–3600 s)
         AuthorizerCacheSettings(authorizer_cache_ttl_s=self.authorizer_cache_ttl_s)
+        if self.is_prod and self.test_clock:
+            raise ValueError(
+                "context 'testClock' cannot be true for the prod stage: the test clock moves business "
+                "time (periods, invoices) and must never run in production"
+            )
 
     @property
     def is_prod(self) -> bool:
-        return self.stage == "prod"
+        return self.stage == PROD_STAGE
+
+    @property
+    def test_clock_enabled(self) -> bool:
+        return (not self.is_prod) if self.test_clock is None else self.test_clock
 
     @property
     def removal_policy(self) -> RemovalPolicy:

@@ -10,11 +10,15 @@
 | `kafka_describe`                  | Connect, DescribeCluster, DescribeTopic on declared topics   |
 | a KafkaTrigger (consumer)         | Connect, DescribeGroup/AlterGroup on its group, ReadData     |
 | a StreamTrigger                   | GetRecords/GetShardIterator/DescribeStream on that stream    |
+| `runs_schedules` (test clock on)  | InvokeFunction on every scheduled function, nothing else     |
+
+Stages with the test clock (every stage but prod, ADR 0050) set `MP_TEST_CLOCK=true` on every
+function, and give the functions that run schedules the schedules as `MP_SCHEDULES`.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -28,6 +32,7 @@ from infra.constructs.network import Network
 from infra.constructs.runtime import Runtime
 from infra.constructs.tables import Tables
 from meterplex.platform import env
+from meterplex.testclock.targets import ScheduledTarget, dump_targets
 
 READ_ACTIONS = (
     "dynamodb:GetItem",
@@ -114,6 +119,40 @@ class Functions(Construct):
             )
             self._grant(function, spec, topology, tables, jwt_secret, kafka)
             self.by_name[spec.name] = function
+        if config.test_clock_enabled:
+            self._wire_test_clock(config, topology)
+
+    def _wire_test_clock(self, config: StageConfig, topology: Topology) -> None:
+        stack = Stack.of(self)
+        for spec in topology.functions:
+            function = self.by_name[spec.name]
+            function.add_environment(env.TEST_CLOCK, "true")
+            if not spec.runs_schedules:
+                continue
+            targets = [
+                ScheduledTarget(
+                    name=schedule.name,
+                    function=self.by_name[schedule.function].function_arn,
+                    expression=schedule.expression,
+                    arn=stack.format_arn(
+                        service="scheduler",
+                        resource="schedule",
+                        resource_name=f"default/{config.name(schedule.name)}",
+                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                    ),
+                    completion=schedule.completion,
+                )
+                for schedule in topology.schedules
+            ]
+            function.add_environment(env.SCHEDULES, dump_targets(targets))
+            invoked = sorted({schedule.function for schedule in topology.schedules})
+            if invoked:
+                function.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["lambda:InvokeFunction"],
+                        resources=[self.by_name[name].function_arn for name in invoked],
+                    )
+                )
 
     @staticmethod
     def _environment(

@@ -1,7 +1,13 @@
-"""EventBridge Scheduler: one schedule per topology entry, invoking its function with retries."""
+"""EventBridge Scheduler: one schedule per topology entry, invoking its function with retries.
+
+The target's input is EventBridge Scheduler's 'Scheduled Event' filled with its context attributes
+(`time` = `<aws.scheduler.scheduled-time>`), the same event the local scheduler and the test
+clock's advance send (`meterplex.platform.schedules.event_template`).
+"""
 
 from __future__ import annotations
 
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
@@ -10,9 +16,17 @@ from constructs import Construct
 
 from infra.constructs.config import StageConfig, Topology
 from infra.constructs.pipeline import _pascal, dead_letter_queue
+from meterplex.platform.schedules import event_template
 
 MAX_RETRIES = 3
 MAX_EVENT_AGE_S = 3600
+SCHEDULED_EVENT = event_template(
+    event_id="<aws.scheduler.execution-id>",
+    account=Aws.ACCOUNT_ID,
+    region=Aws.REGION,
+    time="<aws.scheduler.scheduled-time>",
+    schedule_arn="<aws.scheduler.schedule-arn>",
+)
 
 
 class Schedules(Construct):
@@ -54,7 +68,7 @@ class Schedules(Construct):
                     target=scheduler.CfnSchedule.TargetProperty(
                         arn=function.function_arn,
                         role_arn=role.role_arn,
-                        input='{"source":"meterplex.schedule","schedule":"' + spec.name + '"}',
+                        input=Stack.of(self).to_json_string(SCHEDULED_EVENT),
                         retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                             maximum_retry_attempts=MAX_RETRIES, maximum_event_age_in_seconds=MAX_EVENT_AGE_S
                         ),

@@ -1,4 +1,4 @@
-"""`python -m infra.local serve | invoke <function> <event.json> | openapi`."""
+"""`python -m infra.local serve | invoke <function> <event.json> | openapi | clock …`."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def _serve(port: int) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     cloud = LocalCloud(port=port)
+    cloud.start()  # a taken port raises here, before anything runs: main() prints one line
     try:
-        cloud.start()
         kafka = cloud.kafka.bootstrap if cloud.kafka else "off"
         print(
             f"Meterplex local cloud ready in {time.perf_counter() - started:.1f}s\n"
@@ -85,6 +85,23 @@ def main(argv: list[str] | None = None) -> int:
     invoke.add_argument("function")
     invoke.add_argument("event", type=Path)
     commands.add_parser("openapi", help="print the merged OpenAPI document")
+    clock = commands.add_parser("clock", help="show, advance or reset the running local cloud's test clock")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{os.environ.get('PORT', DEFAULT_PORT)}",
+        help="the local cloud (default http://127.0.0.1:$PORT)",
+    )
+    actions = clock.add_subparsers(dest="action", required=True)
+    actions.add_parser("show", parents=[where], help="business time and whether it is frozen")
+    actions.add_parser("reset", parents=[where], help="back to real time")
+    advance = actions.add_parser(
+        "advance", parents=[where], help="move forward, running every schedule that comes due"
+    )
+    advance.add_argument("--days", type=int, help="how many days forward (with --hours: both)")
+    advance.add_argument("--hours", type=int, help="how many hours forward")
+    advance.add_argument("--to", help="an ISO 8601 instant to advance to (instead of a duration)")
+    advance.add_argument("--run-on", action="store_true", help="let the clock run from there, not freeze")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -97,6 +114,18 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args.port)
         if args.command == "invoke":
             return _invoke(args.function, args.event)
+        if args.command == "clock":
+            from infra.local.clock_cli import run
+
+            options = vars(args)
+            return run(
+                args.action,
+                url=args.url,
+                days=options.get("days"),
+                hours=options.get("hours"),
+                to=options.get("to"),
+                run_on=options.get("run_on", False),
+            )
         return _openapi()
     except PortInUse as error:
         print(f"error: {error}", file=sys.stderr)

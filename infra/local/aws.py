@@ -194,7 +194,7 @@ class MotoServer:
     """moto's threaded server on 127.0.0.1 (`MP_MOTO_PORT`, default 4566; 0 = a free port)."""
 
     def __init__(self, port: int | None = None) -> None:
-        self._requested = int(os.environ.get(PORT_ENV, DEFAULT_PORT)) if port is None else port
+        self.requested_port = int(os.environ.get(PORT_ENV, DEFAULT_PORT)) if port is None else port
         self._server: ThreadedMotoServer | None = None
         self.port = 0
 
@@ -206,7 +206,7 @@ class MotoServer:
         from moto.server import ThreadedMotoServer
 
         # moto's server thread dies silently on a taken port (start() would then hang): check first.
-        self.port = ensure_free(self._requested, PORT_ENV)
+        self.port = ensure_free(self.requested_port, PORT_ENV)
         cheap_transactions()
         linearize_dynamodb_writes()
         self._server = ThreadedMotoServer(ip_address=LOCALHOST, port=self.port, verbose=False)

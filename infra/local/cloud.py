@@ -1,7 +1,7 @@
 """LocalCloud: the whole platform on one laptop, composed from the topology.
 
-moto (DynamoDB) → tables → Tansu (Kafka) → topics → handler environment → bootstrap hooks →
-stream and Kafka pollers → scheduler → gateway. `stop()` tears it down in reverse.
+moto (DynamoDB) → tables → Tansu (Kafka) → topics → handler environment → Lambda Invoke API →
+bootstrap hooks → stream and Kafka pollers → scheduler → gateway. `stop()` tears it down in reverse.
 """
 
 from __future__ import annotations
@@ -11,20 +11,26 @@ import logging
 import os
 import secrets
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from infra.local.aws import PORT_ENV as MOTO_PORT_ENV
 from infra.local.aws import MotoServer, aws_environment, create_tables, physical_table_name
 from infra.local.dead_letters import DeadLetters
 from infra.local.functions import FUNCTIONS_DIR, REPO_ROOT, FunctionRunner
 from infra.local.gateway import Gateway, GatewayServer
+from infra.local.kafka_broker import PORT_ENV as KAFKA_PORT_ENV
 from infra.local.kafka_broker import TansuBroker
 from infra.local.kafka_poller import KafkaPoller
+from infra.local.lambda_api import ENDPOINT_ENV, LambdaApiServer
 from infra.local.net import ensure_free
-from infra.local.scheduler import Scheduler
+from infra.local.scheduler import Scheduler, local_schedule_arn
 from infra.local.stream_poller import StreamPoller
 from meterplex.platform import env
+from meterplex.platform.clock import business_clock
+from meterplex.testclock.targets import ScheduledTarget, dump_targets
 
 log = logging.getLogger("localcloud")
 
@@ -57,6 +63,30 @@ def handler_environment(stage: str) -> dict[str, str]:
     return values
 
 
+def schedule_targets(schedules: Any, stage: str) -> list[ScheduledTarget]:
+    """What `admin_api`'s advance runs (`MP_SCHEDULES`): locally, targets are plain function names."""
+    return [
+        ScheduledTarget(
+            name=s.name,
+            function=s.function,
+            expression=s.expression,
+            arn=local_schedule_arn(s.name, stage),
+            completion=getattr(s, "completion", ""),
+        )
+        for s in schedules
+    ]
+
+
+def scheduler_business_time() -> datetime | None:
+    """Business now for the local scheduler, or None while the test clock is frozen or advancing."""
+    real = datetime.now(UTC)
+    if not business_clock.enabled:
+        return real
+    from meterplex.platform.clock_store import ClockStore
+
+    return ClockStore().read_record().running_time(real)
+
+
 class LocalCloud:
     def __init__(
         self,
@@ -87,6 +117,7 @@ class LocalCloud:
         self.table_names = {t.name: physical_table_name(stage, t) for t in self.topology.TABLES}
         self.gateway: GatewayServer | None = None
         self.scheduler: Scheduler | None = None
+        self.lambda_api: LambdaApiServer | None = None
         self._stoppers: list[Any] = []
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -98,9 +129,16 @@ class LocalCloud:
             raise
         return self
 
+    def requested_ports(self) -> list[tuple[int, str]]:
+        """(port, the variable that sets it) for each fixed port this cloud will listen on."""
+        wanted = [(self.port if self.with_gateway else 0, "PORT"), (self.moto.requested_port, MOTO_PORT_ENV)]
+        if self.kafka is not None:
+            wanted.append((self.kafka.requested_port, KAFKA_PORT_ENV))
+        return [(port, variable) for port, variable in wanted if port]
+
     def _start(self) -> None:
-        if self.with_gateway and self.port:
-            ensure_free(self.port, "PORT")  # fail before starting anything else
+        for port, variable in self.requested_ports():
+            ensure_free(port, variable)  # every taken port is reported before anything starts
         endpoint = self.moto.start()
         self._stoppers.append(self.moto)
         os.environ.update(aws_environment(endpoint))
@@ -112,6 +150,10 @@ class LocalCloud:
             self._stoppers.append(self.kafka)
             os.environ[env.KAFKA_BOOTSTRAP] = bootstrap
         os.environ.update(handler_environment(self.stage))
+        self.lambda_api = LambdaApiServer(self.functions)
+        os.environ[ENDPOINT_ENV] = self.lambda_api.start()
+        self._stoppers.append(self.lambda_api)
+        os.environ[env.SCHEDULES] = dump_targets(schedule_targets(self.topology.SCHEDULES, self.stage))
         if self.run_hooks:
             run_bootstrap_hooks()
         if self.with_pollers:
@@ -142,12 +184,18 @@ class LocalCloud:
                 )
                 kafka_poller.start()
                 self._stoppers.append(kafka_poller)
-        self.scheduler = Scheduler(self.topology.SCHEDULES, self.functions.invoke)
+        self.scheduler = Scheduler(
+            self.topology.SCHEDULES,
+            self.functions.invoke,
+            business_time=scheduler_business_time,
+            stage=self.stage,
+        )
         self.scheduler.start()
         self._stoppers.append(self.scheduler)
 
     def stop(self) -> None:
-        """Stop everything that started, newest first (gateway, scheduler, pollers, Tansu, moto)."""
+        """Stop everything that started, newest first (gateway, scheduler, pollers, Lambda API, Tansu,
+        moto)."""
         while self._stoppers:
             component = self._stoppers.pop()
             started = time.perf_counter()

@@ -1,7 +1,9 @@
 """Lambda, locally: each function's handler loaded from its file and called in-process.
 
 Like a Lambda execution environment, a function handles one event at a time (a lock per
-function), and its module is imported once (cold start) and then reused.
+function), and its module is imported once (cold start) and then reused. A caller may bound how
+long it waits for a busy function (`wait_s`): it then gets `FunctionBusy`, as Lambda answers 429
+to a function at its concurrency limit — so a function invoking itself fails, never deadlocks.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+class FunctionBusy(RuntimeError):
+    def __init__(self, name: str, waited_s: float) -> None:
+        super().__init__(f"function {name} is busy (waited {waited_s:g}s for its one execution environment)")
+        self.name = name
+
+
 class FunctionRunner:
     """Invoke `functions/<name>/handler.py:lambda_handler` the way Lambda does."""
 
@@ -100,7 +108,18 @@ class FunctionRunner:
         memory, timeout = self._limits(name)
         return LambdaContext(function_name=name, memory_limit_in_mb=memory, timeout_s=timeout)
 
-    def invoke(self, name: str, event: dict[str, Any]) -> Any:
-        with self._lock(name):
+    def invoke(self, name: str, event: dict[str, Any], *, wait_s: float | None = None) -> Any:
+        lock = self._lock(name)
+        if not lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            raise FunctionBusy(name, wait_s or 0)
+        try:
             module = self.load(name)
             return module.lambda_handler(event, self.context(name))
+        finally:
+            lock.release()
+
+    def exists(self, name: str) -> bool:
+        return (self.functions_dir / name / "handler.py").is_file()
+
+    def timeout_s(self, name: str) -> int:
+        return self._limits(name)[1]

@@ -1,7 +1,9 @@
 """API Gateway, locally: the topology's routes over HTTP, the REQUEST authorizer, proxy mapping.
 
 `Gateway.handle` is the whole behaviour (pure: request in, response out, functions invoked through
-`invoke`); `GatewayServer` only puts it behind a threading HTTP server.
+`invoke`); `GatewayServer` only puts it behind a threading HTTP server, which reads bodies as API
+Gateway does (Content-Length or chunked, at most 10 MB) and answers every error it makes itself —
+a bad request line, a bad Content-Length, an unknown verb — with the envelope, never HTML.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from infra.local.api_events import (
 from infra.local.net import LOCALHOST, PortInUse
 from infra.local.routing import match_route
 from meterplex.platform.errors import envelope
+from meterplex.platform.limits import is_correlation_id
 from meterplex.platform.settings import AuthorizerCacheSettings
 
 log = logging.getLogger("localcloud.gateway")
@@ -40,6 +43,12 @@ PUBLIC = "public"
 UNAUTHORIZED = "Unauthorized"
 
 Invoke = Callable[[str, dict[str, Any]], Any]
+
+# What a REST API's `ANY` covers. Another verb (TRACE, CONNECT, PROPFIND…) matches no method, and
+# API Gateway answers its MISSING_AUTHENTICATION_TOKEN gateway response, which our stack maps to
+# the 404 envelope (infra/constructs/api.py); the request never reaches a function.
+API_GATEWAY_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota (REQUEST_TOO_LARGE → 413)
 
 
 @dataclass(frozen=True)
@@ -123,7 +132,11 @@ class Gateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
         headers = {k.lower(): v for k, v in request.headers}
-        correlation_id = headers.get(CORRELATION_HEADER) or request_id
+        correlation_id = correlation_id_for(headers.get(CORRELATION_HEADER), request_id)
+        if request.method not in API_GATEWAY_METHODS:
+            return self.error(404, "NOT_FOUND", "Missing Authentication Token", correlation_id, request)
+        if len(request.body) > MAX_BODY_BYTES:
+            return self.error(413, "PAYLOAD_TOO_LARGE", "Request Too Long", correlation_id, request)
         found = match_route(self.routes, request.method, request.path)
         if found is None:
             function = self.fallback_function
@@ -135,14 +148,14 @@ class Gateway:
         if auth != PUBLIC:
             decision = self._authorize(event, headers.get("authorization", ""))
             if not decision.allowed:
-                return self._error(decision.status, decision.code, decision.message, correlation_id, request)
+                return self.error(decision.status, decision.code, decision.message, correlation_id, request)
             event["requestContext"]["authorizer"] = decision.context
         try:
             result = self.invoke(function, event)
             return http_response(result)
         except Exception:
             log.exception("function %s failed; answering 502 like API Gateway", function)
-            return self._error(502, "INTERNAL_ERROR", "Internal server error", correlation_id, request)
+            return self.error(502, "INTERNAL_ERROR", "Internal server error", correlation_id, request)
 
     def _authorize(self, event: dict[str, Any], token: str) -> AuthDecision:
         auth_event = authorizer_event(event)
@@ -164,9 +177,11 @@ class Gateway:
         context = {**(policy.get("context") or {}), "principalId": policy.get("principalId")}
         return AuthDecision(True, context=context)
 
-    def _error(
-        self, status: int, code: str, message: str, correlation_id: str, request: HttpRequest
+    @staticmethod
+    def error(
+        status: int, code: str, message: str, correlation_id: str, request: HttpRequest
     ) -> HttpResponse:
+        """An error API Gateway makes itself (a gateway response), in the project's envelope."""
         now = datetime.now(UTC)
         body = envelope(
             status, code, message, correlation_id=correlation_id, path=request.path, timestamp=now
@@ -178,22 +193,105 @@ class Gateway:
         )
 
 
+def correlation_id_for(sent: str | None, request_id: str) -> str:
+    """The caller's correlation id when valid (SPEC §0), else the request id."""
+    return sent if sent is not None and is_correlation_id(sent) else request_id
+
+
+class BodyRejected(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def read_body(headers: Mapping[str, str], stream: Any, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body as API Gateway reads it: chunked or Content-Length, at most `limit` bytes.
+
+    `headers` maps lower-case names to values (repeated Content-Length values joined by ", ")."""
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return _read_chunked(stream, limit)
+    declared = headers.get("content-length")
+    if declared is None:
+        return b""
+    values = {v.strip() for v in declared.split(",")}
+    value = values.pop() if len(values) == 1 else ""
+    if not (value.isascii() and value.isdigit()):
+        raise BodyRejected(400, "BAD_REQUEST", f"Invalid Content-Length: {declared[:40]!r}")
+    length = int(value)
+    if length > limit:
+        raise BodyRejected(413, "PAYLOAD_TOO_LARGE", "Request Too Long")
+    return bytes(stream.read(length)) if length else b""
+
+
+def _read_chunked(stream: Any, limit: int) -> bytes:
+    body = bytearray()
+    while True:
+        size_text = stream.readline(1026).split(b";", 1)[0].strip()
+        if not size_text or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
+            raise BodyRejected(400, "BAD_REQUEST", "Invalid chunked body")
+        size = int(size_text, 16)
+        if size == 0:
+            while stream.readline(1026).strip():  # trailers, up to the empty line
+                pass
+            return bytes(body)
+        if len(body) + size > limit:
+            raise BodyRejected(413, "PAYLOAD_TOO_LARGE", "Request Too Long")
+        chunk = stream.read(size)
+        if len(chunk) != size or stream.readline(3).strip():
+            raise BodyRejected(400, "BAD_REQUEST", "Invalid chunked body")
+        body += chunk
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def _serve(self) -> None:
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler answers a verb without a do_<VERB> with a 501 HTML page; every
+        # verb reaches the gateway instead, which answers as API Gateway would.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def _request(self, body: bytes = b"") -> HttpRequest:
         url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        request = HttpRequest(
+        return HttpRequest(
             method=self.command,
             path=url.path or "/",
             query=url.query,
             headers=list(self.headers.items()),
-            body=self.rfile.read(length) if length else b"",
+            body=body,
             source_ip=self.client_address[0],
         )
-        response = self.server.gateway.handle(request)
+
+    def _serve(self) -> None:
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        try:
+            body = read_body(headers, self.rfile)
+        except BodyRejected as rejected:
+            # The rest of the body is unread: answer, then close the connection.
+            self.close_connection = True
+            correlation_id = correlation_id_for(headers.get(CORRELATION_HEADER), str(uuid.uuid4()))
+            request = self._request()
+            self._send(
+                Gateway.error(rejected.status, rejected.code, rejected.message, correlation_id, request)
+            )
+            return
+        self._send(self.server.gateway.handle(self._request(body)))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors http.server makes itself (a malformed request line, headers too long…): the
+        envelope, like every other error."""
+        self.close_connection = True
+        self.request_version = self.protocol_version  # a line that did not parse has none: answer 1.1
+        path = urlsplit(getattr(self, "path", "") or "/").path or "/"
+        request = HttpRequest(method=getattr(self, "command", None) or "GET", path=path)
+        self._send(Gateway.error(code, "BAD_REQUEST", message or "Bad request", str(uuid.uuid4()), request))
+
+    def _send(self, response: HttpResponse) -> None:
         self.send_response(response.status)
         skip = {"content-length", "connection", "transfer-encoding"}
         for name, value in response.headers:
@@ -203,8 +301,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)

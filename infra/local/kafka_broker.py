@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from infra.local.net import LOCALHOST, ensure_free
+from infra.local.processes import die_with_this_process
 
 if TYPE_CHECKING:
     from infra.topology import Topic
@@ -32,7 +33,7 @@ class TansuBroker:
     """A Tansu subprocess on 127.0.0.1 (`MP_KAFKA_PORT`, default 9092; 0 = a free port)."""
 
     def __init__(self, port: int | None = None) -> None:
-        self._requested = int(os.environ.get(PORT_ENV, DEFAULT_PORT)) if port is None else port
+        self.requested_port = int(os.environ.get(PORT_ENV, DEFAULT_PORT)) if port is None else port
         self._process: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -41,7 +42,7 @@ class TansuBroker:
         return f"{LOCALHOST}:{self.port}"
 
     def start(self, topics: Iterable[Topic] = ()) -> str:
-        self.port = ensure_free(self._requested, PORT_ENV)
+        self.port = ensure_free(self.requested_port, PORT_ENV)
         url = f"tcp://{LOCALHOST}:{self.port}"
         self._process = subprocess.Popen(
             [
@@ -59,6 +60,7 @@ class TansuBroker:
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches us, and we stop the broker in order
+            preexec_fn=die_with_this_process(),  # …and a SIGKILL of us takes the broker with it
         )
         self._wait_ready()
         create_topics(self.bootstrap, topics)

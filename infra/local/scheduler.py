@@ -1,39 +1,38 @@
-"""EventBridge Scheduler, locally: each schedule fires its function every `local_interval_s`."""
+"""EventBridge Scheduler, locally: each schedule fires its function every `local_interval_s`, by
+business time (ADR 0050).
+
+While the test clock runs (real time, or real time + an offset) a due schedule gets the EventBridge
+Scheduler event with `time` = business now. While the clock is frozen, or an advance holds it,
+nothing fires: frozen business time does not move, so nothing new comes due, and a firing at the
+frozen instant would repeat what `POST /admin/clock/advance` already ran — advance is then the only
+thing that fires schedules. `business_time` returns None to say so.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from infra.local.aws import ACCOUNT_ID, REGION
+from meterplex.platform.schedules import schedule_arn, scheduled_event
 
 log = logging.getLogger("localcloud.scheduler")
 
 Invoke = Callable[[str, dict[str, Any]], Any]
+BusinessTime = Callable[[], datetime | None]
 
 
-def schedule_arn(name: str) -> str:
-    return f"arn:aws:scheduler:{REGION}:{ACCOUNT_ID}:schedule/default/meterplex-local-{name}"
+def local_schedule_arn(name: str, stage: str = "local") -> str:
+    """The ARN a schedule would have in a stack of this stage (`meterplex-<stage>-<name>`)."""
+    return schedule_arn(REGION, ACCOUNT_ID, f"meterplex-{stage}-{name}")
 
 
-def schedule_event(schedule: Any, now: datetime) -> dict[str, Any]:
-    """The event an EventBridge Scheduler target receives (the templated 'Scheduled Event')."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.scheduler",
-        "account": ACCOUNT_ID,
-        "time": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": REGION,
-        "resources": [schedule_arn(schedule.name)],
-        "detail": {},
-    }
+def real_time() -> datetime | None:
+    return datetime.now(UTC)
 
 
 class Scheduler:
@@ -45,27 +44,40 @@ class Scheduler:
         invoke: Invoke,
         *,
         clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        business_time: BusinessTime = real_time,
+        stage: str = "local",
     ) -> None:
         self.schedules = tuple(schedules)
         self.invoke = invoke
+        self.stage = stage
         self._clock = clock
-        self._wall_clock = wall_clock
+        self._business_time = business_time
         now = clock()
         self._next_due = {s.name: now + s.local_interval_s for s in self.schedules}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
     def tick(self) -> list[str]:
-        """Invoke every schedule that is due; the names fired."""
+        """Invoke every schedule that is due (unless the test clock is frozen); the names fired."""
         now = self._clock()
-        fired = []
-        for schedule in self.schedules:
-            if now < self._next_due[schedule.name]:
-                continue
+        due = [s for s in self.schedules if now >= self._next_due[s.name]]
+        if not due:
+            return []
+        for schedule in due:
             self._next_due[schedule.name] = now + schedule.local_interval_s
+        try:
+            at = self._business_time()
+        except Exception:
+            log.exception("reading the test clock failed; schedules skipped this round")
+            return []
+        if at is None:
+            log.debug("test clock frozen: %s wait for an advance", [s.name for s in due])
+            return []
+        fired = []
+        for schedule in due:
+            event = scheduled_event(local_schedule_arn(schedule.name, self.stage), at)
             try:
-                self.invoke(schedule.function, schedule_event(schedule, self._wall_clock()))
+                self.invoke(schedule.function, event)
             except Exception:
                 log.exception("scheduled invocation %s of %s failed", schedule.name, schedule.function)
             fired.append(schedule.name)

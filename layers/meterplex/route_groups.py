@@ -61,6 +61,12 @@ def _usage() -> list[Router]:
     return [routes.router, write_guard_router()]
 
 
+def _admin() -> list[Router]:
+    from meterplex.testclock import routes as clock
+
+    return [clock.router]
+
+
 ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "docs_api": _docs,
     "health_api": _health,
@@ -69,4 +75,5 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "subscriptions_api": _subscriptions,
     "entitlements_api": _entitlements,
     "usage_api": _usage,
+    "admin_api": _admin,
 }

@@ -6,43 +6,53 @@ ports (MP_MOTO_PORT=0, MP_KAFKA_PORT=0), so the suite never collides with a runn
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import IO
 
 import pytest
 import requests
 
 from infra.local.net import free_port
+from tests.support.local_cli import REPO_ROOT, clean_environment
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60
+
+
+def serve(port: int, output: IO[bytes], **env: str) -> subprocess.Popen[bytes]:
+    """`python -m infra.local serve --port <port>` (what `make dev` runs), moto and Tansu on free
+    ports unless `env` says otherwise, none of the caller's MP_* settings."""
+    environment = clean_environment(
+        **({"MP_MOTO_PORT": "0", "MP_KAFKA_PORT": "0", "PYTHONUNBUFFERED": "1"} | env)
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "infra.local", "serve", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def output_of(output: IO[bytes]) -> Callable[[], str]:
+    def dump() -> str:
+        output.seek(0)
+        return output.read().decode("utf-8", "replace")[-20_000:]
+
+    return dump
 
 
 @pytest.fixture(scope="session")
 def local_cloud_url() -> Iterator[str]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MP_", "AWS_ENDPOINT"))}
-    env |= {"MP_MOTO_PORT": "0", "MP_KAFKA_PORT": "0", "PYTHONUNBUFFERED": "1"}
     with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "infra.local", "serve", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+        process = serve(port, output)
         url = f"http://127.0.0.1:{port}"
-
-        def dump() -> str:
-            output.seek(0)
-            return output.read().decode("utf-8", "replace")[-20_000:]
-
-        _wait_healthy(process, url, dump)
+        dump = output_of(output)
+        wait_healthy(process, url, dump)
         failed_before = _FAILURES["count"]
         yield url
         process.terminate()
@@ -54,7 +64,7 @@ def local_cloud_url() -> Iterator[str]:
             sys.stderr.write(f"\n--- local cloud output ---\n{dump()}\n")
 
 
-def _wait_healthy(process: subprocess.Popen[bytes], url: str, dump: Callable[[], str]) -> None:
+def wait_healthy(process: subprocess.Popen[bytes], url: str, dump: Callable[[], str]) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         if process.poll() is not None:
@@ -79,3 +89,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.failed:
         _FAILURES["count"] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fuzzer's report (tests/e2e/fuzzing.py), when it ran."""
+    from tests.e2e.fuzzing import REPORT
+
+    if REPORT.stats:
+        for line in REPORT.lines():
+            terminalreporter.write_line(line)

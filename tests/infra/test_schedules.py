@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
@@ -52,6 +54,15 @@ def test_schedules_invoke_their_function_with_retries_and_a_dlq() -> None:
             ),
         },
     )
+    # the input is the Scheduled Event, `time` = the fire time (what the local scheduler and advance send)
+    (schedule,) = template.find_resources("AWS::Scheduler::Schedule").values()
+    parts = schedule["Properties"]["Target"]["Input"]["Fn::Join"][1]
+    event = json.loads("".join(part if isinstance(part, str) else part["Ref"] for part in parts))
+    assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.scheduler"
+    assert event["time"] == "<aws.scheduler.scheduled-time>"
+    assert event["id"] == "<aws.scheduler.execution-id>"
+    assert event["resources"] == ["<aws.scheduler.schedule-arn>"]
+    assert (event["account"], event["region"]) == ("AWS::AccountId", "AWS::Region")
     template.has_resource_properties(
         "AWS::IAM::Policy",
         {

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+import re
 from typing import Any
 
 import pytest
 
 from infra import topology
 from infra.local.api_events import HttpRequest, authorizer_event, http_response, proxy_event
-from infra.local.gateway import Gateway, policy_allows
+from infra.local.gateway import MAX_BODY_BYTES, BodyRejected, Gateway, policy_allows, read_body
 
 
 def allow(context: dict[str, str] | None = None, effect: str = "Allow") -> dict[str, Any]:
@@ -208,3 +210,83 @@ def test_function_exception_is_a_502_envelope() -> None:
 def test_malformed_proxy_response_is_rejected(bad: Any) -> None:
     with pytest.raises(ValueError):
         http_response(bad)
+
+
+# -- issue 9, findings 10-12: the gateway's own answers ---------------------------------------------
+@pytest.mark.parametrize("verb", ["TRACE", "CONNECT", "PROPFIND", "BREW"])
+def test_verbs_api_gateway_has_no_method_for_answer_the_404_envelope(verb: str) -> None:
+    functions = FakeFunctions()
+    response = gateway(functions).handle(HttpRequest(verb, "/api/v1/plans"))
+    assert response.status == 404
+    assert body(response)["code"] == "NOT_FOUND" and body(response)["path"] == "/api/v1/plans"
+    assert functions.calls == []
+
+
+def test_body_over_10_mb_is_the_413_envelope() -> None:
+    functions = FakeFunctions()
+    request = HttpRequest("POST", "/api/v1/auth/login", body=b"x" * (MAX_BODY_BYTES + 1))
+    response = gateway(functions).handle(request)
+    assert response.status == 413 and body(response)["code"] == "PAYLOAD_TOO_LARGE"
+    assert functions.calls == []
+
+
+@pytest.mark.parametrize("sent", ["x" * 129, "a b", "évian", "semi;colon"])
+def test_invalid_correlation_id_is_replaced_by_the_request_id(sent: str) -> None:
+    functions = FakeFunctions(auth_error=Exception("Unauthorized"))
+    response = gateway(functions).handle(get("/api/v1/auth/me", **{"x-correlation-id": sent}))
+    generated = body(response)["correlationId"]
+    assert generated != sent and re.fullmatch(r"[0-9a-f-]{36}", generated)
+    assert ("x-correlation-id", generated) in response.headers
+
+
+def test_valid_correlation_id_is_kept() -> None:
+    functions = FakeFunctions(auth_error=Exception("Unauthorized"))
+    response = gateway(functions).handle(get("/api/v1/auth/me", **{"x-correlation-id": "order:42.a_b-c"}))
+    assert body(response)["correlationId"] == "order:42.a_b-c"
+
+
+def lower(**headers: str) -> dict[str, str]:
+    return {k.replace("_", "-"): v for k, v in headers.items()}
+
+
+@pytest.mark.parametrize("declared", ["-1", "abc", "1e3", "", " ", "5, 6", "+5", "٣"])
+def test_bad_content_length_is_a_400(declared: str) -> None:
+    with pytest.raises(BodyRejected) as rejected:
+        read_body(lower(content_length=declared), io.BytesIO(b"hello"))
+    assert (rejected.value.status, rejected.value.code) == (400, "BAD_REQUEST")
+
+
+def test_content_length_is_read_exactly_and_repeated_equal_values_are_fine() -> None:
+    assert read_body(lower(content_length="5, 5"), io.BytesIO(b"hello world")) == b"hello"
+    assert read_body({}, io.BytesIO(b"ignored")) == b""
+
+
+def test_content_length_over_the_limit_is_a_413_before_reading() -> None:
+    stream = io.BytesIO(b"x" * 100)
+    with pytest.raises(BodyRejected) as rejected:
+        read_body(lower(content_length="11"), stream, limit=10)
+    assert rejected.value.status == 413 and stream.tell() == 0
+
+
+def chunked(*chunks: bytes, trailer: bytes = b"") -> io.BytesIO:
+    raw = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n" + trailer + b"\r\n"
+    return io.BytesIO(raw + b"NEXT REQUEST")
+
+
+def test_chunked_body_is_decoded_with_extensions_and_trailers() -> None:
+    stream = chunked(b'{"email":', b' "a@b.co"}', trailer=b"X-Trailer: 1\r\n")
+    assert read_body(lower(transfer_encoding="chunked"), stream) == b'{"email": "a@b.co"}'
+    assert stream.read() == b"NEXT REQUEST"  # the connection can carry the next request
+
+
+@pytest.mark.parametrize("raw", [b"zz\r\nab\r\n0\r\n\r\n", b"5\r\nab\r\n", b"-1\r\n\r\n", b"\r\n"])
+def test_malformed_chunked_body_is_a_400(raw: bytes) -> None:
+    with pytest.raises(BodyRejected) as rejected:
+        read_body(lower(transfer_encoding="chunked"), io.BytesIO(raw))
+    assert rejected.value.status == 400
+
+
+def test_chunked_body_over_the_limit_is_a_413() -> None:
+    with pytest.raises(BodyRejected) as rejected:
+        read_body(lower(transfer_encoding="gzip, chunked"), chunked(b"x" * 6, b"y" * 6), limit=10)
+    assert rejected.value.status == 413

@@ -63,3 +63,18 @@ def test_triggers_and_grants_name_declared_things() -> None:
 def test_routes_are_unique() -> None:
     keys = [(r.method, gateway_shape(r.path)) for r in topology.ROUTES]
     assert len(keys) == len(set(keys))
+
+
+def test_schedules_parse_target_no_schedule_runner_and_name_importable_completions() -> None:
+    # The test clock's advance runs every schedule through admin_api (ADR 0050): a schedule aimed at
+    # a function that itself runs schedules would have it invoke itself.
+    from meterplex.platform.schedules import parse_expression
+    from meterplex.testclock.targets import import_check
+
+    runners = {fn.name for fn in topology.FUNCTIONS if fn.runs_schedules}
+    assert runners == {"admin_api"}
+    for schedule in topology.SCHEDULES:
+        parse_expression(schedule.expression)
+        assert schedule.function not in runners, schedule.name
+        if schedule.completion:
+            assert callable(import_check(schedule.completion)), schedule.completion

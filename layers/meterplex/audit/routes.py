@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import Field
 
 from meterplex.audit.repository import trail
-from meterplex.platform.api import ApiResponse, principal_of, tenant_header_of
+from meterplex.platform.api import AUTH_TENANT, ApiResponse, principal_of, tenant_header_of
 from meterplex.platform.auth import MANAGERS, tenant_access
 
 router = Router()
@@ -29,7 +29,12 @@ class AuditEventsOut(ApiResponse):
     data: list[AuditEventOut]
 
 
-@router.get("/api/v1/audit-events", tags=["Audit"], summary="The tenant's latest audit events (OWNER/ADMIN)")
+@router.get(
+    "/api/v1/audit-events",
+    tags=["Audit"],
+    summary="The tenant's latest audit events (OWNER/ADMIN)",
+    security=AUTH_TENANT,
+)
 def audit_events(limit: Annotated[int, Query(), Field(ge=1, le=MAX_EVENTS)] = 50) -> AuditEventsOut:
     access = tenant_access(principal_of(router), tenant_header_of(router), roles=MANAGERS)
     rows = [

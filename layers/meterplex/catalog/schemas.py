@@ -20,6 +20,7 @@ from meterplex.catalog.models import (
 )
 from meterplex.platform.api import ApiModel, ApiResponse
 from meterplex.platform.clock import iso
+from meterplex.platform.limits import KeyPart, Metadata
 from meterplex.platform.pagination import PageMeta
 
 Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str)]  # UTC, ISO 8601 with Z
@@ -41,9 +42,13 @@ PlanSlug = Annotated[
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Description = Annotated[str, Field(max_length=2000)]
 Currency = Annotated[str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217, stored lowercase")]
-Cents = Annotated[int, Field(ge=0, description="Integer cents")]
-Units = Annotated[int, Field(ge=0)]
-OveragePrice = Annotated[int, Field(ge=0, description="Hundredths of a cent per unit (10 = $0.001)")]
+# Every integer has a documented range (SPEC §0): generous, but storable and summable exactly.
+Cents = Annotated[int, Field(ge=0, le=100_000_000_000, description="Integer cents (≤ $1,000,000,000)")]
+Units = Annotated[int, Field(ge=0, le=1_000_000_000_000_000)]
+OveragePrice = Annotated[
+    int, Field(ge=0, le=1_000_000_000, description="Hundredths of a cent per unit (10 = $0.001)")
+]
+DisplayOrder = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
 # -- requests ---------------------------------------------------------------------------------
@@ -52,8 +57,8 @@ class CreatePlanRequest(ApiModel):
     slug: PlanSlug
     description: Description | None = None
     is_public: bool = True
-    display_order: Annotated[int, Field(ge=0)] = 0
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    display_order: DisplayOrder = 0
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class UpdatePlanRequest(ApiModel):
@@ -62,8 +67,8 @@ class UpdatePlanRequest(ApiModel):
     name: Name | None = None
     description: Description | None = None
     is_public: bool | None = None
-    display_order: Annotated[int, Field(ge=0)] | None = None
-    metadata: dict[str, Any] | None = None
+    display_order: DisplayOrder | None = None
+    metadata: Metadata | None = None
     status: CatalogStatus | None = None
 
 
@@ -114,7 +119,7 @@ class TermsFields(ApiModel):
 
 
 class CreateEntitlementRequest(TermsFields):
-    feature_id: Annotated[str, Field(min_length=1, max_length=100)]
+    feature_id: Annotated[KeyPart, Field(max_length=100)]
 
 
 class UpdateEntitlementRequest(TermsFields):

@@ -64,11 +64,24 @@ class ConsumeRejected(Exception):
 
 
 @dataclass(frozen=True)
-class Duplicate:
-    """An idempotency key seen before: its first answer (None while that request is in flight)."""
+class Claim:
+    """An idempotency key already consumed: the request it answered, and that answer (stored in
+    the same transaction as the units it counted; None only for a claim older than that rule)."""
 
-    answer: dict[str, Any] | None
+    feature_key: str
     amount: int
+    answer: dict[str, Any] | None
+
+    def answers(self, feature_key: str, amount: int) -> bool:
+        """Is this the claim of the same request (SPEC §0: same key, same feature and amount)?"""
+        return (self.feature_key, self.amount) == (feature_key, amount)
+
+
+@dataclass(frozen=True)
+class CounterMoved:
+    """A keyed consume lost a race: the grant changed since it was read; `grant` is it now."""
+
+    grant: Grant | None
 
 
 def not_in_plan(feature_key: str, reason: str) -> dict[str, Any]:

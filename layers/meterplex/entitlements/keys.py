@@ -50,5 +50,6 @@ class Attr:
     USED = "used"  # units counted in the current window: consumed + ingested (ADR 0013)
     ROOM = "room"  # allowance - used, kept with `used` so a HARD limit is a plain condition
     AMOUNT = "amount"
+    FEATURE = "feature"  # the claim's feature: with `amount`, the request a key is bound to
     ANSWER = "answer"
     EXPIRES_AT = "expiresAt"

@@ -6,26 +6,19 @@ Any member of the tenant (JWT + x-tenant-id) or the tenant's API key may call th
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from pydantic import Field
 
+from meterplex.entitlements.schemas import Amount, CheckOut, ConsumeOut, ConsumeRequest, check_out
 from meterplex.entitlements.service import EntitlementService
-from meterplex.platform.api import ApiModel, principal_of, tenant_header_of
+from meterplex.platform.api import AUTH_TENANT, principal_of, tenant_header_of
 from meterplex.platform.auth import tenant_access
 
 router = Router()
 TAGS = ["Entitlement checks"]
 FeatureKey = Annotated[str, Path(max_length=100, description="The feature's lookup key")]
-
-
-class ConsumeRequest(ApiModel):
-    amount: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1
-    idempotency_key: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
-        None, description="A repeated key returns the first answer and counts nothing"
-    )
 
 
 @cache
@@ -42,22 +35,23 @@ def _tenant_id(*, write: bool = False) -> str:
 
 
 @router.get(
-    "/api/v1/entitlements/<feature_key>/check",
+    "/api/v1/entitlements/<featureKey>/check",
     summary="May the tenant use the feature? Always 200; one DynamoDB read",
     tags=TAGS,
+    security=AUTH_TENANT,
 )
-def check(
-    feature_key: FeatureKey, amount: Annotated[int, Query(ge=1, le=1_000_000_000)] = 1
-) -> dict[str, Any]:
-    return entitlement_service().check(_tenant_id(), feature_key, amount)
+def check(featureKey: FeatureKey, amount: Annotated[Amount, Query()] = 1) -> CheckOut:
+    return check_out.validate_python(entitlement_service().check(_tenant_id(), featureKey, amount))
 
 
 @router.post(
-    "/api/v1/entitlements/<feature_key>/consume",
+    "/api/v1/entitlements/<featureKey>/consume",
     summary="Consume units: 404 not in plan, 403 BOOLEAN or QUOTA_EXCEEDED; one conditional write",
     tags=TAGS,
+    security=AUTH_TENANT,
 )
-def consume(feature_key: FeatureKey, body: Annotated[ConsumeRequest | None, Body()] = None) -> dict[str, Any]:
+def consume(featureKey: FeatureKey, body: Annotated[ConsumeRequest | None, Body()] = None) -> ConsumeOut:
     request = body or ConsumeRequest()
     tenant_id = _tenant_id(write=True)
-    return entitlement_service().consume(tenant_id, feature_key, request.amount, request.idempotency_key)
+    answer = entitlement_service().consume(tenant_id, featureKey, request.amount, request.idempotency_key)
+    return ConsumeOut.model_validate(answer)

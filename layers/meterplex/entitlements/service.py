@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from meterplex.entitlements.grants import (
     BOOLEAN,
+    Claim,
     ConsumeRejected,
-    Duplicate,
+    CounterMoved,
     Grant,
     check_answer,
     consume_answer,
 )
-from meterplex.platform.clock import Clock, iso, system_clock
-from meterplex.platform.errors import Forbidden, NotFound
+from meterplex.platform.clock import Clock, business_clock, iso
+from meterplex.platform.errors import Conflict, Forbidden, MeterplexError, NotFound, Unavailable
 
 MAX_ROLL_ATTEMPTS = 3
+# A keyed consume retries when another write moved the counter between its read and its write;
+# each retry re-reads nothing (the failed write returns the grant), and a HARD quota that filled
+# up meanwhile ends the retries with QUOTA_EXCEEDED. Past this many, 503: retry with the same key.
+MAX_KEYED_ATTEMPTS = 25
+BACKOFF_CAP_S = 0.02
 
 
 class GrantStorePort(Protocol):
@@ -24,10 +34,10 @@ class GrantStorePort(Protocol):
 
     def get(self, tenant_id: str, feature_key: str) -> Grant | None: ...
     def add_usage(self, tenant_id: str, feature_key: str, amount: int, now: datetime) -> Grant: ...
+    def claim(self, tenant_id: str, idempotency_key: str) -> Claim | None: ...
     def add_usage_once(
-        self, tenant_id: str, feature_key: str, amount: int, now: datetime, idempotency_key: str
-    ) -> Duplicate | None: ...
-    def record_answer(self, tenant_id: str, idempotency_key: str, answer: dict[str, Any]) -> None: ...
+        self, seen: Grant, amount: int, now: datetime, idempotency_key: str, answer: dict[str, Any]
+    ) -> Claim | CounterMoved | None: ...
     def roll_window(self, grant: Grant, start: datetime, end: datetime | None) -> None: ...
 
 
@@ -35,10 +45,24 @@ def feature_not_in_plan(feature_key: str) -> NotFound:
     return NotFound(f"Feature '{feature_key}' is not in the tenant's plan", code="FEATURE_NOT_IN_PLAN")
 
 
+class _RollWindow(Exception):
+    """The grant still holds a closed window: open the current one, then try again."""
+
+    def __init__(self, start: datetime, end: datetime | None) -> None:
+        super().__init__("roll")
+        self.start, self.end = start, end
+
+
 class EntitlementService:
-    def __init__(self, store: GrantStorePort, clock: Clock = system_clock) -> None:
+    def __init__(
+        self,
+        store: GrantStorePort,
+        clock: Clock = business_clock,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._sleep = sleep
 
     def check(self, tenant_id: str, feature_key: str, amount: int = 1) -> dict[str, Any]:
         """One read: the grant item carries the snapshot and the current window's counter."""
@@ -48,34 +72,75 @@ class EntitlementService:
         self, tenant_id: str, feature_key: str, amount: int = 1, idempotency_key: str | None = None
     ) -> dict[str, Any]:
         """Count `amount` units: one conditional write; a HARD limit is never overshot."""
+        if idempotency_key is not None:
+            return self._consume_once(tenant_id, feature_key, amount, idempotency_key)
         for _ in range(MAX_ROLL_ATTEMPTS):
             now = self._clock.now()
             try:
-                if idempotency_key is None:
-                    grant = self._store.add_usage(tenant_id, feature_key, amount, now)
-                    return consume_answer(grant, feature_key, amount)
-                duplicate = self._store.add_usage_once(tenant_id, feature_key, amount, now, idempotency_key)
-                if duplicate is not None:
-                    return self._replay(tenant_id, feature_key, duplicate)
-                after = self._store.get(tenant_id, feature_key)
-                assert after is not None
-                answer = consume_answer(after, feature_key, amount)
-                self._store.record_answer(tenant_id, idempotency_key, answer)
-                return answer
+                return consume_answer(
+                    self._store.add_usage(tenant_id, feature_key, amount, now), feature_key, amount
+                )
             except ConsumeRejected as rejected:
-                self._reject_or_roll(feature_key, rejected.grant, amount, now)
+                try:
+                    self._refuse(feature_key, rejected.grant, amount, now)
+                except _RollWindow as roll:
+                    assert rejected.grant is not None
+                    self._store.roll_window(rejected.grant, roll.start, roll.end)
         raise feature_not_in_plan(feature_key)  # pragma: no cover - windows cannot roll 3 times
 
-    def _replay(self, tenant_id: str, feature_key: str, duplicate: Duplicate) -> dict[str, Any]:
-        if duplicate.answer is not None:
-            return duplicate.answer
-        grant = self._store.get(tenant_id, feature_key)  # first request still in flight
+    def _consume_once(self, tenant_id: str, feature_key: str, amount: int, key: str) -> dict[str, Any]:
+        """Consume bound to `key` (SPEC §0): the first answer is stored with the units it counted,
+        in one transaction; the same key for another feature or amount is 409. ADR 0035."""
+        grant = self._store.get(tenant_id, feature_key)
+        for attempt in range(MAX_KEYED_ATTEMPTS):
+            now = self._clock.now()
+            try:
+                self._refuse(feature_key, grant, amount, now)
+            except _RollWindow as roll:
+                assert grant is not None
+                self._store.roll_window(grant, roll.start, roll.end)
+                grant = self._store.get(tenant_id, feature_key)
+                continue
+            except MeterplexError:
+                claim = self._store.claim(tenant_id, key)  # a retry of a request that succeeded?
+                if claim is None:
+                    raise
+                return self._replay(claim, tenant_id, feature_key, amount, key)
+            assert grant is not None
+            answer = consume_answer(replace(grant, used=grant.used + amount), feature_key, amount)
+            outcome = self._store.add_usage_once(grant, amount, now, key, answer)
+            if outcome is None:
+                return answer
+            if isinstance(outcome, Claim):
+                return self._replay(outcome, tenant_id, feature_key, amount, key)
+            grant = outcome.grant
+            self._sleep(random.uniform(0, min(BACKOFF_CAP_S, 0.001 * 2**attempt)))  # noqa: S311
+        raise Unavailable(
+            f"Too many concurrent consumes of '{feature_key}'; retry with the same idempotency key",
+            code="CONTENTION",
+            retry_after_s=1,
+        )
+
+    def _replay(
+        self, claim: Claim, tenant_id: str, feature_key: str, amount: int, key: str
+    ) -> dict[str, Any]:
+        if not claim.answers(feature_key, amount):
+            raise Conflict(
+                f"Idempotency key '{key}' was used for another request "
+                f"(feature '{claim.feature_key}', amount {claim.amount})",
+                code="IDEMPOTENCY_KEY_REUSED",
+            )
+        if claim.answer is not None:
+            return claim.answer
+        grant = self._store.get(tenant_id, feature_key)  # a claim written before answers were stored
         if grant is None:
             raise feature_not_in_plan(feature_key)
-        return consume_answer(grant, feature_key, duplicate.amount)
+        return consume_answer(grant, feature_key, claim.amount)
 
-    def _reject_or_roll(self, feature_key: str, grant: Grant | None, amount: int, now: datetime) -> None:
-        """Why did the condition fail? Raise the caller's error, or roll a stale window (retry)."""
+    def _refuse(self, feature_key: str, grant: Grant | None, amount: int, now: datetime) -> None:
+        """Why a consume of `amount` on `grant` (as read) cannot count: the caller's error, or
+        `_RollWindow` when the window is stale. Returns when it can (what the write's condition
+        checks, in the same order)."""
         if grant is None or grant.ended(now):
             raise feature_not_in_plan(feature_key)
         if grant.feature_type == BOOLEAN:
@@ -85,9 +150,9 @@ class EntitlementService:
             )
         start, end = grant.current_window(now)
         if grant.window_start != iso(start):
-            self._store.roll_window(grant, start, end)
-            return
-        raise Forbidden(
-            f"Quota for '{feature_key}' exceeded: {grant.used} of {grant.limit} used, {amount} requested",
-            code="QUOTA_EXCEEDED",
-        )
+            raise _RollWindow(start, end)
+        if grant.is_hard and grant.used + amount > (grant.limit or 0):
+            raise Forbidden(
+                f"Quota for '{feature_key}' exceeded: {grant.used} of {grant.limit} used, {amount} requested",
+                code="QUOTA_EXCEEDED",
+            )

@@ -2,7 +2,8 @@
 
 Budget (SPEC §5, ADR 0011): a check is one GetItem; a consume is one conditional UpdateItem
 (`room ≥ amount` for a HARD limit, so the limit is exact under any concurrency). With an
-idempotency key the counter update and the key's claim are one TransactWriteItems. A failed
+idempotency key (ADR 0035) it is one GetItem and one TransactWriteItems: the counter update,
+conditional on the counter just read, and the key's claim carrying the answer it gets. A failed
 condition returns the item as it was (`ReturnValuesOnConditionCheckFailure`), so telling "over
 quota" from "not in plan" or "window has rolled" costs no extra read.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from meterplex.entitlements.grants import ConsumeRejected, Duplicate, Grant
+from meterplex.entitlements.grants import Claim, ConsumeRejected, CounterMoved, Grant
 from meterplex.entitlements.keys import (
     GRANT_SK,
     IDEMPOTENCY_TTL_DAYS,
@@ -31,6 +32,8 @@ from meterplex.platform.dynamodb import CONDITION_FAILED, TRANSACTION_CANCELLED,
 from meterplex.platform.dynamodb_errors import retrying
 from meterplex.platform.settings import CoreTableSettings, load
 
+CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason: that item's condition did not hold
+
 # One UpdateItem for every kind of consume: the grant must be live, consumable, in its window, and
 # (HARD only) have room. Non-existent attributes never satisfy a comparison, hence the explicit tests.
 CONSUME_CONDITION = (
@@ -38,6 +41,9 @@ CONSUME_CONDITION = (
     " AND (attribute_not_exists(#ends) OR #ends > :now)"
     " AND (attribute_not_exists(#behavior) OR #behavior = :soft OR #room >= :amount)"
 )
+# A keyed consume writes only if the counter is still what it read (a grant always has `used`; the
+# first form also accepts an item written before that).
+_UNCHANGED = {False: "#used = :seen", True: "(#used = :seen OR attribute_not_exists(#used))"}
 CONSUME_NAMES = {
     "#type": Attr.FEATURE_TYPE,
     "#ws": Attr.WINDOW_START,
@@ -57,6 +63,17 @@ def _s(item: dict[str, Any], name: str) -> str | None:
 def _n(item: dict[str, Any], name: str) -> int | None:
     value = item.get(name)
     return int(value["N"]) if value and "N" in value else None
+
+
+def claim_from_item(item: dict[str, Any] | None) -> Claim | None:
+    if not item:
+        return None
+    answer = _s(item, Attr.ANSWER)
+    return Claim(
+        feature_key=_s(item, Attr.FEATURE) or "",
+        amount=_n(item, Attr.AMOUNT) or 0,
+        answer=json.loads(answer) if answer else None,
+    )
 
 
 def grant_from_item(tenant_id: str, feature_key: str, item: dict[str, Any] | None) -> Grant | None:
@@ -133,18 +150,32 @@ class GrantStore:
         assert grant is not None
         return grant
 
+    def claim(self, tenant_id: str, idempotency_key: str) -> Claim | None:
+        """The claim of `idempotency_key`, if that key was consumed: one GetItem."""
+        response = self.client.get_item(
+            TableName=self.table, Key=self._claim_key(tenant_id, idempotency_key), ConsistentRead=True
+        )
+        return claim_from_item(response.get("Item"))
+
     def add_usage_once(
-        self, tenant_id: str, feature_key: str, amount: int, now: datetime, idempotency_key: str
-    ) -> Duplicate | None:
-        """Count `amount` units unless `idempotency_key` was used before: ONE TransactWriteItems."""
-        update = self._consume_update(tenant_id, feature_key, amount, now)
+        self, seen: Grant, amount: int, now: datetime, idempotency_key: str, answer: dict[str, Any]
+    ) -> Claim | CounterMoved | None:
+        """Count `amount` on the grant as it was read and claim the key with its `answer`: ONE
+        TransactWriteItems, conditional on the counter still being `seen.used` (so `answer`, which
+        reports `used` after this write, is exact) and on the key being new (ADR 0035).
+
+        None: done. A `Claim`: the key was consumed before (nothing counted). `CounterMoved`: the
+        grant changed since it was read (another consume, a roll, an end), nothing was written."""
+        update = self._consume_update(seen.tenant_id, seen.feature_key, amount, now)
+        update["ConditionExpression"] = f"({CONSUME_CONDITION}) AND {_UNCHANGED[seen.used == 0]}"
+        update["ExpressionAttributeValues"][":seen"] = {"N": str(seen.used)}
         claim = {
             "TableName": self.table,
             "Item": {
-                "pk": {"S": consume_pk(tenant_id)},
-                "sk": {"S": consume_sk(idempotency_key)},
+                **self._claim_key(seen.tenant_id, idempotency_key),
+                Attr.FEATURE: {"S": seen.feature_key},
                 Attr.AMOUNT: {"N": str(amount)},
-                "feature": {"S": feature_key},
+                Attr.ANSWER: {"S": json.dumps(answer, separators=(",", ":"))},
                 Attr.EXPIRES_AT: {"N": str(epoch_s(now + timedelta(days=IDEMPOTENCY_TTL_DAYS)))},
             },
             "ConditionExpression": "attribute_not_exists(pk)",
@@ -157,35 +188,18 @@ class GrantStore:
             if error.response.get("Error", {}).get("Code") != TRANSACTION_CANCELLED:
                 raise
             reasons = error.response.get("CancellationReasons") or [{}, {}]
-            if reasons[1].get("Code") == "ConditionalCheckFailed":
-                return self.duplicate(tenant_id, idempotency_key, reasons[1].get("Item"))
-            if reasons[0].get("Code") != "ConditionalCheckFailed":
+            if reasons[1].get("Code") == CHECK_FAILED:
+                return claim_from_item(reasons[1].get("Item")) or self.claim(seen.tenant_id, idempotency_key)
+            if reasons[0].get("Code") != CHECK_FAILED:
                 raise  # neither condition failed (`retrying` already resent conflicts): not a refusal
             old = reasons[0].get("Item")
-            grant = grant_from_item(tenant_id, feature_key, old) if old else self.get(tenant_id, feature_key)
-            raise ConsumeRejected(grant) from error
+            fresh = grant_from_item(seen.tenant_id, seen.feature_key, old) if old else None
+            return CounterMoved(fresh or self.get(seen.tenant_id, seen.feature_key))
         return None
 
-    def duplicate(self, tenant_id: str, idempotency_key: str, item: dict[str, Any] | None) -> Duplicate:
-        if not item or Attr.ANSWER not in item:
-            response = self.client.get_item(
-                TableName=self.table,
-                Key={"pk": {"S": consume_pk(tenant_id)}, "sk": {"S": consume_sk(idempotency_key)}},
-                ConsistentRead=True,
-            )
-            item = response.get("Item") or item or {}
-        answer = _s(item, Attr.ANSWER)
-        return Duplicate(answer=json.loads(answer) if answer else None, amount=_n(item, Attr.AMOUNT) or 0)
-
-    def record_answer(self, tenant_id: str, idempotency_key: str, answer: dict[str, Any]) -> None:
-        """Remember the first answer, so that a retry with the key gets the same body."""
-        self.client.update_item(
-            TableName=self.table,
-            Key={"pk": {"S": consume_pk(tenant_id)}, "sk": {"S": consume_sk(idempotency_key)}},
-            UpdateExpression="SET #answer = :answer",
-            ExpressionAttributeNames={"#answer": Attr.ANSWER},
-            ExpressionAttributeValues={":answer": {"S": json.dumps(answer, separators=(",", ":"))}},
-        )
+    @staticmethod
+    def _claim_key(tenant_id: str, idempotency_key: str) -> dict[str, Any]:
+        return {"pk": {"S": consume_pk(tenant_id)}, "sk": {"S": consume_sk(idempotency_key)}}
 
     def roll_window(self, grant: Grant, start: datetime, end: datetime | None) -> None:
         """Archive the grant's stale window and open the one containing now (once per window).

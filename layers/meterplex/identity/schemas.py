@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from meterplex.identity.models import (
     ApiKey,
@@ -18,9 +18,12 @@ from meterplex.identity.models import (
 )
 from meterplex.platform.api import ApiModel, ApiResponse
 from meterplex.platform.auth import Role
+from meterplex.platform.limits import Metadata, key_part
 
 Email = Annotated[
-    str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["ada@example.com"])
+    str,
+    Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, examples=["ada@example.com"]),
+    AfterValidator(key_part),  # part of the user's key: ≤ 255 bytes in UTF-8 (SPEC §0)
 ]
 # Secrets are SecretStr so no repr or log line (even Powertools' debug logs) can show them.
 Password = Annotated[
@@ -32,7 +35,6 @@ Slug = Annotated[
     str,
     Field(pattern=r"^[a-z][a-z0-9-]{2,99}$", description="lowercase, 3–100 chars", examples=["acme-corp"]),
 ]
-Metadata = Annotated[dict[str, Any], Field(description="free-form JSON object")]
 Secret = Annotated[SecretStr, Field(min_length=1, max_length=512)]
 
 

@@ -48,11 +48,21 @@ class Gsi1(GlobalSecondaryIndex):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class _TableNameFromSettings(type):
+    """`Meta.table_name` read from the settings when PynamoDB first needs it (a connection), not
+    at import: `docs_api` and `python -m infra.local openapi` import every route module to build
+    the OpenAPI document, and have no table."""
+
+    @property
+    def table_name(cls) -> str:
+        return load(CoreTableSettings).core_table
+
+
 class CoreItem(Model):
     """Base of every item of the core table (single-table design: see docs/data-model.md)."""
 
-    class Meta:
-        table_name = load(CoreTableSettings).core_table
+    class Meta(metaclass=_TableNameFromSettings):
+        pass
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

@@ -21,6 +21,8 @@ class ErrorKind(Enum):
     FORBIDDEN = HTTPStatus.FORBIDDEN
     NOT_FOUND = HTTPStatus.NOT_FOUND
     CONFLICT = HTTPStatus.CONFLICT
+    PAYLOAD_TOO_LARGE = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    UNSUPPORTED_MEDIA_TYPE = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
     RATE_LIMITED = HTTPStatus.TOO_MANY_REQUESTS
     INTERNAL = HTTPStatus.INTERNAL_SERVER_ERROR
     UNAVAILABLE = HTTPStatus.SERVICE_UNAVAILABLE
@@ -81,25 +83,35 @@ class Conflict(MeterplexError):
     default_code = "CONFLICT"
 
 
-class RateLimited(MeterplexError):
-    kind = ErrorKind.RATE_LIMITED
-    default_code = "RATE_LIMITED"
+class PayloadTooLarge(MeterplexError):
+    kind = ErrorKind.PAYLOAD_TOO_LARGE
+    default_code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaType(MeterplexError):
+    kind = ErrorKind.UNSUPPORTED_MEDIA_TYPE
+    default_code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class RetryLater(MeterplexError):
+    """An error the caller may retry after `Retry-After` seconds."""
 
     def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
         super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after_s))})
         self.retry_after_s = retry_after_s
 
 
-class Unavailable(MeterplexError):
+class RateLimited(RetryLater):
+    kind = ErrorKind.RATE_LIMITED
+    default_code = "RATE_LIMITED"
+
+
+class Unavailable(RetryLater):
     """A dependency is busy (e.g. DynamoDB conflicts or throttling after our retries): 503 with
     `Retry-After`, so the caller sends the same request again later. Nothing was written."""
 
     kind = ErrorKind.UNAVAILABLE
     default_code = "SERVICE_UNAVAILABLE"
-
-    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
-        super().__init__(message, code=code, headers={"Retry-After": str(max(1, retry_after_s))})
-        self.retry_after_s = retry_after_s
 
 
 def envelope(

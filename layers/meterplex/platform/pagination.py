@@ -25,7 +25,7 @@ from meterplex.platform.errors import InvalidInput
 
 T = TypeVar("T")
 
-PageNumber = Annotated[int, Field(ge=1, description="1-based page number")]
+PageNumber = Annotated[int, Field(ge=1, le=1_000_000, description="1-based page number")]
 PageLimit = Annotated[int, Field(ge=1, le=100, description="Items per page (1–100)")]
 Cursor = Annotated[
     str,

@@ -23,6 +23,9 @@ class _Settings(BaseModel):
         return cls.model_validate(dict(os.environ if environ is None else environ))
 
 
+PROD_STAGE = "prod"
+
+
 class StageSettings(_Settings):
     stage: str = Field("local", alias=env.STAGE, pattern=r"^[a-z][a-z0-9-]{1,20}$")
 
@@ -92,6 +95,31 @@ class IdentitySettings(StageSettings, CoreTableSettings, JwtSettings, RateLimitS
     expose_reset_token: bool = Field(False, alias=env.EXPOSE_RESET_TOKEN)
     # how long an existing account's invitation into a tenant can be accepted (ADR 0033)
     invitation_ttl_days: int = Field(7, alias=env.INVITATION_TTL_DAYS, ge=1, le=30)
+
+
+class ClockSettings(StageSettings):
+    """The test clock (SPEC §8.1, ADR 0050): on by default in the local and test stages, off
+    elsewhere unless `MP_TEST_CLOCK=true`, and refused for the prod stage."""
+
+    test_clock: bool | None = Field(None, alias=env.TEST_CLOCK)
+
+    @model_validator(mode="after")
+    def _never_in_prod(self) -> Self:
+        if self.test_clock and self.stage == PROD_STAGE:
+            raise ValueError(f"{env.TEST_CLOCK} cannot be enabled in the {PROD_STAGE} stage")
+        return self
+
+    @property
+    def test_clock_enabled(self) -> bool:
+        return self.is_local if self.test_clock is None else self.test_clock
+
+
+class AdminClockSettings(ClockSettings, CoreTableSettings):
+    """admin_api: the schedules advance runs and its time bounds."""
+
+    schedules: str = Field("[]", alias=env.SCHEDULES)
+    advance_budget_s: float = Field(20.0, alias=env.CLOCK_ADVANCE_BUDGET_S, gt=0, le=900)
+    completion_timeout_s: float = Field(30.0, alias=env.CLOCK_COMPLETION_TIMEOUT_S, gt=0, le=900)
 
 
 S = TypeVar("S", bound=_Settings)

@@ -9,13 +9,14 @@ from pydantic import Field
 from meterplex.catalog.models import FeatureType, Interval, LimitBehavior, ResetPeriod
 from meterplex.catalog.schemas import Timestamp
 from meterplex.platform.api import ApiModel, ApiResponse
+from meterplex.platform.limits import KeyPart
 from meterplex.platform.pagination import PageMeta
 from meterplex.subscriptions.models import Subscription, SubscriptionStatus
 
 
 class SubscribeRequest(ApiModel):
-    plan_id: Annotated[str, Field(min_length=1, max_length=100)]
-    price_id: Annotated[str, Field(min_length=1, max_length=100)]
+    plan_id: Annotated[KeyPart, Field(max_length=100)]
+    price_id: Annotated[KeyPart, Field(max_length=100)]
     trial_days: Annotated[int, Field(ge=1, le=90)] | None = None
 
 

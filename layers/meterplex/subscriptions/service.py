@@ -16,7 +16,7 @@ from typing import Protocol
 
 from meterplex.catalog.models import Entitlement, Plan, Price
 from meterplex.periods import billing_period_at
-from meterplex.platform.clock import Clock, system_clock
+from meterplex.platform.clock import Clock, business_clock
 from meterplex.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
 from meterplex.platform.ids import new_id
 from meterplex.subscriptions.models import (
@@ -75,7 +75,7 @@ def subscription_not_found(subscription_id: str) -> NotFound:
 
 class SubscriptionService:
     def __init__(
-        self, repository: SubscriptionRepository, catalog: CatalogReader, clock: Clock = system_clock
+        self, repository: SubscriptionRepository, catalog: CatalogReader, clock: Clock = business_clock
     ) -> None:
         self._repo = repository
         self._catalog = catalog

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from meterplex.platform.clock import Clock, iso, system_clock
+from meterplex.platform.clock import Clock, business_clock, iso
 
 
-def active_subscription_summary(tenant_id: str, clock: Clock = system_clock) -> dict[str, Any] | None:
+def active_subscription_summary(tenant_id: str, clock: Clock = business_clock) -> dict[str, Any] | None:
     """The tenant's live subscription as it stands now (trial and period transitions applied), or None."""
     from meterplex.subscriptions.models import as_of
     from meterplex.subscriptions.repository import DynamoSubscriptionRepository

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any
@@ -14,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import Field, field_validator
 
 from meterplex.platform.api import (
+    AUTH_API_KEY,
     ApiModel,
     ApiResponse,
     actor_of,
@@ -23,6 +23,7 @@ from meterplex.platform.api import (
 )
 from meterplex.platform.auth import AuthType, tenant_access
 from meterplex.platform.errors import Forbidden
+from meterplex.platform.limits import BODY_LIMIT_EXTENSION, KeyPart, metadata_size
 from meterplex.platform.observability import metrics
 from meterplex.platform.settings import UsageSettings, load
 from meterplex.usage.models import IncomingEvent
@@ -33,28 +34,36 @@ router = Router()
 TAGS = ["Usage"]
 MAX_EVENTS = 1000
 MAX_METADATA_BYTES = 2048  # a usage item stays small; a transaction of 100 stays far below 4 MB
+# 1,000 events of at most ~2.5 KB each (id, feature, metadata): the route takes up to 5 MiB, under
+# Lambda's 6 MB synchronous payload (SPEC §0: "the usage batch route allows its 1,000 events").
+MAX_BATCH_BODY_BYTES = 5 * 1_048_576
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+FAR_PAST = datetime.min.replace(tzinfo=UTC)
+UsageMetadata = Annotated[
+    dict[str, Any],
+    Field(description=f"free-form JSON object, at most {MAX_METADATA_BYTES:,} bytes serialized"),
+    metadata_size(MAX_METADATA_BYTES),
+]
 
 
 class UsageEventIn(ApiModel):
-    event_id: Annotated[
-        str, Field(min_length=1, max_length=255, description="Unique per tenant (any string)")
-    ]
-    feature: Annotated[str, Field(min_length=1, max_length=100, description="The feature's lookup key")]
+    event_id: Annotated[KeyPart, Field(description="Unique per tenant (any string of 1–255 bytes)")]
+    feature: Annotated[KeyPart, Field(max_length=100, description="The feature's lookup key")]
     amount: Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
     timestamp: Annotated[datetime, Field(description="ISO 8601; UTC when no offset is given")]
-    metadata: dict[str, Any] | None = None
+    metadata: UsageMetadata | None = None
 
     @field_validator("timestamp")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-    @field_validator("metadata")
-    @classmethod
-    def _small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
-            raise ValueError(f"metadata must serialize to at most {MAX_METADATA_BYTES} bytes")
-        return value
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            # 9999-12-31T23:59:59-05:00 has no UTC datetime: it is as far in the future (or past)
+            # as a datetime goes, which the ingestion window rejects per event (SPEC §6).
+            return FAR_FUTURE if value.year > 1 else FAR_PAST
 
 
 class UsageBatchIn(ApiModel):
@@ -96,7 +105,9 @@ def ingest_service() -> UsageIngestService:
     "/api/v1/usage/events",
     summary="Send up to 1,000 usage events (API key only); 202 with each event's status in order",
     tags=TAGS,
+    openapi_extensions={BODY_LIMIT_EXTENSION: MAX_BATCH_BODY_BYTES},
     responses={202: {"description": "Each event accepted, duplicate or rejected (with a reason)"}},
+    security=AUTH_API_KEY,
 )
 def ingest(body: Annotated[UsageBatchIn, Body()]) -> Response[UsageBatchOut]:
     principal = principal_of(router)

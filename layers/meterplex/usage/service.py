@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from meterplex.platform.clock import Clock, system_clock
+from meterplex.platform.clock import Clock, business_clock
 from meterplex.platform.errors import Forbidden
 from meterplex.platform.observability import logger
 from meterplex.usage.models import IncomingEvent, UsageRecord
@@ -39,7 +39,7 @@ class UsageIngestService:
         *,
         late_window: timedelta,
         future_skew: timedelta,
-        clock: Clock = system_clock,
+        clock: Clock = business_clock,
     ) -> None:
         self.spans = spans
         self.store = store

@@ -40,10 +40,11 @@ def event(
     principal: Principal | None = None,
     tenant: str | None = None,
     raw_body: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     url = urlsplit(path)
     query = dict(p.split("=", 1) for p in url.query.split("&") if p) if url.query else None
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json"} | (headers or {})
     if tenant:
         headers["x-tenant-id"] = tenant
     context: dict[str, Any] = {"requestId": str(uuid.uuid4()), "identity": {"sourceIp": "10.0.0.1"}}

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from meterplex.catalog.models import Entitlement, Feature, Plan, Price
-from meterplex.entitlements.grants import ConsumeRejected, Duplicate, Grant
+from meterplex.entitlements.grants import Claim, ConsumeRejected, CounterMoved, Grant
 from meterplex.periods import usage_window_for
 from meterplex.platform.clock import iso
 from meterplex.platform.errors import Conflict
@@ -143,7 +143,7 @@ class FakeGrantStore:
     def __init__(self) -> None:
         self.grants: dict[tuple[str, str], Grant] = {}
         self.windows: dict[tuple[str, str, str], int] = {}  # (tenant, feature, window start) → used
-        self.claims: dict[tuple[str, str], dict[str, Any]] = {}
+        self.claims: dict[tuple[str, str], Claim] = {}
         self.calls = 0
         self._lock = threading.Lock()
 
@@ -176,21 +176,27 @@ class FakeGrantStore:
             self.calls += 1
             return self._apply(tenant_id, feature_key, amount, now)
 
+    def claim(self, tenant_id: str, idempotency_key: str) -> Claim | None:
+        self.calls += 1
+        return self.claims.get((tenant_id, idempotency_key))
+
     def add_usage_once(
-        self, tenant_id: str, feature_key: str, amount: int, now: datetime, idempotency_key: str
-    ) -> Duplicate | None:
+        self, seen: Grant, amount: int, now: datetime, idempotency_key: str, answer: dict[str, Any]
+    ) -> Claim | CounterMoved | None:
         with self._lock:
             self.calls += 1
-            claim = self.claims.get((tenant_id, idempotency_key))
-            if claim is not None:
-                return Duplicate(answer=claim.get("answer"), amount=claim["amount"])
-            self._apply(tenant_id, feature_key, amount, now)
-            self.claims[(tenant_id, idempotency_key)] = {"amount": amount}
+            key = (seen.tenant_id, idempotency_key)
+            if key in self.claims:
+                return self.claims[key]
+            current = self.grants.get((seen.tenant_id, seen.feature_key))
+            if current is None or current.used != seen.used:
+                return CounterMoved(current)
+            try:
+                self._apply(seen.tenant_id, seen.feature_key, amount, now)
+            except ConsumeRejected as rejected:
+                return CounterMoved(rejected.grant)
+            self.claims[key] = Claim(seen.feature_key, amount, answer)
             return None
-
-    def record_answer(self, tenant_id: str, idempotency_key: str, answer: dict[str, Any]) -> None:
-        self.calls += 1
-        self.claims[(tenant_id, idempotency_key)]["answer"] = answer
 
     def roll_window(self, grant: Grant, start: datetime, end: datetime | None) -> None:
         with self._lock:

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from meterplex.entitlements.service import EntitlementService
+from meterplex.entitlements.grants import CounterMoved
+from meterplex.entitlements.service import MAX_KEYED_ATTEMPTS, EntitlementService
 from meterplex.platform.clock import FixedClock
-from meterplex.platform.errors import Forbidden, NotFound
+from meterplex.platform.errors import Conflict, Forbidden, NotFound, Unavailable
 from tests.unit.catalog.fakes import FakeGrantStore, grant
 
 START = datetime(2026, 1, 31, 10, tzinfo=UTC)
@@ -131,6 +132,43 @@ def test_consume_repeated_idempotency_key_returns_first_answer_and_counts_once(
     again = service.consume("t1", "api_calls", 3, idempotency_key="k")
     assert again == first
     assert service.check("t1", "api_calls")["used"] == 3
+
+
+def test_consume_idempotency_key_is_bound_to_feature_and_amount(
+    service: EntitlementService, store: FakeGrantStore
+) -> None:
+    store.put(grant(started_at=START, limit=10, limit_behavior="HARD"))
+    service.consume("t1", "api_calls", 3, idempotency_key="k")
+    with pytest.raises(Conflict) as reused:
+        service.consume("t1", "api_calls", 4, idempotency_key="k")
+    assert reused.value.code == "IDEMPOTENCY_KEY_REUSED"
+    assert service.check("t1", "api_calls")["used"] == 3
+
+
+def test_keyed_retry_of_a_request_that_filled_the_quota_still_gets_its_answer(
+    service: EntitlementService, store: FakeGrantStore
+) -> None:
+    store.put(grant(started_at=START, limit=3, limit_behavior="HARD"))
+    first = service.consume("t1", "api_calls", 3, idempotency_key="k")
+    assert service.consume("t1", "api_calls", 3, idempotency_key="k") == first  # not QUOTA_EXCEEDED
+    with pytest.raises(Forbidden):
+        service.consume("t1", "api_calls", 1, idempotency_key="other")
+
+
+class AlwaysMoved(FakeGrantStore):
+    def add_usage_once(self, seen, amount, now, idempotency_key, answer):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return CounterMoved(seen)
+
+
+def test_keyed_consume_that_always_loses_the_race_is_503_with_retry_after(clock: FixedClock) -> None:
+    store = AlwaysMoved()
+    store.put(grant(started_at=START, limit=10, limit_behavior="SOFT", overage_price=1))
+    service = EntitlementService(store, clock, sleep=lambda _: None)
+    with pytest.raises(Unavailable) as busy:
+        service.consume("t1", "api_calls", 1, idempotency_key="k")
+    assert busy.value.headers["Retry-After"] == "1"
+    assert store.calls == 1 + MAX_KEYED_ATTEMPTS  # one read, then only writes: each returns the grant
 
 
 def test_consume_after_window_end_rolls_to_a_fresh_window_and_archives_the_old(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Annotated, Any
 
+import pytest
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
@@ -48,8 +50,15 @@ app = create_app(router)
 
 
 def call(
-    method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
+    method: str,
+    path: str,
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    binary: bytes | None = None,
 ) -> dict[str, Any]:
+    if binary is not None:  # what the gateway sends for a body that is not UTF-8 text
+        body = base64.b64encode(binary).decode("ascii")
     event = {
         "resource": path,
         "path": path,
@@ -61,7 +70,7 @@ def call(
         "pathParameters": None,
         "stageVariables": None,
         "body": body,
-        "isBase64Encoded": False,
+        "isBase64Encoded": binary is not None,
         "requestContext": {
             "requestId": "req-123",
             "path": path,
@@ -127,3 +136,56 @@ def test_domain_errors_map_to_their_status() -> None:
 def test_correlation_id_is_generated_from_the_request_id_when_absent() -> None:
     response = call("GET", "/nowhere")
     assert response["json"]["correlationId"] == "req-123" == header(response, "x-correlation-id")
+
+
+# -- issue 9, finding 12: bodies that are not JSON text answer 4xx, never 500 ---------------------
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/xml"],
+)
+def test_json_route_with_another_content_type_answers_415(content_type: str) -> None:
+    body = json.dumps({"name": "a", "count": 1})
+    response = call("POST", "/things", body, headers={"content-type": content_type})
+    assert_envelope(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON", None])
+def test_json_content_types_are_accepted(content_type: str | None) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    assert call("POST", "/things", json.dumps({"name": "a", "count": 1}), headers)["statusCode"] == 200
+
+
+def test_body_that_is_not_utf8_answers_400() -> None:
+    response = call("POST", "/things", binary=b'{"name": "\xff\xfe", "count": 1}')
+    assert_envelope(response, 400, "INVALID_ENCODING")
+
+
+def test_utf8_body_sent_as_base64_is_accepted() -> None:
+    response = call("POST", "/things", binary=json.dumps({"name": "é", "count": 1}).encode())
+    assert response["statusCode"] == 200 and response["json"] == {"name": "é"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ('{"name": NaN, "count": 1}', "MALFORMED_JSON"),
+        ('{"name": "a", "count": 1e999}', "NUMBER_OUT_OF_RANGE"),
+        ('{"name": "\\ud800", "count": 1}', "MALFORMED_JSON"),
+        ('{"name": "a", "count": 9223372036854775808}', "INTEGER_OUT_OF_RANGE"),
+    ],
+)
+def test_json_that_cannot_be_stored_answers_400(raw: str, code: str) -> None:
+    assert_envelope(call("POST", "/things", raw), 400, code)
+
+
+# -- issue 9, finding 10: x-correlation-id is validated before it is used anywhere ---------------
+@pytest.mark.parametrize("sent", ["x" * 129, "has space", "new\nline", "ünïcode", ""])
+def test_invalid_correlation_id_is_replaced_by_the_request_id(sent: str) -> None:
+    response = call("GET", "/conflict", headers={"x-correlation-id": sent})
+    assert response["json"]["correlationId"] == "req-123" == header(response, "x-correlation-id")
+
+
+def test_valid_correlation_id_is_echoed() -> None:
+    sent = "Ab9._:-" + "z" * 121  # 128 characters of the allowed set
+    response = call("GET", "/conflict", headers={"x-correlation-id": sent})
+    assert response["json"]["correlationId"] == sent == header(response, "x-correlation-id")

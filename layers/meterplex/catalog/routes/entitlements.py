@@ -16,7 +16,7 @@ from meterplex.catalog.schemas import (
     UpdateEntitlementRequest,
     entitlement_out,
 )
-from meterplex.platform.api import principal_of
+from meterplex.platform.api import AUTH_USER, principal_of
 from meterplex.platform.pagination import DEFAULT_LIMIT, PageLimit, PageNumber, paginate
 
 router = Router()
@@ -26,52 +26,66 @@ EntitlementId = Annotated[str, Path(max_length=100)]
 
 
 @router.post(
-    "/api/v1/plans/<plan_id>/entitlements", summary="Map a feature to a plan (platform admin)", tags=TAGS
+    "/api/v1/plans/<planId>/entitlements",
+    summary="Map a feature to a plan (platform admin)",
+    tags=TAGS,
+    security=AUTH_USER,
+    status_code=201,
 )
 def create_entitlement(
-    plan_id: PlanId, body: Annotated[CreateEntitlementRequest, Body()]
+    planId: PlanId, body: Annotated[CreateEntitlementRequest, Body()]
 ) -> Response[EntitlementOut]:
     principal_of(router).require_platform_admin()
-    entitlement = catalog_service().create_entitlement(plan_id, body.feature_id, body.provided_terms())
+    entitlement = catalog_service().create_entitlement(planId, body.feature_id, body.provided_terms())
     return created(entitlement_out(entitlement))
 
 
-@router.get("/api/v1/plans/<plan_id>/entitlements", summary="List a plan's entitlements", tags=TAGS)
+@router.get(
+    "/api/v1/plans/<planId>/entitlements", summary="List a plan's entitlements", tags=TAGS, security=AUTH_USER
+)
 def list_entitlements(
-    plan_id: PlanId,
+    planId: PlanId,
     page: Annotated[PageNumber, Query()] = 1,
     limit: Annotated[PageLimit, Query()] = DEFAULT_LIMIT,
 ) -> EntitlementPage:
     principal_of(router)
-    items = [entitlement_out(e) for e in catalog_service().list_entitlements(plan_id)]
+    items = [entitlement_out(e) for e in catalog_service().list_entitlements(planId)]
     return EntitlementPage.model_validate(paginate(items, page, limit))
 
 
-@router.get("/api/v1/plans/<plan_id>/entitlements/<entitlement_id>", summary="Get an entitlement", tags=TAGS)
-def get_entitlement(plan_id: PlanId, entitlement_id: EntitlementId) -> EntitlementOut:
+@router.get(
+    "/api/v1/plans/<planId>/entitlements/<entitlementId>",
+    summary="Get an entitlement",
+    tags=TAGS,
+    security=AUTH_USER,
+)
+def get_entitlement(planId: PlanId, entitlementId: EntitlementId) -> EntitlementOut:
     principal_of(router)
-    return entitlement_out(catalog_service().get_entitlement(plan_id, entitlement_id))
+    return entitlement_out(catalog_service().get_entitlement(planId, entitlementId))
 
 
 @router.patch(
-    "/api/v1/plans/<plan_id>/entitlements/<entitlement_id>",
+    "/api/v1/plans/<planId>/entitlements/<entitlementId>",
     summary="Update an entitlement's terms (platform admin); existing subscriptions keep their snapshot",
     tags=TAGS,
+    security=AUTH_USER,
 )
 def update_entitlement(
-    plan_id: PlanId, entitlement_id: EntitlementId, body: Annotated[UpdateEntitlementRequest, Body()]
+    planId: PlanId, entitlementId: EntitlementId, body: Annotated[UpdateEntitlementRequest, Body()]
 ) -> EntitlementOut:
     principal_of(router).require_platform_admin()
-    entitlement = catalog_service().update_entitlement(plan_id, entitlement_id, body.provided_terms())
+    entitlement = catalog_service().update_entitlement(planId, entitlementId, body.provided_terms())
     return entitlement_out(entitlement)
 
 
 @router.delete(
-    "/api/v1/plans/<plan_id>/entitlements/<entitlement_id>",
+    "/api/v1/plans/<planId>/entitlements/<entitlementId>",
     summary="Remove an entitlement (platform admin)",
     tags=TAGS,
+    security=AUTH_USER,
+    status_code=204,
 )
-def delete_entitlement(plan_id: PlanId, entitlement_id: EntitlementId) -> Response[None]:
+def delete_entitlement(planId: PlanId, entitlementId: EntitlementId) -> Response[None]:
     principal_of(router).require_platform_admin()
-    catalog_service().delete_entitlement(plan_id, entitlement_id)
+    catalog_service().delete_entitlement(planId, entitlementId)
     return no_content()

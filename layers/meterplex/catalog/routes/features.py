@@ -16,20 +16,26 @@ from meterplex.catalog.schemas import (
     UpdateFeatureRequest,
     feature_out,
 )
-from meterplex.platform.api import principal_of
+from meterplex.platform.api import AUTH_USER, principal_of
 from meterplex.platform.pagination import DEFAULT_LIMIT, PageLimit, PageNumber, paginate
 
 router = Router()
 TAGS = ["Features"]
 
 
-@router.post("/api/v1/features", summary="Create a feature (platform admin)", tags=TAGS)
+@router.post(
+    "/api/v1/features",
+    summary="Create a feature (platform admin)",
+    tags=TAGS,
+    security=AUTH_USER,
+    status_code=201,
+)
 def create_feature(body: Annotated[CreateFeatureRequest, Body()]) -> Response[FeatureOut]:
     principal_of(router).require_platform_admin()
     return created(feature_out(catalog_service().create_feature(**body.model_dump())))
 
 
-@router.get("/api/v1/features", summary="List features", tags=TAGS)
+@router.get("/api/v1/features", summary="List features", tags=TAGS, security=AUTH_USER)
 def list_features(
     page: Annotated[PageNumber, Query()] = 1,
     limit: Annotated[PageLimit, Query()] = DEFAULT_LIMIT,
@@ -39,23 +45,28 @@ def list_features(
     return FeaturePage.model_validate(paginate(features, page, limit))
 
 
-@router.get("/api/v1/features/key/<lookup_key>", summary="Get a feature by lookup key", tags=TAGS)
-def get_feature_by_key(lookup_key: Annotated[str, Path(max_length=100)]) -> FeatureOut:
+@router.get(
+    "/api/v1/features/key/<lookupKey>", summary="Get a feature by lookup key", tags=TAGS, security=AUTH_USER
+)
+def get_feature_by_key(lookupKey: Annotated[str, Path(max_length=100)]) -> FeatureOut:
     principal_of(router)
-    return feature_out(catalog_service().get_feature_by_key(lookup_key))
+    return feature_out(catalog_service().get_feature_by_key(lookupKey))
 
 
-@router.get("/api/v1/features/<feature_id>", summary="Get a feature", tags=TAGS)
-def get_feature(feature_id: Annotated[str, Path(max_length=100)]) -> FeatureOut:
+@router.get("/api/v1/features/<featureId>", summary="Get a feature", tags=TAGS, security=AUTH_USER)
+def get_feature(featureId: Annotated[str, Path(max_length=100)]) -> FeatureOut:
     principal_of(router)
-    return feature_out(catalog_service().get_feature(feature_id))
+    return feature_out(catalog_service().get_feature(featureId))
 
 
 @router.patch(
-    "/api/v1/features/<feature_id>", summary="Update or archive a feature (platform admin)", tags=TAGS
+    "/api/v1/features/<featureId>",
+    summary="Update or archive a feature (platform admin)",
+    tags=TAGS,
+    security=AUTH_USER,
 )
 def update_feature(
-    feature_id: Annotated[str, Path(max_length=100)], body: Annotated[UpdateFeatureRequest, Body()]
+    featureId: Annotated[str, Path(max_length=100)], body: Annotated[UpdateFeatureRequest, Body()]
 ) -> FeatureOut:
     principal_of(router).require_platform_admin()
-    return feature_out(catalog_service().update_feature(feature_id, body.model_dump(exclude_unset=True)))
+    return feature_out(catalog_service().update_feature(featureId, body.model_dump(exclude_unset=True)))

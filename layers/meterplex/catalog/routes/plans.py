@@ -10,14 +10,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from meterplex.catalog.dependencies import catalog_service, created
 from meterplex.catalog.schemas import CreatePlanRequest, PlanOut, PlanPage, UpdatePlanRequest, plan_out
-from meterplex.platform.api import principal_of
+from meterplex.platform.api import AUTH_USER, principal_of
 from meterplex.platform.pagination import DEFAULT_LIMIT, PageLimit, PageNumber, paginate
 
 router = Router()
 TAGS = ["Plans"]
 
 
-@router.post("/api/v1/plans", summary="Create a plan (platform admin)", tags=TAGS)
+@router.post(
+    "/api/v1/plans", summary="Create a plan (platform admin)", tags=TAGS, security=AUTH_USER, status_code=201
+)
 def create_plan(body: Annotated[CreatePlanRequest, Body()]) -> Response[PlanOut]:
     principal_of(router).require_platform_admin()
     plan = catalog_service().create_plan(**body.model_dump())
@@ -39,15 +41,20 @@ def get_plan_by_slug(slug: Annotated[str, Path(max_length=100)]) -> PlanOut:
     return plan_out(catalog_service().get_plan_by_slug(slug))
 
 
-@router.get("/api/v1/plans/<plan_id>", summary="Get a plan (public)", tags=TAGS)
-def get_plan(plan_id: Annotated[str, Path(max_length=100)]) -> PlanOut:
-    return plan_out(catalog_service().get_plan(plan_id))
+@router.get("/api/v1/plans/<planId>", summary="Get a plan (public)", tags=TAGS)
+def get_plan(planId: Annotated[str, Path(max_length=100)]) -> PlanOut:
+    return plan_out(catalog_service().get_plan(planId))
 
 
-@router.patch("/api/v1/plans/<plan_id>", summary="Update or archive a plan (platform admin)", tags=TAGS)
+@router.patch(
+    "/api/v1/plans/<planId>",
+    summary="Update or archive a plan (platform admin)",
+    tags=TAGS,
+    security=AUTH_USER,
+)
 def update_plan(
-    plan_id: Annotated[str, Path(max_length=100)], body: Annotated[UpdatePlanRequest, Body()]
+    planId: Annotated[str, Path(max_length=100)], body: Annotated[UpdatePlanRequest, Body()]
 ) -> PlanOut:
     principal_of(router).require_platform_admin()
-    plan = catalog_service().update_plan(plan_id, body.model_dump(exclude_unset=True))
+    plan = catalog_service().update_plan(planId, body.model_dump(exclude_unset=True))
     return plan_out(plan)

@@ -16,45 +16,52 @@ from meterplex.catalog.schemas import (
     PricePage,
     price_out,
 )
-from meterplex.platform.api import principal_of
+from meterplex.platform.api import AUTH_USER, principal_of
 from meterplex.platform.pagination import DEFAULT_LIMIT, PageLimit, PageNumber, paginate
 
 router = Router()
 TAGS = ["Plan prices"]
 
 
-@router.post("/api/v1/plans/<plan_id>/prices", summary="Add a price (platform admin)", tags=TAGS)
+@router.post(
+    "/api/v1/plans/<planId>/prices",
+    summary="Add a price (platform admin)",
+    tags=TAGS,
+    security=AUTH_USER,
+    status_code=201,
+)
 def create_price(
-    plan_id: Annotated[str, Path(max_length=100)], body: Annotated[CreatePriceRequest, Body()]
+    planId: Annotated[str, Path(max_length=100)], body: Annotated[CreatePriceRequest, Body()]
 ) -> Response[PriceOut]:
     principal_of(router).require_platform_admin()
     price = catalog_service().add_price(
-        plan_id, interval=body.interval, amount=body.amount, currency=body.currency
+        planId, interval=body.interval, amount=body.amount, currency=body.currency
     )
     return created(price_out(price))
 
 
 @router.get(
-    "/api/v1/plans/<plan_id>/prices", summary="List a plan's prices, active and not (public)", tags=TAGS
+    "/api/v1/plans/<planId>/prices", summary="List a plan's prices, active and not (public)", tags=TAGS
 )
 def list_prices(
-    plan_id: Annotated[str, Path(max_length=100)],
+    planId: Annotated[str, Path(max_length=100)],
     page: Annotated[PageNumber, Query()] = 1,
     limit: Annotated[PageLimit, Query()] = DEFAULT_LIMIT,
 ) -> PricePage:
-    prices = [price_out(p) for p in catalog_service().list_prices(plan_id)]
+    prices = [price_out(p) for p in catalog_service().list_prices(planId)]
     return PricePage.model_validate(paginate(prices, page, limit))
 
 
 @router.patch(
-    "/api/v1/plans/<plan_id>/prices/<price_id>",
+    "/api/v1/plans/<planId>/prices/<priceId>",
     summary="Deactivate a price (platform admin); subscribers keep their price",
     tags=TAGS,
+    security=AUTH_USER,
 )
 def deactivate_price(
-    plan_id: Annotated[str, Path(max_length=100)],
-    price_id: Annotated[str, Path(max_length=100)],
+    planId: Annotated[str, Path(max_length=100)],
+    priceId: Annotated[str, Path(max_length=100)],
     body: Annotated[DeactivatePriceRequest | None, Body()] = None,
 ) -> PriceOut:
     principal_of(router).require_platform_admin()
-    return price_out(catalog_service().deactivate_price(plan_id, price_id))
+    return price_out(catalog_service().deactivate_price(planId, priceId))

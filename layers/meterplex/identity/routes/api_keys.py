@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from meterplex.identity.access import recheck
 from meterplex.identity.routes import Services
 from meterplex.identity.schemas import ApiKeyCreatedOut, ApiKeyOut, CreateApiKeyRequest
-from meterplex.platform.api import JSON, actor_of, principal_of, tenant_header_of
+from meterplex.platform.api import AUTH_TENANT, JSON, actor_of, principal_of, tenant_header_of
 from meterplex.platform.auth import MANAGERS, tenant_access
 from meterplex.platform.pagination import DEFAULT_LIMIT, Page, PageLimit, PageNumber, paginate
 
@@ -18,7 +18,13 @@ TAGS = ["API keys"]
 PREFIX = "/api/v1/api-keys"
 
 
-@router.post(PREFIX, tags=TAGS, summary="Create an API key; the full key is shown only in this answer")
+@router.post(
+    PREFIX,
+    tags=TAGS,
+    summary="Create an API key; the full key is shown only in this answer",
+    security=AUTH_TENANT,
+    status_code=201,
+)
 def create_api_key(body: Annotated[CreateApiKeyRequest, Body()]) -> Response[ApiKeyCreatedOut]:
     principal = principal_of(router)
     access = tenant_access(principal, tenant_header_of(router), roles=MANAGERS)
@@ -30,7 +36,13 @@ def create_api_key(body: Annotated[CreateApiKeyRequest, Body()]) -> Response[Api
     return Response(status_code=201, content_type=JSON, body=out)
 
 
-@router.get(PREFIX, tags=TAGS, summary="The tenant's API keys (never the secrets)", middlewares=[recheck])
+@router.get(
+    PREFIX,
+    tags=TAGS,
+    summary="The tenant's API keys (never the secrets)",
+    security=AUTH_TENANT,
+    middlewares=[recheck],
+)
 def list_api_keys(
     page: Annotated[PageNumber, Query()] = 1, limit: Annotated[PageLimit, Query()] = DEFAULT_LIMIT
 ) -> Page[ApiKeyOut]:
@@ -41,10 +53,10 @@ def list_api_keys(
     return Page[ApiKeyOut].model_validate(paginate(rows, page, limit))
 
 
-@router.delete(f"{PREFIX}/<key_id>", tags=TAGS, summary="Revoke an API key")
-def revoke_api_key(key_id: str) -> ApiKeyOut:
+@router.delete(f"{PREFIX}/<id>", tags=TAGS, summary="Revoke an API key", security=AUTH_TENANT)
+def revoke_api_key(id: str) -> ApiKeyOut:
     principal = principal_of(router)
     access = tenant_access(principal, tenant_header_of(router), roles=MANAGERS)
     service = Services.api_keys()
-    key = service.revoke(access, key_id, actor_of(router, principal))
+    key = service.revoke(access, id, actor_of(router, principal))
     return ApiKeyOut.of(key, service.clock.now())

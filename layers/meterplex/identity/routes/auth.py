@@ -22,7 +22,7 @@ from meterplex.identity.schemas import (
     TokenPairOut,
     UserOut,
 )
-from meterplex.platform.api import JSON, actor_of, principal_of
+from meterplex.platform.api import AUTH_USER, JSON, actor_of, principal_of
 
 router = Router()
 TAGS = ["Auth"]
@@ -30,7 +30,7 @@ PREFIX = "/api/v1/auth"
 FORGOT_ANSWER = "If the email is registered, a reset link has been sent"
 
 
-@router.post(f"{PREFIX}/register", tags=TAGS, summary="Register a user and their tenant")
+@router.post(f"{PREFIX}/register", tags=TAGS, summary="Register a user and their tenant", status_code=201)
 def register(body: Annotated[RegisterRequest, Body()]) -> Response[RegisterOut]:
     pair, user, tenant = Services.auth().register(
         email=body.email,
@@ -64,12 +64,17 @@ def refresh(body: Annotated[RefreshRequest, Body()]) -> TokenPairOut:
     return TokenPairOut(access_token=pair.access_token, refresh_token=pair.refresh_token)
 
 
-@router.get(f"{PREFIX}/me", tags=TAGS, summary="The current user")
+@router.get(f"{PREFIX}/me", tags=TAGS, summary="The current user", security=AUTH_USER)
 def me() -> UserOut:
     return UserOut.of(Services.auth().me(principal_of(router).require_user()))
 
 
-@router.post(f"{PREFIX}/change-password", tags=TAGS, summary="Change password; revokes other sessions")
+@router.post(
+    f"{PREFIX}/change-password",
+    tags=TAGS,
+    summary="Change password; revokes other sessions",
+    security=AUTH_USER,
+)
 def change_password(body: Annotated[ChangePasswordRequest, Body()]) -> TokenPairOut:
     principal = principal_of(router)
     pair = Services.auth().change_password(
@@ -93,13 +98,15 @@ def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> MessageOut:
     return MessageOut(message="Password reset; every session was revoked")
 
 
-@router.post(f"{PREFIX}/logout", tags=TAGS, summary="Revoke a refresh token")
+@router.post(f"{PREFIX}/logout", tags=TAGS, summary="Revoke a refresh token", security=AUTH_USER)
 def logout(body: Annotated[LogoutRequest, Body()]) -> MessageOut:
     Services.auth().logout(principal_of(router).require_user(), body.refresh_token.get_secret_value())
     return MessageOut(message="Logged out")
 
 
-@router.post(f"{PREFIX}/revoke-all", tags=TAGS, summary="Revoke every session of the current user")
+@router.post(
+    f"{PREFIX}/revoke-all", tags=TAGS, summary="Revoke every session of the current user", security=AUTH_USER
+)
 def revoke_all() -> MessageOut:
     principal = principal_of(router)
     Services.auth().revoke_all(principal.require_user(), actor_of(router, principal))

@@ -20,7 +20,7 @@ from meterplex.identity.schemas import (
     UserWithMembershipOut,
 )
 from meterplex.identity.users_service import NewMember
-from meterplex.platform.api import JSON, actor_of, principal_of, tenant_header_of
+from meterplex.platform.api import AUTH_TENANT, AUTH_USER, JSON, actor_of, principal_of, tenant_header_of
 from meterplex.platform.auth import MANAGERS, tenant_access
 from meterplex.platform.pagination import DEFAULT_LIMIT, Page, PageLimit, PageNumber, paginate
 
@@ -47,6 +47,8 @@ MEMBERSHIP = ("role", "isActive")
             "content": {JSON: {"model": InvitationCreatedOut}},
         },
     },
+    security=AUTH_TENANT,
+    status_code=201,
 )
 def create_user(body: Annotated[CreateUserRequest, Body()]) -> Response[MemberOut | InvitationCreatedOut]:
     principal = principal_of(router)
@@ -66,7 +68,9 @@ def create_user(body: Annotated[CreateUserRequest, Body()]) -> Response[MemberOu
     return Response(status_code=202, content_type=JSON, body=InvitationCreatedOut.of(added))
 
 
-@router.get(INVITATIONS, tags=TAGS, summary="The caller's pending invitations into tenants")
+@router.get(
+    INVITATIONS, tags=TAGS, summary="The caller's pending invitations into tenants", security=AUTH_USER
+)
 def my_invitations(
     page: Annotated[PageNumber, Query()] = 1, limit: Annotated[PageLimit, Query()] = DEFAULT_LIMIT
 ) -> Page[InvitationOut]:
@@ -76,32 +80,40 @@ def my_invitations(
 
 
 @router.post(
-    f"{INVITATIONS}/<invitation_id>/accept", tags=TAGS, summary="Accept an invitation: join the tenant"
+    f"{INVITATIONS}/<invitationId>/accept",
+    tags=TAGS,
+    summary="Accept an invitation: join the tenant",
+    security=AUTH_USER,
 )
-def accept_invitation(invitation_id: str) -> TenantWithRoleOut:
+def accept_invitation(invitationId: str) -> TenantWithRoleOut:
     principal = principal_of(router)
-    tenant, role = Services.memberships().accept(principal, invitation_id, actor_of(router, principal))
+    tenant, role = Services.memberships().accept(principal, invitationId, actor_of(router, principal))
     return TenantWithRoleOut(**TenantOut.of(tenant).model_dump(), role=role)
 
 
-@router.post(f"{INVITATIONS}/<invitation_id>/decline", tags=TAGS, summary="Decline an invitation")
-def decline_invitation(invitation_id: str) -> InvitationOut:
+@router.post(
+    f"{INVITATIONS}/<invitationId>/decline", tags=TAGS, summary="Decline an invitation", security=AUTH_USER
+)
+def decline_invitation(invitationId: str) -> InvitationOut:
     principal = principal_of(router)
-    invitation = Services.memberships().decline(principal, invitation_id, actor_of(router, principal))
+    invitation = Services.memberships().decline(principal, invitationId, actor_of(router, principal))
     return InvitationOut.of(invitation, Services.deps().repo.get_tenant(invitation.tenant_id))
 
 
-@router.get(f"{PREFIX}/<user_id>", tags=TAGS, summary="A user who shares a tenant with the caller")
-def get_user(user_id: str) -> UserOut:
-    return UserOut.of(Services.users().visible_user(principal_of(router), user_id))
+@router.get(
+    f"{PREFIX}/<id>", tags=TAGS, summary="A user who shares a tenant with the caller", security=AUTH_USER
+)
+def get_user(id: str) -> UserOut:
+    return UserOut.of(Services.users().visible_user(principal_of(router), id))
 
 
 @router.patch(
-    f"{PREFIX}/<user_id>",
+    f"{PREFIX}/<id>",
     tags=TAGS,
     summary="Your own names; or another member's role / active status in the x-tenant-id tenant",
+    security=AUTH_USER,
 )
-def update_user(user_id: str, body: Annotated[UpdateUserRequest, Body()]) -> UserWithMembershipOut:
+def update_user(id: str, body: Annotated[UpdateUserRequest, Body()]) -> UserWithMembershipOut:
     principal = principal_of(router)
     actor = actor_of(router, principal)
     changes = body.model_dump(by_alias=True, exclude_unset=True, mode="json")
@@ -109,12 +121,10 @@ def update_user(user_id: str, body: Annotated[UpdateUserRequest, Body()]) -> Use
     if any(k in changes for k in MEMBERSHIP):
         access = tenant_access(principal, tenant_header_of(router))
         wanted = {k: changes[k] for k in MEMBERSHIP if k in changes}
-        membership = Services.memberships().update_membership(access, user_id, wanted, actor)
+        membership = Services.memberships().update_membership(access, id, wanted, actor)
     if any(k in changes for k in NAMES):
-        user = Services.users().rename(
-            principal, user_id, {k: changes[k] for k in NAMES if k in changes}, actor
-        )
+        user = Services.users().rename(principal, id, {k: changes[k] for k in NAMES if k in changes}, actor)
     else:
-        user = Services.users().visible_user(principal, user_id)
+        user = Services.users().visible_user(principal, id)
     out = UserOut.of(user).model_dump()
     return UserWithMembershipOut(**out, membership=MembershipOut.of(membership) if membership else None)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from meterplex.platform.api import principal_of, tenant_header_of
+from meterplex.platform.api import AUTH_TENANT, principal_of, tenant_header_of
 from meterplex.platform.auth import MANAGERS, TenantAccess, tenant_access
 from meterplex.platform.pagination import DEFAULT_LIMIT, PageLimit, PageNumber, paginate
 from meterplex.subscriptions.schemas import (
@@ -37,7 +37,13 @@ def _access(*, manage: bool = False) -> TenantAccess:
     return tenant_access(principal_of(router), tenant_header_of(router), roles=MANAGERS if manage else None)
 
 
-@router.post("/api/v1/subscriptions", summary="Subscribe (a live subscription is a plan change)", tags=TAGS)
+@router.post(
+    "/api/v1/subscriptions",
+    summary="Subscribe (a live subscription is a plan change)",
+    tags=TAGS,
+    security=AUTH_TENANT,
+    status_code=201,
+)
 def subscribe(body: Annotated[SubscribeRequest, Body()]) -> Response[SubscriptionOut]:
     # OWNER/ADMIN of the tenant, or a platform admin acting for it (the one who may pick a private plan)
     principal = principal_of(router)
@@ -52,12 +58,19 @@ def subscribe(body: Annotated[SubscribeRequest, Body()]) -> Response[Subscriptio
     return Response(status_code=201, content_type="application/json", body=subscription_out(sub))
 
 
-@router.get("/api/v1/subscriptions/active", summary="The tenant's ACTIVE/TRIALING subscription", tags=TAGS)
+@router.get(
+    "/api/v1/subscriptions/active",
+    summary="The tenant's ACTIVE/TRIALING subscription",
+    tags=TAGS,
+    security=AUTH_TENANT,
+)
 def active_subscription() -> SubscriptionOut:
     return subscription_out(subscription_service().active(_access().tenant_id))
 
 
-@router.get("/api/v1/subscriptions", summary="Subscription history, newest first", tags=TAGS)
+@router.get(
+    "/api/v1/subscriptions", summary="Subscription history, newest first", tags=TAGS, security=AUTH_TENANT
+)
 def list_subscriptions(
     page: Annotated[PageNumber, Query()] = 1,
     limit: Annotated[PageLimit, Query()] = DEFAULT_LIMIT,
@@ -67,15 +80,16 @@ def list_subscriptions(
 
 
 @router.post(
-    "/api/v1/subscriptions/<subscription_id>/cancel",
+    "/api/v1/subscriptions/<subscriptionId>/cancel",
     summary="Cancel now (prorated final invoice) or at period end (full last invoice)",
     tags=TAGS,
+    security=AUTH_TENANT,
 )
 def cancel_subscription(
-    subscription_id: Annotated[str, Path(max_length=100)],
+    subscriptionId: Annotated[str, Path(max_length=100)],
     body: Annotated[CancelRequest | None, Body()] = None,
 ) -> SubscriptionOut:
     tenant_id = _access(manage=True).tenant_id
     request = body or CancelRequest()
-    sub = subscription_service().cancel(tenant_id, subscription_id, at_period_end=request.at_period_end)
+    sub = subscription_service().cancel(tenant_id, subscriptionId, at_period_end=request.at_period_end)
     return subscription_out(sub)
