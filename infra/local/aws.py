@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -54,7 +55,16 @@ def physical_table_name(stage: str, table: Table) -> str:
 
 
 _WRITE_LOCK = threading.RLock()
-_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+_WRITES = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "batch_write_item",
+    "batch_execute_statement",
+    "execute_statement",
+    "execute_transaction",
+)
 
 
 def linearize_dynamodb_writes() -> None:
@@ -190,6 +200,108 @@ def cheap_transactions() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+# PartiQL `INSERT INTO "<table>" VALUE {'<name>': ?, ...}` with every value a parameter: the only
+# statement shape the platform sends (usage ingest, ADR 0070). Anything else goes to moto.
+_INSERT = re.compile(
+    r"""^\s*INSERT\s+INTO\s+"(?P<table>[^"]+)"\s+VALUE\s+\{(?P<body>.*)\}\s*$""", re.S | re.I
+)
+_INSERT_NAME = re.compile(r"""^\s*'(?P<name>(?:[^']|'')+)'\s*:\s*\?\s*$""")
+MAX_BATCH_STATEMENTS = 25  # DynamoDB's BatchExecuteStatement limit
+
+
+def insert_statement(statement: str) -> tuple[str, list[str]] | None:
+    """(table, attribute names in order) of a parameterised PartiQL INSERT; None for anything else."""
+    found = _INSERT.match(statement)
+    if found is None:
+        return None
+    names = []
+    for part in found.group("body").split(","):
+        name = _INSERT_NAME.match(part)
+        if name is None:
+            return None
+        names.append(name.group("name").replace("''", "'"))
+    return found.group("table"), names
+
+
+def native_partiql_inserts() -> None:
+    """Give moto a BatchExecuteStatement that runs parameterised INSERTs as DynamoDB does.
+
+    moto evaluates every PartiQL statement by converting *every item of every table* to JSON and
+    querying that copy, and its INSERT overwrites an existing item. DynamoDB's INSERT writes the
+    item only if none has its key — otherwise that statement's answer is the error
+    `DuplicateItem` — and each statement is atomic on its own (the batch is not a transaction). A
+    batch of such INSERTs is run here directly on the table: the key checked, the item put (with
+    its stream record), or `DuplicateItem` answered; any other statement shape is left to moto.
+    Runs under the write lock (`linearize_dynamodb_writes`), so two batches racing for one key
+    insert it once.
+    """
+    from moto.dynamodb.exceptions import MockValidationException
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    original = DynamoDBBackend.batch_execute_statement
+    if getattr(original, "_native_inserts", False):
+        return
+
+    def batch_execute_statement(self: Any, statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        parsed = [insert_statement(s.get("Statement", "")) for s in statements]
+        if not statements or any(p is None for p in parsed):
+            return original(self, statements)
+        if len(statements) > MAX_BATCH_STATEMENTS:
+            raise MockValidationException(
+                f"1 validation error detected: Value at 'statements' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {MAX_BATCH_STATEMENTS}"
+            )
+        responses: list[dict[str, Any]] = []
+        for statement, (table_name, names) in zip(statements, parsed, strict=True):  # type: ignore[misc]
+            values = statement.get("Parameters") or []
+            if table_name not in self.tables:
+                responses.append(
+                    {"Error": {"Code": "ResourceNotFound", "Message": "Requested resource not found"}}
+                )
+                continue
+            table = self.tables[table_name]
+            if len(values) != len(names) or len(set(names)) != len(names):
+                responses.append(
+                    {
+                        "TableName": table_name,
+                        "Error": {"Code": "ValidationError", "Message": "Number of parameters mismatch"},
+                    }
+                )
+                continue
+            item = dict(zip(names, values, strict=True))
+            keys = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+            if any(k not in item for k in keys):
+                responses.append(
+                    {
+                        "TableName": table_name,
+                        "Error": {
+                            "Code": "ValidationError",
+                            "Message": "Missing a key attribute in the item",
+                        },
+                    }
+                )
+                continue
+            range_key = DynamoType(item[table.range_key_attr]) if table.range_key_attr else None
+            if table.get_item(DynamoType(item[table.hash_key_attr]), range_key) is not None:
+                responses.append(
+                    {
+                        "TableName": table_name,
+                        "Error": {
+                            "Code": "DuplicateItem",
+                            "Message": "Duplicate primary key exists in table",
+                        },
+                    }
+                )
+                continue
+            table.put_item(item)
+            responses.append({"TableName": table_name})
+        return responses
+
+    batch_execute_statement._native_inserts = True  # type: ignore[attr-defined]
+    DynamoDBBackend.batch_execute_statement = batch_execute_statement  # type: ignore[method-assign]
+
+
 class MotoServer:
     """moto's threaded server on 127.0.0.1 (`MP_MOTO_PORT`, default 4566; 0 = a free port)."""
 
@@ -208,6 +320,7 @@ class MotoServer:
         # moto's server thread dies silently on a taken port (start() would then hang): check first.
         self.port = ensure_free(self.requested_port, PORT_ENV)
         cheap_transactions()
+        native_partiql_inserts()
         linearize_dynamodb_writes()
         self._server = ThreadedMotoServer(ip_address=LOCALHOST, port=self.port, verbose=False)
         self._server.start()

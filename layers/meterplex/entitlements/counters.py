@@ -61,10 +61,11 @@ def add_on_grant(table: str, counter: Counter, total: int) -> dict[str, Any]:
         "Update": {
             "TableName": table,
             "Key": _key(counter, on_grant=True),
-            "UpdateExpression": "ADD #used :sum, #room :minus",
+            "UpdateExpression": "ADD #used :sum, #ingested :sum, #room :minus",
             "ConditionExpression": "#ws = :ws AND #sub = :sub",
             "ExpressionAttributeNames": {
                 "#used": Attr.USED,
+                "#ingested": Attr.INGESTED,
                 "#room": Attr.ROOM,
                 "#ws": Attr.WINDOW_START,
                 "#sub": Attr.SUBSCRIPTION_ID,
@@ -86,8 +87,12 @@ def add_on_archive(table: str, counter: Counter, total: int, window_end: str) ->
         "Update": {
             "TableName": table,
             "Key": _key(counter, on_grant=False),
-            "UpdateExpression": "ADD #used :sum SET #we = if_not_exists(#we, :we)",
-            "ExpressionAttributeNames": {"#used": Attr.USED, "#we": Attr.WINDOW_END},
+            "UpdateExpression": "ADD #used :sum, #ingested :sum SET #we = if_not_exists(#we, :we)",
+            "ExpressionAttributeNames": {
+                "#used": Attr.USED,
+                "#ingested": Attr.INGESTED,
+                "#we": Attr.WINDOW_END,
+            },
             "ExpressionAttributeValues": {":sum": {"N": str(total)}, ":we": {"S": window_end}},
         }
     }

@@ -32,6 +32,8 @@ class Grant:
     reset_period: str | None = None
     trial_ends_at: str | None = None
     ends_at: str | None = None
+    ingested: int = 0  # the parts of `used`: from usage events, and from consumes (ADR 0070)
+    consumed: int = 0
 
     def ended(self, now: datetime) -> bool:
         return self.ends_at is not None and parse_iso(self.ends_at) <= now

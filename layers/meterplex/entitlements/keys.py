@@ -48,6 +48,10 @@ class Attr:
     WINDOW_START = "windowStart"
     WINDOW_END = "windowEnd"
     USED = "used"  # units counted in the current window: consumed + ingested (ADR 0013)
+    # The two parts of `used`, kept with it in the same writes, so reconciliation can compare each
+    # with its source: `ingested` with the window's accepted usage events (ADR 0070).
+    INGESTED = "ingested"
+    CONSUMED = "consumed"
     ROOM = "room"  # allowance - used, kept with `used` so a HARD limit is a plain condition
     AMOUNT = "amount"
     FEATURE = "feature"  # the claim's feature: with `amount`, the request a key is bound to

@@ -52,6 +52,7 @@ CONSUME_NAMES = {
     "#behavior": Attr.LIMIT_BEHAVIOR,
     "#room": Attr.ROOM,
     "#used": Attr.USED,
+    "#consumed": Attr.CONSUMED,
 }
 
 
@@ -97,6 +98,8 @@ def grant_from_item(tenant_id: str, feature_key: str, item: dict[str, Any] | Non
         reset_period=_s(item, Attr.RESET_PERIOD),
         trial_ends_at=_s(item, Attr.TRIAL_ENDS_AT),
         ends_at=_s(item, Attr.ENDS_AT),
+        ingested=_n(item, Attr.INGESTED) or 0,
+        consumed=_n(item, Attr.CONSUMED) or 0,
     )
 
 
@@ -119,7 +122,7 @@ class GrantStore:
         return {
             "TableName": self.table,
             "Key": self._key(tenant_id, feature_key),
-            "UpdateExpression": "ADD #used :amount, #room :minus",
+            "UpdateExpression": "ADD #used :amount, #consumed :amount, #room :minus",
             "ConditionExpression": CONSUME_CONDITION,
             "ExpressionAttributeNames": CONSUME_NAMES,
             "ExpressionAttributeValues": {
@@ -218,10 +221,18 @@ class GrantStore:
                             "pk": key["pk"],
                             "sk": {"S": window_sk(grant.subscription_id, grant.window_start)},
                         },
-                        "UpdateExpression": "ADD #used :used SET #we = :we",
-                        "ExpressionAttributeNames": {"#used": Attr.USED, "#we": Attr.WINDOW_END},
+                        "UpdateExpression": "ADD #used :used, #ingested :ingested, #consumed :consumed"
+                        " SET #we = :we",
+                        "ExpressionAttributeNames": {
+                            "#used": Attr.USED,
+                            "#ingested": Attr.INGESTED,
+                            "#consumed": Attr.CONSUMED,
+                            "#we": Attr.WINDOW_END,
+                        },
                         "ExpressionAttributeValues": {
                             ":used": {"N": str(grant.used)},
+                            ":ingested": {"N": str(grant.ingested)},
+                            ":consumed": {"N": str(grant.consumed)},
                             ":we": {"S": grant.window_end},
                         },
                     }
@@ -232,13 +243,16 @@ class GrantStore:
                 "Update": {
                     "TableName": self.table,
                     "Key": key,
-                    "UpdateExpression": "SET #ws = :ws, #we = :we, #used = :zero, #room = :room",
+                    "UpdateExpression": "SET #ws = :ws, #we = :we, #used = :zero, #room = :room"
+                    " REMOVE #ingested, #consumed",
                     "ConditionExpression": "#ws = :old AND #used = :used AND #sub = :sub",
                     "ExpressionAttributeNames": {
                         "#ws": Attr.WINDOW_START,
                         "#we": Attr.WINDOW_END,
                         "#used": Attr.USED,
                         "#room": Attr.ROOM,
+                        "#ingested": Attr.INGESTED,
+                        "#consumed": Attr.CONSUMED,
                         "#sub": Attr.SUBSCRIPTION_ID,
                     },
                     "ExpressionAttributeValues": {

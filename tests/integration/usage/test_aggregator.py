@@ -50,12 +50,21 @@ def calls(world: World, n: int, amount: int = 1, at: datetime | None = None) -> 
 def test_a_batch_is_counted_once_and_combined_per_counter() -> None:
     world = subscribed()
     ids = accepted(world, calls(world, 250, amount=2))
-    before = counters.STATS.counter_writes
-    # WHEN one Kafka batch of 250 events reaches the aggregator
+    before = counters.STATS.counter_writes, counters.STATS.receipt_writes
+    # WHEN one Kafka batch of 250 events (of one ingest request) reaches the aggregator
     assert aggregate(envelopes(world.tenant, ids)) == {"batchItemFailures": []}
-    # THEN the counter holds them all, written in ceil(250/99) = 3 counter writes
+    # THEN the counter holds them all, written once with the request's one counting receipt
     assert check_used(world, "calls") == 500
-    assert counters.STATS.counter_writes - before == 3
+    assert (counters.STATS.counter_writes - before[0], counters.STATS.receipt_writes - before[1]) == (1, 1)
+
+
+def test_events_of_many_requests_take_one_transaction_per_99_requests() -> None:
+    world = subscribed()
+    ids = [i for _ in range(150) for i in accepted(world, calls(world, 1))]  # 150 requests of 1 event
+    before = counters.STATS.counter_writes, counters.STATS.receipt_writes
+    assert aggregate(envelopes(world.tenant, ids)) == {"batchItemFailures": []}
+    assert check_used(world, "calls") == 150
+    assert (counters.STATS.counter_writes - before[0], counters.STATS.receipt_writes - before[1]) == (2, 150)
 
 
 def test_the_same_batch_delivered_twice_changes_nothing() -> None:
