@@ -333,7 +333,7 @@ def fast_stream_records() -> None:
         return json.dumps(result, default=as_json)
 
     get_records._fast = True  # type: ignore[attr-defined]
-    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign]
+    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign,assignment]
 
 
 def cheap_item_sizes() -> None:
