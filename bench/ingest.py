@@ -14,9 +14,9 @@ sets up a plan, a tenant, a subscription and an API key over HTTP, and then:
    (ingest → visible on `check`, the pipeline's ≤ 2 s budget).
 
 Every DynamoDB call of the process is counted by botocore hooks registered on each client as it is
-created and attributed to the function being invoked on that thread (a wrapper around the local
-Lambda runtime). **Write units** are DynamoDB's on-demand accounting: one per started KB of the item
-written (the item's size is computed from the request: names + values), twice that for an item of a
+created and attributed to the function being invoked (a context variable set by a wrapper around
+the local Lambda runtime; a function's worker threads run in a copy of its context). **Write
+units** are DynamoDB's on-demand accounting: one per started KB of the item written (the item's size is computed from the request: names + values), twice that for an item of a
 transaction (TransactWriteItems), one per statement of BatchExecuteStatement; an UpdateItem or
 DeleteItem counts one (these items are < 1 KB). The relay's Kafka producer is wrapped to count
 messages and flushes. Prints figures (and the machine's load average); never passes or fails on
@@ -27,6 +27,7 @@ bare BatchWriteItem items/s. Runs against any commit of the pipeline (it reads n
 from __future__ import annotations
 
 import argparse
+import contextvars
 import logging
 import math
 import os
@@ -52,7 +53,7 @@ WRITES = {
 READS = {"GetItem", "Query", "BatchGetItem", "Scan", "TransactGetItems"}
 KB = 1024
 
-_local = threading.local()
+_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
 calls: Counter[tuple[str, str]] = Counter()  # (function, operation) → API calls
 items_written: Counter[str] = Counter()  # function → items written
 units: Counter[str] = Counter()  # function → write units (transactional items twice)
@@ -116,7 +117,7 @@ def write_cost(operation: str, params: dict[str, Any]) -> tuple[int, int]:
 
 
 def _count(params: dict[str, Any], model: Any, **_: Any) -> None:
-    function = getattr(_local, "function", None)
+    function = _function.get()
     if function is None or not counting.is_set():
         return
     operation = model.name
@@ -146,11 +147,11 @@ def instrument() -> None:
     invoke = FunctionRunner.invoke
 
     def tagged(self: Any, name: str, event: dict[str, Any], **kwargs: Any) -> Any:
-        previous, _local.function = getattr(_local, "function", None), name
-        try:
+        token = _function.set(name)  # a context variable: calls a function makes from its own
+        try:  # worker threads are charged to it when it runs them in a copy of its context
             return invoke(self, name, event, **kwargs)
         finally:
-            _local.function = previous
+            _function.reset(token)
 
     FunctionRunner.invoke = tagged  # type: ignore[method-assign]
 

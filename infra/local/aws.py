@@ -12,24 +12,29 @@ import json
 import logging
 import os
 import re
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from infra.local.net import LOCALHOST, ensure_free
+from infra.local.processes import die_with_this_process
 
 if TYPE_CHECKING:
-    from moto.server import ThreadedMotoServer
-
     from infra.topology import Table
 
 log = logging.getLogger("localcloud.aws")
 
 PORT_ENV = "MP_MOTO_PORT"
 DEFAULT_PORT = 4566
+START_TIMEOUT_S = 30
 REGION = "us-east-1"
 ACCOUNT_ID = "000000000000"
 
@@ -366,22 +371,24 @@ def cheap_item_sizes() -> None:
 ITEM_SIZE_LIMIT = 405_000  # moto's own figure for DynamoDB's 400 KB (measured between 409 and 410 KB)
 
 
-def _fast_server() -> type[ThreadedMotoServer]:
-    """moto's ThreadedMotoServer, looking up the service of a host once.
+def apply_emulator_patches() -> None:
+    """Everything the emulator changes in moto (each idempotent): DynamoDB's write semantics first,
+    then the speed-ups that keep answers identical."""
+    cheap_transactions()
+    native_partiql_inserts()
+    linearize_dynamodb_writes()
+    fast_stream_records()
+    cheap_item_sizes()
+
+
+def moto_app() -> Any:
+    """moto's WSGI app, looking up the service of a host once.
 
     moto's dispatcher finds the backend of every request anew — listing moto's package folder on
     disk (an `isdir` per service) before matching URL patterns: 4 % of all local-cloud time under
-    ingest load (py-spy). The answer for a host never changes, so it is remembered. (The dev server
-    still closes each connection after its answer, as werkzeug always does; measured, a connection
-    per call costs well under a millisecond, which batched calls make negligible.)
+    ingest load (py-spy). The answer for a host never changes, so it is remembered.
     """
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     class Dispatcher(DomainDispatcherApplication):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -393,24 +400,30 @@ def _fast_server() -> type[ThreadedMotoServer]:
                 self._backends[host] = super().get_backend_for_host(host)
             return self._backends[host]
 
-    class Server(ThreadedMotoServer):
-        def _server_entry(self) -> None:
-            app = Dispatcher(create_backend_app)
-            self._server = make_server(
-                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-            )
-            self._server_ready_event.set()
-            self._server.serve_forever()
+    return Dispatcher(create_backend_app)
 
-    return Server
+
+def serve_moto(port: int) -> None:
+    """Serve moto on 127.0.0.1:`port` until killed (the child process `MotoServer` starts)."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per request
+    apply_emulator_patches()
+    make_server(
+        LOCALHOST, port, moto_app(), threaded=True, request_handler=MotoRequestHandler
+    ).serve_forever()
 
 
 class MotoServer:
-    """moto's threaded server on 127.0.0.1 (`MP_MOTO_PORT`, default 4566; 0 = a free port)."""
+    """moto server on 127.0.0.1 (`MP_MOTO_PORT`, default 4566; 0 = a free port), in a process of
+    its own: moto is the busiest part of the local cloud, and a process of its own gives it the
+    second core (one Python process runs Python on one core at a time). Started like the broker
+    (`processes.die_with_this_process`): it ends with this process, even when that is killed."""
 
     def __init__(self, port: int | None = None) -> None:
         self.requested_port = int(os.environ.get(PORT_ENV, DEFAULT_PORT)) if port is None else port
-        self._server: ThreadedMotoServer | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self.port = 0
 
     @property
@@ -418,22 +431,44 @@ class MotoServer:
         return f"http://{LOCALHOST}:{self.port}"
 
     def start(self) -> str:
-        # moto's server thread dies silently on a taken port (start() would then hang): check first.
         self.port = ensure_free(self.requested_port, PORT_ENV)
-        cheap_transactions()
-        native_partiql_inserts()
-        linearize_dynamodb_writes()
-        fast_stream_records()
-        cheap_item_sizes()
-        self._server = _fast_server()(ip_address=LOCALHOST, port=self.port, verbose=False)
-        self._server.start()
+        root = str(Path(__file__).resolve().parents[2])
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local.aws", str(self.port)],
+            cwd=root,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=None if log.isEnabledFor(logging.DEBUG) else subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches us, and we stop moto in order
+            preexec_fn=die_with_this_process(),  # …and a SIGKILL of us takes moto with it
+        )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"moto exited with code {self._process.returncode} on port {self.port}")
+            try:
+                socket.create_connection((LOCALHOST, self.port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"moto did not answer on {self.endpoint}") from None
+                time.sleep(0.05)
         log.info("moto server listening on %s", self.endpoint)
         return self.endpoint
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
 
 
 def dynamodb_client(endpoint: str | None = None) -> Any:
@@ -480,3 +515,7 @@ def create_tables(tables: Iterable[Table], names: Mapping[str, str], endpoint: s
             TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
         )
         log.info("table %s created (%s)", table.name, name)
+
+
+if __name__ == "__main__":  # the moto child process: python -m infra.local.aws <port>
+    serve_moto(int(sys.argv[1]))

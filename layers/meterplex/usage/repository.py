@@ -1,6 +1,8 @@
 """The usage table: one item per accepted event, written once (raw botocore, ADR 0020, ADR 0070).
 
-`store_new` writes candidates with `BatchExecuteStatement`, 25 PartiQL `INSERT`s per call. An
+`store_new` writes candidates with `BatchExecuteStatement`, 25 PartiQL `INSERT`s per call, up to
+`PARALLEL_CALLS` calls at once (a request of 1,000 events is 40 calls: in parallel, one round trip
+of latency instead of 40; each call runs in a copy of the caller's context). An
 INSERT writes its item only if no item has its key — the key is the dedup marker for as long as the
 item lives (TTL) — and answers `DuplicateItem` otherwise, each statement on its own and atomically:
 exactly one of two requests racing with one event id stores it. Not a transaction: 1 write unit
@@ -10,8 +12,10 @@ per event (a transactional put costs 2), 0.04 calls per event. Statements refuse
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +29,7 @@ from meterplex.usage.models import UsageRecord
 from meterplex.usage.rules import SubscriptionSpan, span_of
 
 MAX_STATEMENTS = 25  # DynamoDB's BatchExecuteStatement limit
+PARALLEL_CALLS = 4  # within botocore's 10 pooled connections per client
 MAX_ATTEMPTS = 5  # per chunk: statements refused as busy are sent again
 DEDUP_MARGIN = timedelta(days=1)  # TTL = received + late window + margin (ADR 0020)
 DUPLICATE = "DuplicateItem"  # an INSERT whose key exists: the event was stored before
@@ -43,12 +48,24 @@ class UsageEventStore:
         self.client = client or dynamodb_client()
         self.table = table
         self.late_window = late_window
+        self._pool = ThreadPoolExecutor(max_workers=PARALLEL_CALLS, thread_name_prefix="usage-store")
 
     def store_new(self, records: Sequence[UsageRecord]) -> set[str]:
         """Write every record not stored before; the event ids that were (the duplicates)."""
+        chunks = [
+            list(records[first : first + MAX_STATEMENTS]) for first in range(0, len(records), MAX_STATEMENTS)
+        ]
+        if len(chunks) == 1:
+            return self._store_chunk(chunks[0])
+        futures = [self._pool.submit(contextvars.copy_context().run, self._store_chunk, c) for c in chunks]
         duplicates: set[str] = set()
-        for first in range(0, len(records), MAX_STATEMENTS):
-            duplicates |= self._store_chunk(list(records[first : first + MAX_STATEMENTS]))
+        for future in futures:  # every call is waited for, even after one failed
+            error = future.exception()
+            if error is not None:
+                for rest in futures:
+                    rest.exception()
+                raise error
+            duplicates |= future.result()
         return duplicates
 
     def _store_chunk(self, pending: list[UsageRecord]) -> set[str]:
