@@ -14,12 +14,13 @@ sets up a plan, a tenant, a subscription and an API key over HTTP, and then:
    (ingest → visible on `check`, the pipeline's ≤ 2 s budget).
 
 Every DynamoDB call of the process is counted by botocore hooks registered on each client as it is
-created and attributed to the function being invoked (a context variable set by a wrapper around
-the local Lambda runtime; a function's worker threads run in a copy of its context). **Write
-units** are DynamoDB's on-demand accounting: one per started KB of the item written (the item's size is computed from the request: names + values), twice that for an item of a
-transaction (TransactWriteItems), one per statement of BatchExecuteStatement; an UpdateItem or
-DeleteItem counts one (these items are < 1 KB). The relay's Kafka producer is wrapped to count
-messages and flushes. Prints figures (and the machine's load average); never passes or fails on
+created and attributed to the function being invoked (a context variable set by a wrapper around the
+local Lambda runtime; a function's worker threads run in a copy of its context). **Write units** are
+DynamoDB's on-demand accounting: one per started KB of the item written (the item's size is computed
+from the request: names + values), twice that for an item of a transaction (TransactWriteItems), one
+per statement of BatchExecuteStatement; an UpdateItem or DeleteItem counts one (these items are < 1
+KB). The relay's Kafka producer is wrapped to count messages and flushes.
+Prints figures (and the machine's load average); never passes or fails on
 time. Targets (issue 14): ≤ 1.2 write units per usage event end to end; end-to-end events/s ≥ 0.4 ×
 bare BatchWriteItem items/s. Runs against any commit of the pipeline (it reads no internals).
 """
