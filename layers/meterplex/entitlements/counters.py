@@ -17,10 +17,21 @@ from datetime import datetime
 from typing import Any
 
 from meterplex.entitlements.grants import Grant
-from meterplex.entitlements.keys import GRANT_SK, NEVER_ENDS, Attr, grant_pk, window_sk
+from meterplex.entitlements.keys import (
+    COUNTER_SHARDS,
+    GRANT_SK,
+    NEVER_ENDS,
+    Attr,
+    grant_pk,
+    shard_pk,
+    window_sk,
+)
 from meterplex.entitlements.store import GrantStore, grant_from_item
 from meterplex.platform.clock import iso
-from meterplex.platform.dynamodb import MAX_TRANSACT_ITEMS, dynamodb_client
+from meterplex.platform.dynamodb import dynamodb_client
+
+# TransactGetItems takes 100 items in DynamoDB, 25 in the emulator (moto): a call stays within both.
+MAX_TRANSACT_GETS = 25
 
 __all__ = [
     "NEVER_ENDS",
@@ -127,40 +138,54 @@ class UsageCounters:
         self.grants.roll_window(grant, start, end)
 
     def used(self, counters: Sequence[Counter]) -> dict[Counter, int]:
-        """Units counted in each window: ONE TransactGetItems of the grants and archives involved
-        (per 100 items), so a window roll running meanwhile is seen wholly or not at all — a plain
-        Query could see the archive updated and the grant not yet reset, and count a window twice.
+        """Units counted in each window. A window's units = its archive + the grant while it holds
+        the window + the window's counter shards (a high-throughput grant's consumes, ADR 0071; none
+        for the others). Each counter is read with its grant in ONE TransactGetItems (≤ 25 items:
+        2 counters a call), so a window roll running meanwhile is seen wholly or not at all — a
+        plain Query could see the archive updated and the grant not yet reset, and count a window
+        twice.
         """
         wanted = list(dict.fromkeys(counters))
-        grant_refs = list(dict.fromkeys((c.tenant_id, c.feature) for c in wanted))
-        gets: list[tuple[str, Any]] = [("grant", g) for g in grant_refs] + [("window", c) for c in wanted]
-        found_grants: dict[tuple[str, str], dict[str, Any]] = {}
-        archived: dict[Counter, int] = {}
-        for first in range(0, len(gets), MAX_TRANSACT_ITEMS):
-            chunk = gets[first : first + MAX_TRANSACT_ITEMS]
-            response = self.client.transact_get_items(
-                TransactItems=[self._get(kind, ref) for kind, ref in chunk]
-            )
-            for (kind, ref), answer in zip(chunk, response.get("Responses", []), strict=True):
-                item = answer.get("Item") or {}
-                if kind == "grant":
-                    found_grants[ref] = item
-                else:
-                    archived[ref] = _n(item, Attr.USED)
+        per_counter = 1 + COUNTER_SHARDS  # the archive and the shards
         used: dict[Counter, int] = {}
-        for counter in wanted:
-            grant = found_grants.get((counter.tenant_id, counter.feature)) or {}
-            holds = (
-                _s(grant, Attr.SUBSCRIPTION_ID) == counter.subscription_id
-                and _s(grant, Attr.WINDOW_START) == counter.window_start
-            )
-            used[counter] = archived.get(counter, 0) + (_n(grant, Attr.USED) if holds else 0)
+        for tenant_id, feature in dict.fromkeys((c.tenant_id, c.feature) for c in wanted):
+            mine = [c for c in wanted if (c.tenant_id, c.feature) == (tenant_id, feature)]
+            step = max(1, (MAX_TRANSACT_GETS - 1) // per_counter)
+            for first in range(0, len(mine), step):
+                group = mine[first : first + step]
+                gets: list[tuple[str, Any]] = [("grant", (tenant_id, feature))]
+                gets += [("window", c) for c in group]
+                gets += [("shard", (c, shard)) for c in group for shard in range(COUNTER_SHARDS)]
+                response = self.client.transact_get_items(
+                    TransactItems=[self._get(kind, ref) for kind, ref in gets]
+                )
+                answers = [answer.get("Item") or {} for answer in response.get("Responses", [])]
+                grant = answers[0]
+                for counter in group:
+                    parts = [item for (kind, ref), item in zip(gets, answers, strict=True) if kind != "grant"]
+                    refs = [ref for kind, ref in gets if kind != "grant"]
+                    counted = sum(
+                        _n(item, Attr.USED)
+                        for ref, item in zip(refs, parts, strict=True)
+                        if (ref if isinstance(ref, Counter) else ref[0]) == counter
+                    )
+                    holds = (
+                        _s(grant, Attr.SUBSCRIPTION_ID) == counter.subscription_id
+                        and _s(grant, Attr.WINDOW_START) == counter.window_start
+                    )
+                    used[counter] = counted + (_n(grant, Attr.USED) if holds else 0)
         return used
 
     def _get(self, kind: str, ref: Any) -> dict[str, Any]:
         if kind == "grant":
             tenant_id, feature = ref
             key = {"pk": {"S": grant_pk(tenant_id, feature)}, "sk": {"S": GRANT_SK}}
+        elif kind == "shard":
+            counter, shard = ref
+            key = {
+                "pk": {"S": shard_pk(counter.tenant_id, counter.feature, shard)},
+                "sk": {"S": window_sk(counter.subscription_id, counter.window_start)},
+            }
         else:
             key = _key(ref, on_grant=False)
         return {
