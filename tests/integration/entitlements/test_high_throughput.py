@@ -104,7 +104,7 @@ def test_50_workers_on_sharded_soft_counters_bill_exactly_what_was_consumed() ->
     )
 
     def consume_some(service: EntitlementService) -> int:
-        rng = random.Random()  # noqa: S311
+        rng = random.Random()
         consumed = 0
         for _ in range(40):
             amount = rng.randint(1, 5)
