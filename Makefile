@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: dev test test-unit test-integration test-infra test-e2e fuzz lint format layer synth deploy bench openapi clean
+.PHONY: dev test test-unit test-integration test-infra test-e2e test-sdk fuzz lint format layer synth deploy bench openapi clean
 
 # The dev environment: runtime + local cloud only (no CDK, no test tools), so a first start is quick.
 $(VENV)/.dev: requirements/runtime.txt requirements/local.txt pyproject.toml
@@ -17,8 +17,9 @@ $(VENV)/.dev: requirements/runtime.txt requirements/local.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.test: $(VENV)/.dev requirements/test.txt
+$(VENV)/.test: $(VENV)/.dev requirements/test.txt sdk/python/pyproject.toml
 	$(BIN)/pip install -q -r requirements/test.txt
+	$(BIN)/pip install -q --no-deps -e sdk/python
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -28,8 +29,9 @@ node_modules/.installed: package.json package-lock.json
 dev: $(VENV)/.dev  ## start the whole platform at http://127.0.0.1:$(PORT)
 	$(BIN)/python -m infra.local serve --port $(PORT)
 
-test: $(VENV)/.test  ## every suite: unit, integration, infra, e2e
+test: $(VENV)/.test  ## every suite: unit, integration, infra, e2e, then the SDK's own unit tests
 	$(BIN)/pytest -q tests/unit tests/integration tests/infra tests/e2e
+	$(BIN)/pytest -q sdk/python/tests
 
 test-unit: $(VENV)/.test
 	$(BIN)/pytest -q tests/unit
@@ -39,6 +41,8 @@ test-infra: $(VENV)/.test
 	$(BIN)/pytest -q tests/infra
 test-e2e: $(VENV)/.test
 	$(BIN)/pytest -q tests/e2e
+test-sdk: $(VENV)/.test  ## the SDK's unit tests (respx, no sockets)
+	$(BIN)/pytest -q sdk/python/tests
 
 # The long fuzz run (tests/e2e/test_fuzz.py; `make test` runs a bounded one): every operation of
 # /api/openapi.json, schemathesis' examples, coverage and fuzzing phases, new inputs every run.
@@ -76,6 +80,8 @@ bench: $(VENV)/.test
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.access
 	$(BIN)/python -m bench.clock
+	$(BIN)/python -m bench.sdk
+	$(BIN)/python -m bench.billing
 
 openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json (no local cloud needed)
 	$(BIN)/python -m infra.local openapi > docs/openapi.json

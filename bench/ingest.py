@@ -182,13 +182,8 @@ class CountingProducer:
         return getattr(self._producer, name)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--bare", type=int, default=5_000, help="items for the bare BatchWriteItem run")
-    parser.add_argument("--latency", type=int, default=20, help="requests of 10 events, one at a time")
-    args = parser.parse_args()
+def quiet_bench_process() -> None:
+    """A benchmark's process: no demo seed, warnings-only logs, no metrics output (shared by benches)."""
     os.environ |= {
         "MP_SEED_DEMO": "false",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -198,6 +193,16 @@ def main() -> None:
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--bare", type=int, default=5_000, help="items for the bare BatchWriteItem run")
+    parser.add_argument("--latency", type=int, default=20, help="requests of 10 events, one at a time")
+    args = parser.parse_args()
+    quiet_bench_process()
     instrument()
 
     from infra.local.cloud import LocalCloud

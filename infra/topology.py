@@ -131,8 +131,16 @@ TABLES: tuple[Table, ...] = (
 # Kafka topics (names are versioned; envelopes are documented in docs/events.md)
 TOPIC_DOMAIN = topics.DOMAIN
 TOPIC_USAGE = topics.USAGE
+TOPIC_BILLING = topics.BILLING
+TOPIC_INVOICING = topics.INVOICING
 
-TOPICS: tuple[Topic, ...] = (Topic(TOPIC_DOMAIN), Topic(TOPIC_USAGE))
+TOPICS: tuple[Topic, ...] = (
+    Topic(TOPIC_DOMAIN),
+    Topic(TOPIC_USAGE),
+    # billing: the invoice lifecycle (→ ledger) and the billing run's work items (→ invoice_worker)
+    Topic(TOPIC_BILLING),
+    Topic(TOPIC_INVOICING),
+)
 
 # ---------------------------------------------------------------------------------------------
 # Functions
@@ -169,7 +177,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "outbox_relay",
         "DynamoDB stream outbox (core outbox items, usage event items) → Kafka (key = tenant id)",
         timeout_s=60,
-        produces=(TOPIC_DOMAIN, TOPIC_USAGE),
+        produces=(TOPIC_DOMAIN, TOPIC_USAGE, TOPIC_BILLING),
     ),
     Function(
         "audit_writer",
@@ -210,6 +218,31 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=120,  # advance answers within its budget (20 s, under API Gateway's 29 s) + one firing
         tables={CORE: RW},  # the CLOCK item
         runs_schedules=True,
+    ),
+    # -- billing (ADR 0041–0043)
+    Function(
+        "billing_api",
+        "Invoices (generate, finalize, mark paid, void), the ledger and balances",
+        tables={CORE: RW},
+    ),
+    Function(
+        "billing_scheduler",
+        "The billing run: subscriptions due by its time (due index) → invoice.due messages",
+        timeout_s=300,
+        tables={CORE: RO},
+        produces=(TOPIC_INVOICING,),
+    ),
+    Function(
+        "invoice_worker",
+        "invoice.due → each due period invoiced, finalized and advanced exactly once",
+        timeout_s=300,
+        tables={CORE: RW},
+    ),
+    Function(
+        "ledger_writer",
+        "The invoice lifecycle → append-only ledger entries and balances (idempotent)",
+        timeout_s=60,
+        tables={CORE: RW},
     ),
 )
 
@@ -314,6 +347,19 @@ ROUTES: tuple[Route, ...] = (
         ("POST", "/admin/clock/advance"),
         ("POST", "/admin/clock/reset"),
     ),
+    *_routes(
+        "billing_api",
+        Auth.TENANT,  # roles checked in the handler: API keys are refused
+        ("GET", "/invoices"),
+        ("POST", "/invoices/generate"),
+        ("GET", "/invoices/{invoiceId}"),
+        ("GET", "/invoices/{invoiceId}/line-items"),
+        ("POST", "/invoices/{invoiceId}/finalize"),
+        ("POST", "/invoices/{invoiceId}/mark-paid"),
+        ("POST", "/invoices/{invoiceId}/void"),
+        ("GET", "/billing/ledger"),
+        ("GET", "/billing/balance"),
+    ),
 )
 
 # Unmatched requests (any method, any path) reach docs_api, which answers the 404 envelope; in AWS
@@ -338,9 +384,21 @@ STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
 KAFKA_TRIGGERS: tuple[KafkaTrigger, ...] = (
     KafkaTrigger(topic=TOPIC_DOMAIN, function="audit_writer", batch_size=100),
     KafkaTrigger(topic=TOPIC_USAGE, function="usage_aggregator", batch_size=500),
+    KafkaTrigger(topic=TOPIC_BILLING, function="ledger_writer", batch_size=100),
+    # small batches: each message may issue several invoices; partitions run in parallel
+    KafkaTrigger(topic=TOPIC_INVOICING, function="invoice_worker", batch_size=50),
 )
 
-SCHEDULES: tuple[Schedule, ...] = ()
+SCHEDULES: tuple[Schedule, ...] = (
+    # SPEC §7: daily. Locally every hour of wall time (and on every test-clock advance).
+    Schedule(
+        "billing-daily",
+        "billing_scheduler",
+        "cron(5 0 * * ? *)",
+        local_interval_s=3600,
+        completion="meterplex.billing.scheduler:run_completed",
+    ),
+)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Alarms and one dashboard: function errors and throttles, DLQ depth, stream iterator age, Kafka
-consumer lag (OffsetLag), API 5xx. Alarms notify an SNS topic (subscribe with `-c alarmEmail=`)."""
+consumer lag (OffsetLag), API 5xx, and a scheduled function that did not run (a missed daily billing
+run is no invoices). Alarms notify an SNS topic (subscribe with `-c alarmEmail=`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ PERIOD = Duration.minutes(5)
 ITERATOR_AGE_MS = 60_000  # the outbox is more than a minute behind
 OFFSET_LAG = 1_000  # records a consumer group is behind
 API_5XX = 5
+AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 
 class Monitoring(Construct):
@@ -34,6 +36,7 @@ class Monitoring(Construct):
         dead_letter_queues: dict[str, sqs.Queue],
         stream_functions: list[str],
         kafka_functions: list[str],
+        scheduled_functions: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, id)
         self.topic = sns.Topic(
@@ -97,6 +100,16 @@ class Monitoring(Construct):
                 f"{_pascal(name)}OffsetLag", lag, OFFSET_LAG, f"{name}'s consumer group is behind", periods=3
             )
             pipeline_metrics.append(lag)
+        for name in sorted(set(scheduled_functions)):
+            runs = functions[name].metric_invocations(period=Duration.days(1), statistic="Sum", label=name)
+            self._alarm(
+                f"{_pascal(name)}DidNotRun",
+                runs,
+                1,
+                f"{name} was not invoked for a day: its schedule did not fire",
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.BREACHING,
+            )
         if pipeline_metrics:
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(
@@ -105,15 +118,23 @@ class Monitoring(Construct):
             )
 
     def _alarm(
-        self, id: str, metric: cloudwatch.Metric, threshold: float, description: str, *, periods: int = 1
+        self,
+        id: str,
+        metric: cloudwatch.Metric,
+        threshold: float,
+        description: str,
+        *,
+        periods: int = 1,
+        comparison: cloudwatch.ComparisonOperator = AT_LEAST,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> None:
         alarm = metric.create_alarm(
             self,
             id,
             threshold=threshold,
             evaluation_periods=periods,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            comparison_operator=comparison,
+            treat_missing_data=missing,
             alarm_description=description,
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))

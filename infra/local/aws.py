@@ -73,6 +73,9 @@ _WRITES = (
     "execute_statement",
     "execute_transaction",
 )
+# Reads that iterate a table (Query, Scan) take the lock too: moto iterates its item dicts while a
+# concurrent put may add to them ("dictionary changed size during iteration" → HTTP 500).
+_ITERATING_READS = ("query", "scan")
 
 
 def linearize_dynamodb_writes() -> None:
@@ -81,12 +84,19 @@ def linearize_dynamodb_writes() -> None:
     moto's threaded server evaluates a write's condition and applies it without a lock, so two
     concurrent requests can both pass `attribute_not_exists` or `room >= :amount` — a HARD limit
     overshot, two live subscriptions. Real DynamoDB never allows that, so the emulator must not
-    either. Idempotent; applies to every moto backend in this process.
+    either. Reads that need isolation (TransactGetItems) or iterate tables (Query, Scan) take the
+    same lock. Idempotent; applies to every moto backend in this process.
     """
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
 
-    for name in _WRITES:
-        original = getattr(DynamoDBBackend, name)
+    # TransactGetItems is serializable with transactions in DynamoDB; moto reads its items one by
+    # one in the request handler, so the lock is taken there, around the whole request.
+    targets = [(DynamoDBBackend, n) for n in _WRITES + _ITERATING_READS] + [
+        (DynamoHandler, "transact_get_items")
+    ]
+    for owner, name in targets:
+        original = getattr(owner, name)
         if getattr(original, "_linearized", False):
             continue
 
@@ -95,7 +105,7 @@ def linearize_dynamodb_writes() -> None:
                 return __original(*args, **kwargs)
 
         locked._linearized = True  # type: ignore[attr-defined]
-        setattr(DynamoDBBackend, name, locked)
+        setattr(owner, name, locked)
 
 
 def cheap_transactions() -> None:

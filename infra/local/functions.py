@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from infra.local.aws import ACCOUNT_ID, REGION
+from infra.local.isolation import isolate_powertools_state
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -66,6 +67,7 @@ class FunctionRunner:
     """Invoke `functions/<name>/handler.py:lambda_handler` the way Lambda does."""
 
     def __init__(self, functions_dir: Path = FUNCTIONS_DIR, topology: Any = None) -> None:
+        isolate_powertools_state()  # one process, many execution environments: no shared event
         self.functions_dir = Path(functions_dir)
         self._topology = topology
         self._modules: dict[str, ModuleType] = {}

@@ -75,6 +75,7 @@ class ServiceStack(Stack):
             dead_letter_queues=dead_letter_queues,
             stream_functions=pipeline.stream_functions,
             kafka_functions=pipeline.kafka_functions,
+            scheduled_functions=tuple(s.function for s in topology.schedules),
         )
 
         CfnOutput(self, "ApiUrl", value=api.url, description="base URL of the REST API (stage included)")

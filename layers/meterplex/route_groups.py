@@ -67,6 +67,13 @@ def _admin() -> list[Router]:
     return [clock.router]
 
 
+def _billing() -> list[Router]:
+    from meterplex.billing.routes import invoices, ledger
+    from meterplex.identity.access import write_guard_router
+
+    return [invoices.router, ledger.router, write_guard_router()]
+
+
 ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "docs_api": _docs,
     "health_api": _health,
@@ -76,4 +83,5 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "entitlements_api": _entitlements,
     "usage_api": _usage,
     "admin_api": _admin,
+    "billing_api": _billing,
 }

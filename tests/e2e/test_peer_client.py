@@ -14,7 +14,11 @@ How it runs, like a person clicking through Bruno:
   OWNER of the tenant the collection registered.
 
 Every request must answer 2xx, except the ones listed in INVALID_BY_CONSTRUCTION, which must
-answer exactly the given status, for the reason given.
+answer exactly the given status, for the reason given. Requests of capabilities not built yet are
+listed in OUT_OF_SCOPE with the issue they belong to, and not sent.
+
+In `invoices/`, generate-invoice (seq 4) runs first: its post-response script sets `{{invoiceId}}`,
+which the folder's reads (seq 2, 3) use — a user generates an invoice before reading it.
 """
 
 from __future__ import annotations
@@ -52,7 +56,22 @@ INVALID_BY_CONSTRUCTION: dict[str, tuple[int, str]] = {
         409,
         "subscriptionId is the first subscription, already replaced by subscribe-with-trial (a plan change)",
     ),
+    "invoices/voice-invoice.bru": (
+        409,
+        "mark-paid.bru (seq 6) made the invoice PAID; PAID → VOID is not a transition (SPEC §7)",
+    ),
 }
+OUT_OF_SCOPE: dict[str, str] = {
+    name: "payments (SPEC §8.2) belong to the payments issue"
+    for name in (
+        "billing/list-payments.bru",
+        "billing/get-payment-by-id.bru",
+        "billing/simulate-payment-failure.bru",
+        "billing/simulate-payment-success.bru",
+    )
+}
+# Requests a folder runs before its seq order, because the others read what they set.
+RUN_FIRST = {"invoices": "invoices/generate-invoice.bru"}
 # A catalog write by a user who is not a platform admin, replayed once before switching to alice.
 NON_ADMIN_CATALOG_WRITE = "plans/create-plan.bru"
 
@@ -67,6 +86,8 @@ FOLDERS = (
     ("entitlements", None),
     ("subscriptions", "dev"),
     ("entitlement-check", None),
+    ("invoices", None),  # the registered OWNER: its first subscription's prorated final invoice
+    ("billing", None),
 )
 
 
@@ -137,7 +158,11 @@ def test_peer_client_collection_replays_against_the_local_cloud(local_cloud_url:
     for name, login_as in FOLDERS:
         if login_as == "dev":
             runner.login(DEV_EMAIL, DEV_PASSWORD_AFTER_AUTH)
-        for request in folder(BRUNO, name):
+        requests_in_order = sorted(folder(BRUNO, name), key=lambda r: r.key != RUN_FIRST.get(name))
+        for request in requests_in_order:
+            if request.key in OUT_OF_SCOPE:
+                runner.log.append(f"--- skip {request.key}: {OUT_OF_SCOPE[request.key]}")
+                continue
             if login_as == "admin" and request.key == NON_ADMIN_CATALOG_WRITE:
                 runner.expect(request, runner.send(request), 403)  # dev is not a platform admin
                 runner.login(ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -147,3 +172,5 @@ def test_peer_client_collection_replays_against_the_local_cloud(local_cloud_url:
     assert not runner.failures, "\n".join(runner.failures)
     # The hot path saw the subscription the collection made: pro, on a 14-day trial.
     assert runner.env["proPlanId"] and runner.env["proMonthlyPriceId"]
+    # generate-invoice answered 201 and its script kept the invoice's id for the folder
+    assert runner.env["invoiceId"]

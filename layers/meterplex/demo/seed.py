@@ -1,8 +1,9 @@
-"""`seed_demo()`: the demo users, tenants, catalog, subscriptions and some usage (SPEC §9).
+"""`seed_demo()`: the demo users, tenants, catalog, subscriptions, usage and three months of
+billing history (SPEC §9, `demo/history.py`).
 
 Idempotent: every step looks for what it would create (by email, slug, lookup key, plan/feature
 pair, current subscription) and creates only what is missing, so it runs on every `make dev` start.
-Usage is recorded only when the subscription is created here, so restarts never add more.
+Usage and history are recorded only when the subscription is created here, so restarts add nothing.
 """
 
 from __future__ import annotations
@@ -113,11 +114,11 @@ PLANS: dict[str, tuple[str, str, int, int, int, dict[str, dict[str, Any]]]] = {
     ),
 }
 
-# tenant → (plan, interval, usage recorded when the subscription is created)
-SUBSCRIPTIONS: dict[str, tuple[str, Interval, dict[str, int]]] = {
-    "acme-corp": ("pro", Interval.MONTHLY, {"api_calls": 12_345, "storage": 4, "team_seats": 6}),
-    "globex": ("starter", Interval.MONTHLY, {"api_calls": 250, "storage": 1, "team_seats": 2}),
-    "stark": ("enterprise", Interval.ANNUALLY, {"api_calls": 48_000, "storage": 37, "team_seats": 21}),
+# tenant → (plan, interval); their usage and billing history: demo/history.py
+SUBSCRIPTIONS: dict[str, tuple[str, Interval]] = {
+    "acme-corp": ("pro", Interval.MONTHLY),
+    "globex": ("starter", Interval.MONTHLY),
+    "stark": ("enterprise", Interval.ANNUALLY),
 }
 
 
@@ -169,8 +170,9 @@ def _demo_user(user: DemoUser) -> str:
 def seed_demo() -> dict[str, str]:
     """Seed everything; returns tenant slug → tenant id (handy for tests and the CLI)."""
     from meterplex.catalog.dependencies import catalog_service
-    from meterplex.entitlements.routes import entitlement_service
+    from meterplex.demo.history import seed_history
     from meterplex.identity import bootstrap
+    from meterplex.platform.clock import business_clock
     from meterplex.platform.errors import NotFound
     from meterplex.subscriptions.routes.subscriptions import subscription_service
 
@@ -185,8 +187,7 @@ def seed_demo() -> dict[str, str]:
     catalog = catalog_service()
     plan_ids = seed_catalog(catalog)
     subscriptions = subscription_service()
-    entitlements = entitlement_service()
-    for slug, (plan_slug, interval, usage) in SUBSCRIPTIONS.items():
+    for slug, (plan_slug, interval) in SUBSCRIPTIONS.items():
         tenant_id = tenant_ids[slug]
         try:
             subscriptions.active(tenant_id)
@@ -195,8 +196,6 @@ def seed_demo() -> dict[str, str]:
             pass
         plan = catalog.get_plan(plan_ids[plan_slug])
         price = next(p for p in plan.prices if p.interval is interval and p.currency == "usd")
-        subscriptions.subscribe(tenant_id, plan_id=plan.id, price_id=price.id)
-        for feature, amount in usage.items():
-            entitlements.consume(tenant_id, feature, amount, idempotency_key=f"demo-seed-{feature}")
+        seed_history(tenant_id, slug, price, plan.id, business_clock.now())
     logger.info("demo data seeded", tenants=sorted(tenant_ids))
     return tenant_ids

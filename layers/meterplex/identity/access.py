@@ -63,9 +63,23 @@ def recheck(app: Any, next_middleware: Next) -> Response:
     return next_middleware(app)
 
 
+def _names_an_unknown_tenant(app: Any) -> bool:
+    """A read whose x-tenant-id is not among the cached principal's tenants: the membership may be
+    newer than the authorizer's cache (a tenant just created or joined), so re-check it before
+    answering 403 — only this negative path pays a read."""
+    tenant_id = app.current_event.headers.get(TENANT_HEADER)
+    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer")
+    if not tenant_id or not context:
+        return False
+    cached = Principal.from_context(context)
+    return cached.is_user and not cached.rechecked and tenant_id not in cached.memberships
+
+
 def guard_writes(app: Any, next_middleware: Next) -> Response:
     if app.current_event.http_method.upper() not in READ_METHODS:
         refresh_principal(app, writing=True)
+    elif _names_an_unknown_tenant(app):
+        refresh_principal(app, writing=False)
     return next_middleware(app)
 
 

@@ -57,16 +57,27 @@ class TenantService:
         """A tenant the caller belongs to; 403 if it contradicts x-tenant-id, 404 if not a member."""
         if header_tenant_id and header_tenant_id != tenant_id:
             raise Forbidden("The path tenant differs from x-tenant-id", code="TENANT_MISMATCH")
-        if tenant_id not in principal.memberships:
+        if not self._is_member(principal, tenant_id):
             raise tenant_not_found()
         tenant = self.repo.get_tenant(tenant_id)
         if tenant is None:
             raise tenant_not_found()
         return tenant
 
+    def _is_member(self, principal: Principal, tenant_id: str) -> bool:
+        """Per the principal — or, when it says no, per the current state: the authorizer's cached
+        principal predates a tenant the caller has just created or joined (ADR 0031). Only the
+        negative answer costs a read; a revoked membership is bounded by the cache TTL on reads."""
+        if tenant_id in principal.memberships:
+            return True
+        if principal.user_id is None:
+            return False
+        membership = self.repo.membership(tenant_id, principal.user_id)
+        return membership is not None and membership.is_active
+
     def tenant_by_slug(self, principal: Principal, slug: str, header_tenant_id: str | None) -> Tenant:
         tenant_id = self.repo.tenant_id_by_slug(slug)
-        if tenant_id is None or tenant_id not in principal.memberships:
+        if tenant_id is None or not self._is_member(principal, tenant_id):
             raise tenant_not_found()
         return self.visible_tenant(principal, tenant_id, header_tenant_id)
 

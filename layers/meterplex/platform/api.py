@@ -198,6 +198,7 @@ def create_app(*routers: Router, clock: Clock = system_clock) -> APIGatewayRestR
             path=app.current_event.path,
             timestamp=clock.now(),
             details=extra.pop("details", None),
+            extra=extra.pop("extra", None),
         )
         return Response(status_code=status, content_type=JSON, body=json.dumps(body), headers=headers)
 
@@ -206,7 +207,9 @@ def create_app(*routers: Router, clock: Clock = system_clock) -> APIGatewayRestR
         status = int(error.kind.value)
         if error.kind is ErrorKind.INTERNAL:
             logger.error("internal error", code=error.code)
-        return error_response(status, error.code, error.message, details=error.details, headers=error.headers)
+        return error_response(
+            status, error.code, error.message, details=error.details, headers=error.headers, extra=error.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(error: RequestValidationError) -> Response:

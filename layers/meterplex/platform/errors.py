@@ -50,12 +50,14 @@ class MeterplexError(Exception):
         code: str | None = None,
         details: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.details = details or []
         self.headers = headers or {}
+        self.extra = extra or {}  # more top-level envelope fields, e.g. the existing `invoiceId` of a 409
 
 
 class InvalidInput(MeterplexError):
@@ -123,8 +125,9 @@ def envelope(
     path: str,
     timestamp: datetime,
     details: list[FieldError] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The error body every layer answers with."""
+    """The error body every layer answers with (`extra`: fields an error adds, never the standard ones)."""
     from meterplex.platform.clock import iso
 
     body: dict[str, Any] = {
@@ -138,4 +141,6 @@ def envelope(
     }
     if details:
         body["details"] = [d.as_dict() for d in details]
+    for name, value in (extra or {}).items():
+        body.setdefault(name, value)
     return body

@@ -6,6 +6,7 @@ confluent-kafka is imported lazily: only the functions that talk to Kafka pay fo
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from meterplex.platform.settings import KafkaSettings
@@ -49,3 +50,28 @@ def create_producer(settings: KafkaSettings, extra: dict[str, Any] | None = None
         }
         | (extra or {})
     )
+
+
+class DeliveryFailed(Exception):
+    """Some messages were not confirmed by the broker (the caller retries; consumers are idempotent)."""
+
+
+def produce_all(producer: Any, topic: str, messages: Iterable[tuple[str, str]], timeout_s: float = 30) -> int:
+    """Produce `(key, value)` messages to `topic` and wait until the broker confirmed every one
+    (one flush for the lot); the number sent. Raises DeliveryFailed otherwise."""
+    failures: list[str] = []
+    sent = 0
+
+    def delivered(error: Any, _message: Any) -> None:
+        if error is not None:
+            failures.append(str(error))
+
+    for key, value in messages:
+        producer.produce(topic, value=value.encode(), key=key.encode(), on_delivery=delivered)
+        producer.poll(0)
+        sent += 1
+    if producer.flush(timeout_s) > 0 or failures:
+        raise DeliveryFailed(
+            f"{len(failures) or 'some'} of {sent} messages to {topic} not delivered: {failures[:3]}"
+        )
+    return sent

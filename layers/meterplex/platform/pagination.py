@@ -118,3 +118,28 @@ def cursor_page(
 
 def cursor_meta(limit: int, last: Key | None, page: int | None = None) -> CursorMeta:
     return CursorMeta(limit=limit, nextCursor=encode_cursor(last) if last else None, page=page)
+
+
+def page_of(
+    fetch: Fetch[T], *, cursor: str | None, limit: int, page: int | None, fields: Collection[str] = ("sk",)
+) -> tuple[list[T], CursorMeta]:
+    """A route's page: by `cursor` when given (then `page` is ignored), else by `page`, else the first."""
+    start = decode_cursor(cursor, fields) if cursor else None
+    number = None if cursor else page
+    items, last = cursor_page(fetch, limit=limit, start=start, page=number)
+    return items, cursor_meta(limit, last, number)
+
+
+# -- a page of one partition, ordered by sort key (the usual case) --------------------------------
+def exclusive_start(pk: str, start: Key | None, sk_prefix: str) -> dict[str, Any] | None:
+    """The ExclusiveStartKey of a decoded `{"sk": …}` cursor, inside partition `pk` only."""
+    if start is None:
+        return None
+    if not start["sk"].startswith(sk_prefix):
+        raise invalid_cursor()
+    return {"pk": {"S": pk}, "sk": {"S": start["sk"]}}
+
+
+def sort_key_cursor(last_evaluated_key: Mapping[str, Any] | None) -> Key | None:
+    """The cursor key of a partition page's LastEvaluatedKey (its sort key only)."""
+    return {"sk": last_evaluated_key["sk"]["S"]} if last_evaluated_key else None

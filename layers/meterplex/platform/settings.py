@@ -53,6 +53,10 @@ class UsageSettings(StageSettings, CoreTableSettings, UsageTableSettings, UsageW
     """usage_api and usage_aggregator: both tables and the ingestion window."""
 
 
+class BillingSettings(StageSettings, CoreTableSettings, UsageWindowSettings):
+    """billing_api, invoice_worker, billing_scheduler: the core table and how late usage may be."""
+
+
 class JwtSettings(_Settings):
     jwt_secret: str | None = Field(None, alias=env.JWT_SECRET, min_length=32)
     jwt_secret_arn: str | None = Field(None, alias=env.JWT_SECRET_ARN)

@@ -21,7 +21,15 @@ from meterplex.platform.dynamodb_errors import (
     transient,
 )
 
-__all__ = ["Transaction", "condition_failed", "failed_keys", "retrying", "transaction", "transient"]
+__all__ = [
+    "Transaction",
+    "condition_failed",
+    "failed_items",
+    "failed_keys",
+    "retrying",
+    "transaction",
+    "transient",
+]
 
 
 class Transaction(TransactWrite):
@@ -40,12 +48,14 @@ def _key_of(operation: dict[str, Any]) -> tuple[str, str]:
     return item.get("pk", {}).get("S", ""), item.get("sk", {}).get("S", "")
 
 
-def failed_keys(tx: TransactWrite, error: TransactWriteError) -> set[tuple[str, str]]:
-    """(pk, sk) of every item whose condition failed.
+def failed_items(tx: TransactWrite, error: TransactWriteError) -> dict[tuple[str, str], dict[str, Any]]:
+    """(pk, sk) of every item whose condition failed → the item as it was (DynamoDB JSON; empty
+    unless the operation asked for `return_values=ALL_OLD`, or when the item did not exist).
 
     DynamoDB reports cancellation reasons by position, and PynamoDB sends a transaction's items
     grouped by kind (condition checks, deletes, puts, updates), not in the order they were added;
-    so positions are mapped back to item keys here, once, instead of being counted by hand.
+    so positions are mapped back to item keys here, once, instead of being counted by hand. Only a
+    `ConditionalCheckFailed` reason counts: a conflicting item is not a failed condition.
     """
     ordered = [
         *tx._condition_check_items,
@@ -53,8 +63,14 @@ def failed_keys(tx: TransactWrite, error: TransactWriteError) -> set[tuple[str, 
         *tx._put_items,
         *tx._update_items,
     ]
+    reasons = error.cancellation_reasons or []
     return {
-        _key_of(operation)
-        for operation, code in zip(ordered, reason_codes(error), strict=False)
+        _key_of(operation): (reason.raw_item if reason is not None else None) or {}
+        for operation, code, reason in zip(ordered, reason_codes(error), reasons, strict=False)
         if code == CONDITION_FAILED
     }
+
+
+def failed_keys(tx: TransactWrite, error: TransactWriteError) -> set[tuple[str, str]]:
+    """(pk, sk) of every item whose condition failed."""
+    return set(failed_items(tx, error))

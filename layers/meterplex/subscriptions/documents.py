@@ -61,6 +61,7 @@ def to_document(sub: Subscription) -> dict[str, Any]:
         "cancelledAt": _iso(sub.cancelled_at),
         "endedAt": _iso(sub.ended_at),
         "replacedBy": sub.replaced_by,
+        "billedThrough": iso(sub.billing_position),
         "finalBill": None
         if sub.final_bill is None
         else {
@@ -117,6 +118,7 @@ def from_document(doc: dict[str, Any]) -> Subscription:
         cancelled_at=_dt(doc.get("cancelledAt")),
         ended_at=_dt(doc.get("endedAt")),
         replaced_by=doc.get("replacedBy"),
+        billed_through=_dt(doc.get("billedThrough")),
         final_bill=None
         if not bill
         else FinalBill(

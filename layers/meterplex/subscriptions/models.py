@@ -65,6 +65,13 @@ class Subscription:
     ended_at: datetime | None = None  # when it stopped granting anything
     replaced_by: str | None = None  # the subscription of a plan change
     final_bill: FinalBill | None = None
+    # Billing's position: the end of the last span billing settled (invoiced, or the free trial).
+    # Moved only by billing (`settled`), never by reads or cancellations (ADR 0043).
+    billed_through: datetime | None = None  # None: nothing settled yet (= started_at)
+
+    @property
+    def billing_position(self) -> datetime:
+        return self.billed_through or self.started_at
 
     @property
     def is_live(self) -> bool:
@@ -122,3 +129,61 @@ def cancelled_at_period_end(sub: Subscription, at: datetime) -> Subscription:
         ended_at=current.current_period_end,
         updated_at=at,
     )
+
+
+# -- billing steps (ADR 0043) -------------------------------------------------------------------
+class StepKind(StrEnum):
+    TRIAL = "TRIAL"  # the free trial ends: no invoice, TRIALING → ACTIVE
+    FULL = "FULL"  # a whole period, invoiced in full
+    FINAL = "FINAL"  # the period a cancellation cut short: prorated final invoice
+
+
+@dataclass(frozen=True)
+class BillingStep:
+    """The next span billing must settle; it is due at `bills_until`."""
+
+    kind: StepKind
+    period_start: datetime
+    period_end: datetime  # the full period's end (its anchor)
+    bills_until: datetime  # period_end, or when a cancellation cut the period short (FINAL)
+    terminal: bool  # nothing is due after it
+    billable: bool  # False inside the free trial (nothing is invoiced)
+
+    @property
+    def due_at(self) -> datetime:
+        return self.bills_until
+
+
+def next_billing_step(sub: Subscription) -> BillingStep | None:
+    """What billing must do next for `sub` (whatever the time), or None once it is settled."""
+    position = sub.billing_position
+    if sub.ended_at is not None and position >= sub.ended_at:
+        return None
+    start, end = billing_period_at(sub.interval.value, sub.started_at, sub.trial_ends_at, position)
+    in_trial = sub.trial_ends_at is not None and position < sub.trial_ends_at
+    if sub.ended_at is not None and sub.ended_at < end:
+        return BillingStep(StepKind.FINAL, start, end, sub.ended_at, terminal=True, billable=not in_trial)
+    terminal = sub.ended_at is not None and sub.ended_at <= end
+    kind = StepKind.TRIAL if in_trial else StepKind.FULL
+    return BillingStep(kind, start, end, end, terminal=terminal, billable=not in_trial)
+
+
+def billing_due_at(sub: Subscription) -> datetime | None:
+    step = next_billing_step(sub)
+    return step.due_at if step else None
+
+
+def settled(sub: Subscription, step: BillingStep, at: datetime) -> Subscription:
+    """`sub` after billing settled `step` at `at`: position moved, time-driven statuses stored."""
+    status = sub.status
+    if step.terminal:
+        status = SubscriptionStatus.CANCELLED
+    elif status is SubscriptionStatus.TRIALING and step.kind is StepKind.TRIAL:
+        status = SubscriptionStatus.ACTIVE
+    after = replace(sub, status=status, billed_through=step.bills_until, updated_at=at)
+    if not step.terminal:
+        start, end = billing_period_at(
+            sub.interval.value, sub.started_at, sub.trial_ends_at, step.bills_until
+        )
+        after = replace(after, current_period_start=start, current_period_end=end)
+    return after

@@ -163,12 +163,10 @@ class CounterStore:
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") != TRANSACTION_CANCELLED:
                     raise
-                attempts += 1
-                if attempts >= MAX_ATTEMPTS:
-                    raise CounterBusy(f"counter {key} still conflicting after {attempts} attempts") from error
                 reasons = error.response.get("CancellationReasons") or []
                 if len(reasons) != len(items):
                     raise
+                waiting = len(pending)
                 counter = reasons[0]
                 if counter.get("Code") == CHECK_FAILED and target is Target.GRANT:
                     grant = grant_in(_counter(key), counter.get("Item"))  # rolled or replaced: re-target
@@ -178,6 +176,12 @@ class CounterStore:
                     pending = self._fresh(pending, receipts, applied)
                 elif counter.get("Code") != CHECK_FAILED:
                     time.sleep(0.01)  # TransactionConflict or throttling: pause, then retry
+                if len(pending) == waiting:  # no progress (a conflict, a moved grant): that is bounded
+                    attempts += 1
+                    if attempts >= MAX_ATTEMPTS:
+                        raise CounterBusy(
+                            f"counter {key} still conflicting after {attempts} attempts"
+                        ) from error
                 continue
             STATS.counter_writes += 1
             STATS.receipt_writes += len(updated)

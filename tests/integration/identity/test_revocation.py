@@ -62,3 +62,21 @@ def test_a_revoked_api_key_cannot_write_even_while_cached(account: Account) -> N
     event = {"eventId": "e-1", "feature": "api_calls", "amount": 1, "timestamp": now}
     ingest = client.post("/api/v1/usage/events", {"events": [event]}, token=key)
     assert (ingest.status, ingest.code) == (401, "INVALID_API_KEY")
+
+
+def test_a_tenant_created_after_the_token_was_cached_is_visible_at_once(moto_endpoint: str) -> None:
+    # GIVEN a token whose authorizer answer (with its memberships) is cached
+    account = cached_account()
+    assert account.get(f"{AUTH}/me").status == 200
+    # WHEN the caller creates a tenant (a membership the cached answer does not know)
+    created = account.post(TENANTS, new_slug(account))
+    assert created.status == 201
+    tenant_id = created.body["id"]
+    # THEN reading it — by id, by slug, or acting in it with x-tenant-id — works at once: the
+    # negative answer of the cache is checked against the current state before a 404/403
+    assert account.get(f"{TENANTS}/{tenant_id}").status == 200
+    assert account.get(f"{TENANTS}/slug/{created.body['slug']}").status == 200
+    context = account.get(f"{TENANTS}/me/context", tenant=tenant_id)
+    assert (context.status, context.body["role"]) == (200, "OWNER")
+    # and a tenant the caller does not belong to still answers 404
+    assert account.get(f"{TENANTS}/{account.tenant_id[:-4]}beef").status == 404

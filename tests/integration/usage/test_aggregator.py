@@ -79,6 +79,17 @@ def test_the_same_batch_delivered_twice_changes_nothing() -> None:
     assert check_used(world, "calls") == 90
 
 
+def test_a_redelivered_batch_of_500_is_acknowledged_not_retried_forever() -> None:
+    # GIVEN a full batch (500 events: six transactions of ≤ 99) already counted
+    world = subscribed()
+    values = envelopes(world.tenant, accepted(world, calls(world, 500)))
+    assert aggregate(values) == {"batchItemFailures": []}
+    # WHEN Kafka redelivers it: every transaction is cancelled (all marks fail) — that is progress,
+    # not a conflict, so it must not exhaust the retry budget (it did: CounterBusy on the 6th)
+    assert aggregate(values) == {"batchItemFailures": []}
+    assert check_used(world, "calls") == 500
+
+
 def test_duplicates_in_one_batch_count_once() -> None:
     world = subscribed()
     values = envelopes(world.tenant, accepted(world, calls(world, 5)))

@@ -1,0 +1,1 @@
+"""Billing: invoices, proration, late usage, the ledger and balances, scheduled billing (SPEC §7)."""

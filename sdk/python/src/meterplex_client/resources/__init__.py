@@ -1,0 +1,1 @@
+"""The client's resources, one module per API area (`mp.entitlements`, `mp.invoices`, …)."""

@@ -1,0 +1,93 @@
+"""Set-up over real HTTP shared by the e2e stories: a plan with one METERED feature (as the platform
+admin), a tenant registered and subscribed to it, and the tenant's API key."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+ADMIN = {"email": "admin@meterplex.local", "password": "Admin12345!"}  # infra.local.cloud defaults
+
+
+def ok(reply: requests.Response) -> Any:
+    assert 200 <= reply.status_code < 300, (
+        f"{reply.request.method} {reply.url}: {reply.status_code} {reply.text}"
+    )
+    return reply.json()
+
+
+def admin_headers(url: str) -> dict[str, str]:
+    token = ok(requests.post(f"{url}/auth/login", json=ADMIN, timeout=10))["accessToken"]
+    return {"authorization": f"Bearer {token}"}
+
+
+@dataclass(frozen=True)
+class MeteredTenant:
+    feature: str  # the METERED feature's lookup key
+    member: dict[str, str]  # the OWNER's headers (JWT + x-tenant-id)
+    api_key: dict[str, str]
+    subscription: dict[str, Any]
+
+
+def metered_tenant(url: str, name: str, *, monthly: int, included: int, overage: int) -> MeteredTenant:
+    """`url` ends with /api/v1; `name` prefixes slugs and keys (a random suffix keeps them unique)."""
+    suffix = uuid.uuid4().hex[:8]
+    boss = admin_headers(url)
+    plan = ok(
+        requests.post(
+            f"{url}/plans", json={"name": name, "slug": f"{name}-{suffix}"}, headers=boss, timeout=10
+        )
+    )
+    price = ok(
+        requests.post(
+            f"{url}/plans/{plan['id']}/prices",
+            json={"interval": "MONTHLY", "amount": monthly, "currency": "usd"},
+            headers=boss,
+            timeout=10,
+        )
+    )
+    key = f"e2e_{name}_{suffix}"
+    feature = ok(
+        requests.post(
+            f"{url}/features",
+            json={"name": "Calls", "lookupKey": key, "type": "METERED"},
+            headers=boss,
+            timeout=10,
+        )
+    )
+    ok(
+        requests.post(
+            f"{url}/plans/{plan['id']}/entitlements",
+            json={"featureId": feature["id"], "includedAmount": included, "overagePrice": overage},
+            headers=boss,
+            timeout=10,
+        )
+    )
+    owner = ok(
+        requests.post(
+            f"{url}/auth/register",
+            json={
+                "email": f"{name}-{suffix}@example.com",
+                "password": "DevPass123",
+                "firstName": "E",
+                "lastName": "Two",
+                "tenantName": name.title(),
+                "tenantSlug": f"{name}-{suffix}",
+            },
+            timeout=10,
+        )
+    )
+    member = {"authorization": f"Bearer {owner['accessToken']}", "x-tenant-id": owner["tenant"]["id"]}
+    subscription = ok(
+        requests.post(
+            f"{url}/subscriptions",
+            json={"planId": plan["id"], "priceId": price["id"]},
+            headers=member,
+            timeout=10,
+        )
+    )
+    secret = ok(requests.post(f"{url}/api-keys", json={"name": "k"}, headers=member, timeout=10))["key"]
+    return MeteredTenant(key, member, {"authorization": f"Bearer {secret}"}, subscription)
