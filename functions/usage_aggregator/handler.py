@@ -19,18 +19,20 @@ counters = CounterStore(settings.core_table, settings.usage_table)
 consumer = KafkaConsumer(CONSUMER, parse)
 
 
-def apply(key: CounterKey, usages: list[UsageRecord]) -> list[UsageRecord]:
+def apply(key: CounterKey, usages: list[UsageRecord]) -> None:
     applied = counters.apply(key, usages)
     metrics.add_metric(name="UsageEventsCounted", unit=MetricUnit.Count, value=len(applied.counted))
-    return applied.missing
+    metrics.add_metric(
+        name="UsageEventsAlreadyCounted", unit=MetricUnit.Count, value=len(applied.already_counted)
+    )
 
 
-processor = CountingBatchProcessor(apply, consumer.dead_letter)
+processor = CountingBatchProcessor(apply)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-@per_invocation  # business time (window rolls, countedAt): one test-clock read per batch
+@per_invocation  # business time (window rolls, receipt expiry): one test-clock read per batch
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consumer.run(event, context, processor=processor)
