@@ -463,9 +463,20 @@ GRANT_USAGE_FILTER = {
     "eventName": ["MODIFY"],
     "dynamodb": {"Keys": {"sk": {"S": ["GRANT"]}}, "NewImage": {"featureType": {"S": ["QUOTA", "METERED"]}}},
 }
+# A high-throughput grant's counter shards (ADR 0071: `consumed` on `WINDOW#…` items of
+# `…#SHARD#<n>` partitions); the watcher skips the window archives this also passes (late usage).
+SHARD_USAGE_FILTER = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {
+        "Keys": {"sk": {"S": [{"prefix": "WINDOW#"}]}},
+        "NewImage": {"consumed": {"N": [{"exists": True}]}},
+    },
+}
 
 STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
-    StreamTrigger(table=CORE, function="outbox_relay", filters=(OUTBOX_FILTER, GRANT_USAGE_FILTER)),
+    StreamTrigger(
+        table=CORE, function="outbox_relay", filters=(OUTBOX_FILTER, GRANT_USAGE_FILTER, SHARD_USAGE_FILTER)
+    ),
     # 500: one request of up to 1,000 events becomes ~2 relay invocations, each one produce flush;
     # bigger batches would add latency (ingest → check p99 ≤ 2 s) for little saving (ADR 0020).
     StreamTrigger(table=USAGE, function="outbox_relay", filters=(USAGE_EVENT_FILTER,), batch_size=500),

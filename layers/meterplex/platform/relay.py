@@ -5,9 +5,11 @@ Which message a record carries depends on the table it comes from (the record's
 usage table's event items, ADR 0020: `meterplex.usage.outbox.usage_message`); every other table's
 records are outbox items (`outbox` = topic, `payload` = the envelope, written in the same
 transaction as the change they announce: `outbox_message`). A table may also register a
-*watcher* for its MODIFY records (the core table's grant items: `usage.threshold_reached`, ADR
-0080): it reads the whole record (both images) and returns the messages the change carries —
-usually none. The relay knows no capability.
+*watcher* for its records that are not outbox items (the core table's counters:
+`usage.threshold_reached`, ADR 0080): it reads the whole record (both images) and returns the
+messages the change carries — usually none — and, once the batch is read, `flush` returns what it
+found over the whole batch (each message names the record to retry if it fails). The relay knows
+no capability.
 
 Records are produced asynchronously and flushed once per batch (one round of produce requests,
 not one per record); a record whose delivery failed, or that is malformed, is reported as a batch
@@ -17,8 +19,9 @@ on-failure destination). Nothing is acknowledged before Kafka has it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from meterplex.platform.events import DomainEvent
@@ -45,9 +48,17 @@ class OutboxMessage:
 
 # (sequence number, the record's NewImage in DynamoDB JSON) → its message; ValueError if none.
 Mapper = Callable[[str, dict[str, Any]], OutboxMessage]
-# a MODIFY stream record (both images) → the messages the change carries, maybe none; ValueError
-# when the record cannot be read.
-Watcher = Callable[[dict[str, Any]], list[OutboxMessage]]
+
+
+class Watcher(Protocol):
+    def watch(self, record: dict[str, Any]) -> list[OutboxMessage]:
+        """A stream record that is not an outbox item (both images) → the messages the change
+        carries, maybe none; ValueError when the record cannot be read."""
+        ...
+
+    def flush(self) -> list[OutboxMessage]:
+        """What the batch's records carry together (called once, after every record was watched)."""
+        ...
 
 
 def outbox_message(sequence_number: str, image: dict[str, Any]) -> OutboxMessage:
@@ -77,11 +88,11 @@ def message_of(record: dict[str, Any], mappers: Mapping[str, Mapper]) -> OutboxM
 def messages_of(
     record: dict[str, Any], mappers: Mapping[str, Mapper], watchers: Mapping[str, Watcher]
 ) -> list[OutboxMessage]:
-    """The messages a stream record carries: a MODIFY goes to its table's watcher (none without
-    one); anything else is one message, by its table's mapper."""
-    if record.get("eventName") == "MODIFY":
-        watcher = watchers.get(table_of(record) or "")
-        return watcher(record) if watcher is not None else []
+    """The messages a stream record carries: a record of a watched table that is not an outbox
+    item goes to the watcher; anything else is one message, by its table's mapper."""
+    watcher = watchers.get(table_of(record) or "")
+    if watcher is not None and "outbox" not in ((record.get("dynamodb") or {}).get("NewImage") or {}):
+        return watcher.watch(record)
     return [message_of(record, mappers)]
 
 
@@ -94,6 +105,10 @@ def relay(
     """Publish every record's messages (`mappers`, `watchers`: by table name); the sequence
     numbers of the records that failed (a record fails when any of its messages did)."""
     failed: list[str] = []
+    records = list(records)
+    last_sequence_number = str(
+        ((records[-1] if records else {}).get("dynamodb") or {}).get("SequenceNumber", "")
+    )
     pending: dict[tuple[str, int], str] = {}  # (sequence number, message index) → sequence number
 
     def delivered(sequence_number: str, index: int) -> Any:
@@ -105,6 +120,20 @@ def relay(
 
         return callback
 
+    counter = itertools.count()
+
+    def publish(messages: Iterable[OutboxMessage]) -> None:
+        for message in messages:
+            index = next(counter)
+            pending[(message.sequence_number, index)] = message.sequence_number
+            producer.produce(
+                message.topic,
+                value=message.value.encode(),
+                key=message.key.encode(),
+                on_delivery=delivered(message.sequence_number, index),
+            )
+            producer.poll(0)
+
     for record in records:
         sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
         try:
@@ -113,15 +142,13 @@ def relay(
             logger.error("malformed outbox record", sequence_number=sequence_number, reason=str(error))
             failed.append(sequence_number)
             continue
-        for index, message in enumerate(messages):
-            pending[(sequence_number, index)] = sequence_number
-            producer.produce(
-                message.topic,
-                value=message.value.encode(),
-                key=message.key.encode(),
-                on_delivery=delivered(sequence_number, index),
-            )
-            producer.poll(0)
+        publish(replace(m, sequence_number=sequence_number) for m in messages)
+    for watcher in (watchers or {}).values():
+        try:
+            publish(watcher.flush())
+        except Exception as error:  # e.g. a read the watcher needed: retry the batch's last record
+            logger.exception("outbox watcher failed", reason=str(error))
+            failed.append(last_sequence_number)
     if producer.flush(FLUSH_TIMEOUT_S) > 0 or pending:
         failed.extend(pending.values())  # not confirmed in time: retry them
     return list(dict.fromkeys(failed))
