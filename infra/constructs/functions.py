@@ -11,6 +11,7 @@
 | a KafkaTrigger (consumer)         | Connect, DescribeGroup/AlterGroup on its group, ReadData     |
 | a StreamTrigger                   | GetRecords/GetShardIterator/DescribeStream on that stream    |
 | `runs_schedules` (test clock on)  | InvokeFunction on every scheduled function, nothing else     |
+| `sends_to`, `keys`, QueueTriggers | see infra/constructs/queues.py                               |
 
 Stages with the test clock (every stage but prod, ADR 0050) set `MP_TEST_CLOCK=true` on every
 function, and give the functions that run schedules the schedules as `MP_SCHEDULES`.
@@ -29,6 +30,7 @@ from infra.constructs.config import StageConfig, Topology
 from infra.constructs.kafka import Kafka
 from infra.constructs.nag import suppress
 from infra.constructs.network import Network
+from infra.constructs.queues import Queues
 from infra.constructs.runtime import Runtime
 from infra.constructs.tables import Tables
 from meterplex.platform import env
@@ -102,6 +104,7 @@ class Functions(Construct):
         jwt_secret: secretsmanager.ISecret,
         kafka: Kafka | None,
         network: Network | None,
+        queues: Queues | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.by_name: dict[str, lambda_.Function] = {}
@@ -115,10 +118,13 @@ class Functions(Construct):
                 description=spec.description,
                 memory_mb=spec.memory_mb,
                 timeout=Duration.seconds(spec.timeout_s),
-                environment=self._environment(spec, topology, tables, jwt_secret, kafka),
+                environment=self._environment(spec, topology, tables, jwt_secret, kafka)
+                | (queues.environment(spec, topology) if queues else {}),
                 network=network if in_vpc else None,
             )
             self._grant(function, spec, topology, tables, jwt_secret, kafka)
+            if queues:
+                queues.grant(function, spec)
             self.by_name[spec.name] = function
         if config.test_clock_enabled:
             self._wire_test_clock(config, topology)
@@ -142,6 +148,7 @@ class Functions(Construct):
                         arn_format=ArnFormat.SLASH_RESOURCE_NAME,
                     ),
                     completion=schedule.completion,
+                    next_work=schedule.next_work,
                 )
                 for schedule in topology.schedules
             ]

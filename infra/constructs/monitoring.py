@@ -1,6 +1,7 @@
 """Alarms and one dashboard: function errors and throttles, DLQ depth, stream iterator age, Kafka
-consumer lag (OffsetLag), API 5xx, and a scheduled function that did not run (a missed daily billing
-run is no invoices). Alarms notify an SNS topic (subscribe with `-c alarmEmail=`)."""
+consumer lag (OffsetLag), API 5xx, a scheduled function that did not run (a missed daily billing
+run is no invoices), exhausted webhook deliveries and a queue whose oldest message waits. Alarms
+notify an SNS topic (subscribe with `-c alarmEmail=`)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.config import StageConfig
+from infra.constructs.config import METRICS_NAMESPACE, StageConfig
 
 PERIOD = Duration.minutes(5)
 ITERATOR_AGE_MS = 60_000  # the outbox is more than a minute behind
 OFFSET_LAG = 1_000  # records a consumer group is behind
 API_5XX = 5
+QUEUE_AGE_S = 900  # a queued attempt waited 15 minutes: the delivery workers are not keeping up
+# What webhook_delivery counts (Powertools metrics: namespace, `service` dimension = the function's).
+EXHAUSTED_METRIC = "WebhookDeliveriesExhausted"
+DELIVERY_FUNCTION = "webhook_delivery"
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 
@@ -37,6 +42,7 @@ class Monitoring(Construct):
         stream_functions: list[str],
         kafka_functions: list[str],
         scheduled_functions: tuple[str, ...] = (),
+        queues: dict[str, sqs.Queue] | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.topic = sns.Topic(
@@ -110,6 +116,28 @@ class Monitoring(Construct):
                 comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 missing=cloudwatch.TreatMissingData.BREACHING,
             )
+        for name, queue in sorted((queues or {}).items()):
+            age = queue.metric_approximate_age_of_oldest_message(
+                period=PERIOD, statistic="Maximum", label=name
+            )
+            self._alarm(f"{_pascal(name)}QueueAge", age, QUEUE_AGE_S, f"{name}: messages wait", periods=2)
+            pipeline_metrics.append(age)
+        if DELIVERY_FUNCTION in functions:
+            exhausted = cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=EXHAUSTED_METRIC,
+                dimensions_map={"service": f"meterplex-{DELIVERY_FUNCTION}"},
+                period=PERIOD,
+                statistic="Sum",
+                label="webhook deliveries exhausted",
+            )
+            self._alarm(
+                "WebhookDeliveriesExhausted",
+                exhausted,
+                1,
+                "a webhook delivery failed every attempt of its 3-day retry schedule",
+            )
+            pipeline_metrics.append(exhausted)
         if pipeline_metrics:
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(
@@ -142,4 +170,4 @@ class Monitoring(Construct):
 
 
 def _pascal(name: str) -> str:
-    return "".join(part.title() for part in name.split("_"))
+    return "".join(part.title() for part in name.replace("-", "_").split("_"))

@@ -313,10 +313,13 @@ def kafka_mappings(synth: Synthesized) -> list[dict[str, Any]]:
 
 def test_every_mapping_reports_batch_item_failures(dev: Synthesized) -> None:
     mappings = dev.of_type(ESM)
-    assert len(mappings) == len(topology.STREAM_TRIGGERS) + len(topology.KAFKA_TRIGGERS)
+    assert len(mappings) == (
+        len(topology.STREAM_TRIGGERS) + len(topology.KAFKA_TRIGGERS) + len(topology.QUEUE_TRIGGERS)
+    )
     for mapping in mappings.values():
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert mapping["Properties"]["StartingPosition"] == "TRIM_HORIZON"
+        if "StartingPosition" in mapping["Properties"] or "Topics" in mapping["Properties"]:  # not SQS
+            assert mapping["Properties"]["StartingPosition"] == "TRIM_HORIZON"
 
 
 @pytest.mark.parametrize("trigger", topology.STREAM_TRIGGERS, ids=lambda t: f"{t.table}->{t.function}")
