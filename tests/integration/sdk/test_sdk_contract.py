@@ -52,15 +52,6 @@ INTERNAL: dict[Key, str] = {
 AWAITING_SERVER: set[Key] = {
     ("GET", f"{V1}/billing/payments"),
     ("GET", f"{V1}/billing/payments/{{}}"),
-    ("POST", f"{V1}/webhook-endpoints"),
-    ("GET", f"{V1}/webhook-endpoints"),
-    ("GET", f"{V1}/webhook-endpoints/{{}}"),
-    ("PATCH", f"{V1}/webhook-endpoints/{{}}"),
-    ("DELETE", f"{V1}/webhook-endpoints/{{}}"),
-    ("POST", f"{V1}/webhook-endpoints/{{}}/rotate-secret"),
-    ("POST", f"{V1}/webhook-endpoints/{{}}/test"),
-    ("GET", f"{V1}/webhook-endpoints/{{}}/deliveries"),
-    ("POST", f"{V1}/webhook-endpoints/{{}}/deliveries/{{}}/retry"),
 }
 # Request fields of SPEC that a served route does not accept yet (same rule: strike when served).
 AWAITING_FIELDS: dict[Key, set[str]] = {
