@@ -38,7 +38,9 @@ def subscribed(kind: str, terms: dict[str, Any], *, high: bool = False) -> tuple
 
 def grant_item(tenant: str, feature: str) -> dict[str, Any]:
     key = {"pk": {"S": grant_pk(tenant, feature)}, "sk": {"S": GRANT_SK}}
-    item = dynamodb_client().get_item(TableName=load(CoreTableSettings).core_table, Key=key, ConsistentRead=True)
+    item = dynamodb_client().get_item(
+        TableName=load(CoreTableSettings).core_table, Key=key, ConsistentRead=True
+    )
     return item["Item"]  # type: ignore[no-any-return]
 
 
@@ -76,7 +78,9 @@ def test_the_grant_items_images_cross_80_then_100_percent_once_each() -> None:
 
 
 def test_sharded_counters_are_judged_by_their_total_once_per_batch() -> None:
-    tenant, feature = subscribed("QUOTA", {"limit": 100, "limitBehavior": "SOFT", "overagePrice": 10}, high=True)
+    tenant, feature = subscribed(
+        "QUOTA", {"limit": 100, "limitBehavior": "SOFT", "overagePrice": 10}, high=True
+    )
     service = EntitlementService(GrantStore(), system_clock)
     for _ in range(9):
         service.consume(tenant, feature, 10)  # spread over the counter shards
