@@ -22,6 +22,7 @@ from meterplex.platform.errors import Forbidden
 from meterplex.platform.settings import CoreTableSettings, load
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService
+from tests.integration.billing.helpers import billing
 from tests.integration.catalog.builders import build_plan
 from tests.integration.catalog.handlers import serialize_moto_writes
 
@@ -125,6 +126,12 @@ def test_50_workers_on_sharded_soft_counters_bill_exactly_what_was_consumed() ->
     # AND the units really went to the shards, not to the one grant item
     _, shards = GrantStore().with_shards(grant, grant.window_start)
     assert len(shards) == COUNTER_SHARDS and sum(shards) > consumed // 2
+    # AND the invoice of the period bills exactly that: its usage line counted every unit and
+    # billed the overage above the 1,000 included, at 10 hundredths of a cent each
+    invoice = billing().generate(tenant, subscription_id)
+    (line,) = [li for li in invoice.line_items if li.feature_lookup_key == feature]
+    assert sum(u.counted for u in line.usage) == consumed
+    assert line.quantity == consumed - 1_000 and line.amount == ((consumed - 1_000) * 10 + 50) // 100
 
 
 def test_a_lease_holder_gives_back_what_it_did_not_spend() -> None:
