@@ -7,7 +7,7 @@ crossed at 80 % and 100 %, once per usage window, found off the hot path.
   stream (OldImage → NewImage); `outbox_relay` runs `ThresholdWatcher` as the core table's watcher
   and produces what it returns to `meterplex.domain.v1` (a DynamoDB stream shard allows two
   readers: ADR 0080).
-* A grant on the high-throughput path with counter shards (SOFT/METERED, ADR 0071) has no single
+* A grant whose readers add counter shards (high-throughput or draining, ADR 0071) has no single
   item whose images hold the total: its grant and shard records only mark it *touched*; once per
   relay batch the watcher reads the total (grant + shards, ONE TransactGetItems per touched grant)
   and reports every threshold the total has reached (level, not edge: the deterministic event id
@@ -208,7 +208,7 @@ class ThresholdWatcher:
         owner = _grant_owner(keys)
         if owner is not None:
             after = grant_from_item(owner[0], owner[1], dynamodb.get("NewImage"))
-            if after is not None and after.high_throughput and not after.is_hard:
+            if after is not None and after.sharded:  # its total is the grant plus its shards
                 self._touched[owner] = (sequence_number, _at(dynamodb))
                 return []
         return threshold_messages(record)
