@@ -8,6 +8,7 @@ the signature's timestamp (receivers check it against their own clock) and `Retr
 
 from __future__ import annotations
 
+import contextvars
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -110,7 +111,9 @@ class DeliveryWorker:
         if len(refs) <= 1:
             return [one(ref) for ref in refs]
         with ThreadPoolExecutor(max_workers=min(self.policy.concurrency, len(refs))) as pool:
-            return list(pool.map(one, refs))
+            # each in a copy of this context: what the attempts log and call is the invocation's
+            futures = [pool.submit(contextvars.copy_context().run, one, ref) for ref in refs]
+            return [future.result() for future in futures]
 
     def sweep(self, as_of: datetime) -> dict[str, object]:
         """Enqueue every delivery due by `as_of` (the retries SQS delays cannot reach, and any whose
