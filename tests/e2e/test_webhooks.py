@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,32 +23,12 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.e2e.http_setup import admin_headers, metered_tenant, ok
+from tests.e2e.http_setup import admin_headers, advance, eventually, metered_tenant, ok
 from tests.support.webhook_receiver import Received, Receiver, running_receiver
-
-TIMEOUT_S = 30
 
 
 def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def eventually(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = TIMEOUT_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
-
-
-def advance(url: str, admin: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-    reply = requests.post(f"{url}/admin/clock/advance", json=body, headers=admin, timeout=120)
-    while reply.status_code == 202:
-        reply = requests.post(
-            f"{url}/admin/clock/advance", json={"to": reply.json()["target"]}, headers=admin, timeout=120
-        )
-    return ok(reply)
 
 
 def verified(secret: str, received: Received) -> dict[str, Any]:
@@ -76,9 +56,8 @@ def _story(url: str, admin: dict[str, str], receiver: Receiver) -> None:
     member = tenant.member
     period_end = parse(tenant.subscription["currentPeriodEnd"])
     now = parse(ok(requests.get(f"{url}/admin/clock", headers=admin, timeout=10))["now"])
-    advance(
-        url, admin, {"to": (now + timedelta(seconds=5)).isoformat()}
-    )  # business time frozen: only advances move it
+    # business time frozen from here: only advances move it
+    assert advance(url, admin, {"to": (now + timedelta(seconds=5)).isoformat()}) == 200
 
     def endpoint(path: str, types: list[str]) -> dict[str, Any]:
         body = {"url": f"{receiver.url}{path}", "eventTypes": types, "description": path}
@@ -99,7 +78,7 @@ def _story(url: str, admin: dict[str, str], receiver: Receiver) -> None:
     assert "secret" not in shown and invoices["secret"] not in json.dumps(shown)
 
     # -- invoice finalized → one delivery, signature valid ----------------------------------------
-    advance(url, admin, {"to": (period_end + timedelta(days=1)).isoformat()})
+    assert advance(url, admin, {"to": (period_end + timedelta(days=1)).isoformat()}) == 200
     invoice = ok(requests.get(f"{url}/invoices", headers=member, timeout=10))["data"][0]
     assert invoice["status"] == "FINALIZED"
     got = eventually(lambda: receiver.at("/invoices"), bool)
@@ -120,7 +99,7 @@ def _story(url: str, admin: dict[str, str], receiver: Receiver) -> None:
     assert test.status_code == 202, test.text
     delivery_id = test.json()["deliveryId"]
     eventually(lambda: receiver.at("/flaky"), bool)
-    advance(url, admin, {"hours": 3})
+    assert advance(url, admin, {"hours": 3}) == 200
 
     def flaky_delivery() -> dict[str, Any]:
         page = ok(
@@ -174,7 +153,7 @@ def _story(url: str, admin: dict[str, str], receiver: Receiver) -> None:
     assert verified(new_secret, during)["type"] == "webhook.test"
     assert verified(old_secret, during)["type"] == "webhook.test"
 
-    advance(url, admin, {"hours": 25})
+    assert advance(url, admin, {"hours": 25}) == 200
     after = test_event()
     assert len(after.headers["webhook-signature"].split(" ")) == 1
     assert verified(new_secret, after)["type"] == "webhook.test"

@@ -108,21 +108,22 @@ def thresholds_reached(before: Grant | None, after: Grant) -> list[ThresholdReac
         and before.window_start == after.window_start
     )
     used_before = before.used if same_window and before is not None else 0
-    return [
-        ThresholdReached(
-            tenant_id=after.tenant_id,
-            feature=after.feature_key,
-            feature_type=after.feature_type,
-            subscription_id=after.subscription_id,
-            window_start=after.window_start,
-            window_end=after.window_end,
-            threshold=threshold,
-            used=after.used,
-            allowance=after.allowance,
-            limit_behavior=after.limit_behavior,
-        )
-        for threshold in crossed(used_before, after.used, after.allowance)
-    ]
+    return [_reached(after, t, after.used) for t in crossed(used_before, after.used, after.allowance)]
+
+
+def _reached(grant: Grant, threshold: int, used: int) -> ThresholdReached:
+    return ThresholdReached(
+        tenant_id=grant.tenant_id,
+        feature=grant.feature_key,
+        feature_type=grant.feature_type,
+        subscription_id=grant.subscription_id,
+        window_start=grant.window_start,
+        window_end=grant.window_end,
+        threshold=threshold,
+        used=used,
+        allowance=grant.allowance,
+        limit_behavior=grant.limit_behavior,
+    )
 
 
 def _grant_owner(keys: dict[str, Any]) -> tuple[str, str] | None:
@@ -139,22 +140,7 @@ def reached_by_total(grant: Grant, total: int) -> list[ThresholdReached]:
     """Every threshold a window's total has reached (level: for counters seen only as a total)."""
     if grant.feature_type not in (QUOTA, METERED) or grant.allowance <= 0:
         return []
-    return [
-        ThresholdReached(
-            tenant_id=grant.tenant_id,
-            feature=grant.feature_key,
-            feature_type=grant.feature_type,
-            subscription_id=grant.subscription_id,
-            window_start=grant.window_start,
-            window_end=grant.window_end,
-            threshold=threshold,
-            used=total,
-            allowance=grant.allowance,
-            limit_behavior=grant.limit_behavior,
-        )
-        for threshold in THRESHOLDS
-        if grant.allowance * threshold <= total * 100
-    ]
+    return [_reached(grant, t, total) for t in THRESHOLDS if grant.allowance * t <= total * 100]
 
 
 def _shard_owner(keys: dict[str, Any]) -> tuple[str, str] | None:
