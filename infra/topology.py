@@ -283,7 +283,7 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     # -- outbound webhooks (SPEC §8.3, ADR 0080)
     Function(
-        "webhooks_api",
+        "webhook_endpoints_api",
         "Webhook endpoints (secrets sealed with KMS), their delivery log, test events, manual retries",
         tables={CORE: RW},
         sends_to=("webhook-deliveries",),
@@ -431,7 +431,7 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/billing/balance"),
     ),
     *_routes(
-        "webhooks_api",
+        "webhook_endpoints_api",
         Auth.TENANT,  # OWNER/ADMIN, checked in the handler: API keys are refused
         ("POST", "/webhook-endpoints"),
         ("GET", "/webhook-endpoints"),

@@ -74,7 +74,7 @@ def _billing() -> list[Router]:
     return [invoices.router, ledger.router, write_guard_router()]
 
 
-def _webhooks() -> list[Router]:
+def _webhook_endpoints() -> list[Router]:
     from meterplex.identity.access import write_guard_router
     from meterplex.webhooks import routes
 
@@ -91,5 +91,5 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "usage_api": _usage,
     "admin_api": _admin,
     "billing_api": _billing,
-    "webhooks_api": _webhooks,
+    "webhook_endpoints_api": _webhook_endpoints,
 }

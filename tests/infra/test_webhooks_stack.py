@@ -50,7 +50,7 @@ def test_the_attempt_queue_is_encrypted_with_a_dead_letter_queue(dev: Synthesize
     assert mapping["FunctionName"] == function_ref(dev, "webhook_delivery")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BatchSize"] == 10
-    for name in ("webhooks_api", "webhook_dispatcher", "webhook_delivery"):
+    for name in ("webhook_endpoints_api", "webhook_dispatcher", "webhook_delivery"):
         assert variables(dev, name)[env.WEBHOOK_QUEUE_URL] == {"Ref": queue_id}
         assert "sqs:SendMessage" in actions_of(role_statements(dev, function_ids(dev)[name]))
 
@@ -58,13 +58,13 @@ def test_the_attempt_queue_is_encrypted_with_a_dead_letter_queue(dev: Synthesize
 def test_only_the_delivery_worker_may_decrypt_signing_secrets(dev: Synthesized) -> None:
     ((key_id, key),) = dev.of_type("AWS::KMS::Key").items()
     assert key["Properties"]["EnableKeyRotation"] is True
-    for name in ("webhooks_api", "webhook_delivery"):
+    for name in ("webhook_endpoints_api", "webhook_delivery"):
         assert variables(dev, name)[env.WEBHOOK_KEY] == {"Fn::GetAtt": [key_id, "Arn"]}
     kms = {
         name: {a for a in actions_of(role_statements(dev, function_ids(dev)[name])) if a.startswith("kms:")}
         for name in function_ids(dev)
     }
-    assert "kms:Encrypt" in kms["webhooks_api"] and "kms:Decrypt" not in kms["webhooks_api"]
+    assert "kms:Encrypt" in kms["webhook_endpoints_api"] and "kms:Decrypt" not in kms["webhook_endpoints_api"]
     assert {"kms:Encrypt", "kms:Decrypt"} <= kms["webhook_delivery"]
     assert [n for n, actions in kms.items() if "kms:Decrypt" in actions] == ["webhook_delivery"]
     assert env.WEBHOOK_KEY not in variables(dev, "webhook_dispatcher")

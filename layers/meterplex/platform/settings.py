@@ -138,8 +138,8 @@ class WebhookKeySettings(_Settings):
     webhook_key: str = Field(alias=env.WEBHOOK_KEY, min_length=1)
 
 
-class WebhooksApiSettings(StageSettings, CoreTableSettings, WebhookQueueSettings, WebhookKeySettings):
-    """webhooks_api: endpoints (secrets encrypted), test events and manual retries (enqueued)."""
+class WebhookEndpointsApiSettings(StageSettings, CoreTableSettings, WebhookQueueSettings, WebhookKeySettings):
+    """webhook_endpoints_api: endpoints (secrets encrypted), test events and manual retries (enqueued)."""
 
 
 class WebhookDispatchSettings(StageSettings, CoreTableSettings, WebhookQueueSettings):

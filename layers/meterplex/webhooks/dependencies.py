@@ -9,13 +9,13 @@ from meterplex.webhooks.service import WebhookService
 
 @cache
 def webhook_service() -> WebhookService:
-    from meterplex.platform.settings import WebhooksApiSettings, load
+    from meterplex.platform.settings import WebhookEndpointsApiSettings, load
     from meterplex.webhooks.queue import AttemptQueue
     from meterplex.webhooks.repository import WebhookRepository
     from meterplex.webhooks.secrets import SecretBox
     from meterplex.webhooks.ssrf import system_resolver
 
-    settings = load(WebhooksApiSettings)
+    settings = load(WebhookEndpointsApiSettings)
     return WebhookService(
         WebhookRepository(),
         SecretBox(settings.webhook_key),

@@ -44,13 +44,13 @@ def owner() -> tuple[str, dict[str, Any]]:
 
 
 def endpoint(who: dict[str, Any], url: str, types: list[str], **fields: Any) -> dict[str, Any]:
-    reply = call("webhooks_api", "POST", BASE, {"url": url, "eventTypes": types} | fields, **who)
+    reply = call("webhook_endpoints_api", "POST", BASE, {"url": url, "eventTypes": types} | fields, **who)
     assert reply.status == 201, reply.body
     return reply.body  # type: ignore[no-any-return]
 
 
 def deliveries(who: dict[str, Any], endpoint_id: str) -> list[dict[str, Any]]:
-    reply = call("webhooks_api", "GET", f"{BASE}/{endpoint_id}/deliveries?limit=100", **who)
+    reply = call("webhook_endpoints_api", "GET", f"{BASE}/{endpoint_id}/deliveries?limit=100", **who)
     assert reply.status == 200, reply.body
     return reply.body["data"]  # type: ignore[no-any-return]
 
@@ -108,7 +108,7 @@ def test_a_retry_after_a_timeout_carries_the_same_webhook_id_and_body(receiver: 
     tenant, who = owner()
     hook = endpoint(who, f"{receiver.url}/slow", ["webhook.test"])
     receiver.script("/slow", [(200, {}, 2.0), 200])  # the first answer comes too late
-    test = call("webhooks_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
+    test = call("webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
     ref = DeliveryRef(tenant, hook["id"], test["deliveryId"])
     now = datetime.now(UTC) + timedelta(seconds=1)
     slow = worker(timeout_s=0.5)
@@ -132,7 +132,7 @@ def test_retry_after_is_honoured_on_429(receiver: Receiver) -> None:
     tenant, who = owner()
     hook = endpoint(who, f"{receiver.url}/busy", ["webhook.test"])
     receiver.script("/busy", [(429, {"retry-after": "3600"})])
-    test = call("webhooks_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
+    test = call("webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
     now = datetime.now(UTC) + timedelta(seconds=1)
     assert worker().attempt(DeliveryRef(tenant, hook["id"], test["deliveryId"]), now) is Result.RETRYING
     pending = deliveries(who, hook["id"])[0]
@@ -149,11 +149,13 @@ def test_an_endpoint_failing_for_5_days_is_disabled(receiver: Receiver) -> None:
     first = service.send_test(tenant, hook["id"])
     start = first.created_at + timedelta(seconds=1)
     assert worker().attempt(DeliveryRef(tenant, hook["id"], first.id), start) is Result.RETRYING
-    assert call("webhooks_api", "GET", f"{BASE}/{hook['id']}", **who).body["failingSince"] == iso(start)
+    assert call("webhook_endpoints_api", "GET", f"{BASE}/{hook['id']}", **who).body["failingSince"] == iso(
+        start
+    )
     second = service.send_test(tenant, hook["id"])
     later = start + timedelta(days=5)
     worker().attempt(DeliveryRef(tenant, hook["id"], second.id), later)
-    after = call("webhooks_api", "GET", f"{BASE}/{hook['id']}", **who).body
+    after = call("webhook_endpoints_api", "GET", f"{BASE}/{hook['id']}", **who).body
     assert (after["enabled"], after["disabledReason"]) == (False, "FAILING")
     # the first delivery's next claim finds the endpoint disabled: FAILED, nothing sent
     sent = len(receiver.at("/down"))
@@ -165,7 +167,7 @@ def test_an_exhausted_delivery_can_be_retried_by_hand(receiver: Receiver) -> Non
     tenant, who = owner()
     hook = endpoint(who, f"{receiver.url}/never", ["webhook.test"])
     receiver.script("/never", [503] * 10 + [200])
-    test = call("webhooks_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
+    test = call("webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
     ref = DeliveryRef(tenant, hook["id"], test["deliveryId"])
     at = datetime.now(UTC) + timedelta(seconds=1)
     results = []
@@ -182,7 +184,9 @@ def test_an_exhausted_delivery_can_be_retried_by_hand(receiver: Receiver) -> Non
         None,
     )
 
-    retried = call("webhooks_api", "POST", f"{BASE}/{hook['id']}/deliveries/{ref.delivery_id}/retry", **who)
+    retried = call(
+        "webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/deliveries/{ref.delivery_id}/retry", **who
+    )
     assert retried.status == 202 and retried.body["status"] == "PENDING", retried.body
     assert worker().attempt(ref, at + timedelta(days=1)) is Result.SUCCEEDED
     done = deliveries(who, hook["id"])[0]
@@ -191,19 +195,24 @@ def test_an_exhausted_delivery_can_be_retried_by_hand(receiver: Receiver) -> Non
     _, stranger = owner()
     assert (
         call(
-            "webhooks_api", "POST", f"{BASE}/{hook['id']}/deliveries/{ref.delivery_id}/retry", **stranger
+            "webhook_endpoints_api",
+            "POST",
+            f"{BASE}/{hook['id']}/deliveries/{ref.delivery_id}/retry",
+            **stranger,
         ).status
         == 404
     )
-    missing = call("webhooks_api", "POST", f"{BASE}/{hook['id']}/deliveries/{uuid.uuid4()}/retry", **who)
+    missing = call(
+        "webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/deliveries/{uuid.uuid4()}/retry", **who
+    )
     assert missing.code == "WEBHOOK_DELIVERY_NOT_FOUND"
 
 
 def test_a_deleted_endpoints_pending_delivery_fails_unsent(receiver: Receiver) -> None:
     tenant, who = owner()
     hook = endpoint(who, f"{receiver.url}/deleted", ["webhook.test"])
-    test = call("webhooks_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
-    assert call("webhooks_api", "DELETE", f"{BASE}/{hook['id']}", **who).status == 204
+    test = call("webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
+    assert call("webhook_endpoints_api", "DELETE", f"{BASE}/{hook['id']}", **who).status == 204
     ref = DeliveryRef(tenant, hook["id"], test["deliveryId"])
     assert worker().attempt(ref, datetime.now(UTC) + timedelta(seconds=1)) is Result.FAILED
     assert receiver.at("/deleted") == []
@@ -216,7 +225,7 @@ def test_concurrent_attempts_of_one_delivery_send_it_once(receiver: Receiver) ->
     tenant, who = owner()
     hook = endpoint(who, f"{receiver.url}/race", ["webhook.test"])
     receiver.script("/race", [(200, {}, 0.3)])
-    test = call("webhooks_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
+    test = call("webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
     ref = DeliveryRef(tenant, hook["id"], test["deliveryId"])
     now = datetime.now(UTC) + timedelta(seconds=1)
     results: list[Result] = []
@@ -235,7 +244,7 @@ def test_the_sweep_and_the_hint_read_the_due_index(queue: QueueReader, receiver:
     tenant, who = owner()
     hook = endpoint(who, f"{receiver.url}/later", ["webhook.test"])
     receiver.script("/later", [500])
-    test = call("webhooks_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
+    test = call("webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
     ref = DeliveryRef(tenant, hook["id"], test["deliveryId"])
     now = datetime.now(UTC) + timedelta(seconds=1)
     assert worker().attempt(ref, now) is Result.RETRYING

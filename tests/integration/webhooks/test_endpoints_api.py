@@ -1,4 +1,4 @@
-"""webhooks_api in-process (API Gateway proxy events, as after the authorizer) on moto (DynamoDB,
+"""webhook_endpoints_api in-process (API Gateway proxy events, as after the authorizer) on moto (DynamoDB,
 KMS, SQS): the secret shown once and stored encrypted, reads without it, PATCH/DELETE, rotation,
 roles and tenant isolation, the endpoint limit, the SSRF guard outside the local stage."""
 
@@ -25,7 +25,7 @@ from tests.integration.catalog.handlers import api_key, call, user
 from tests.integration.webhooks.conftest import QueueReader
 
 pytestmark = pytest.mark.usefixtures("webhook_aws")
-FN = "webhooks_api"
+FN = "webhook_endpoints_api"
 BASE = "/api/v1/webhook-endpoints"
 
 

@@ -1,4 +1,4 @@
-"""webhooks_api: see infra/topology.py for its routes."""
+"""webhook_endpoints_api: see infra/topology.py for its routes."""
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -7,7 +7,7 @@ from meterplex.platform.api import create_app
 from meterplex.platform.observability import logger, metrics, tracer
 from meterplex.route_groups import ROUTE_GROUPS
 
-app = create_app(*ROUTE_GROUPS["webhooks_api"]())
+app = create_app(*ROUTE_GROUPS["webhook_endpoints_api"]())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
