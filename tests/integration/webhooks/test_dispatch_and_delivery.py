@@ -256,3 +256,22 @@ def test_the_sweep_and_the_hint_read_the_due_index(queue: QueueReader, receiver:
     assert ref not in queue.drain() and early["asOf"] == iso(due_at - timedelta(milliseconds=1))
     assert not due.sweep_completed(worker().sweep(due_at))  # enqueued, not yet attempted
     assert ref in queue.drain()
+
+
+def test_the_worker_handler_dead_letters_poison_and_attempts_the_rest(receiver: Receiver) -> None:
+    from meterplex.platform.dead_letters import dead_letters
+
+    tenant, who = owner()
+    hook = endpoint(who, f"{receiver.url}/mixed", ["webhook.test"])
+    test = call("webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/test", **who).body
+    good = f'{{"tenantId":"{tenant}","endpointId":"{hook["id"]}","deliveryId":"{test["deliveryId"]}"}}'
+    poison_id = f"poison-{uuid.uuid4()}"
+    event = {
+        "Records": [
+            {"messageId": poison_id, "body": "not json"},
+            {"messageId": "good", "body": good},
+        ]
+    }
+    assert invoke(function("webhook_delivery"), event, "webhook_delivery") == {"batchItemFailures": []}
+    assert [r.headers["webhook-id"] for r in receiver.at("/mixed")] == [test["eventId"]]
+    assert f"sqs:{poison_id}" in {d.source for d in dead_letters("webhook_delivery")}
