@@ -75,10 +75,17 @@ class Monitoring(Construct):
             error_metric = function.metric_errors(period=PERIOD, statistic="Sum", label=name)
             throttle_metric = function.metric_throttles(period=PERIOD, statistic="Sum", label=name)
             self._alarm(f"{_pascal(name)}Errors", error_metric, 1, f"{name} raised errors")
-            self._alarm(f"{_pascal(name)}Throttles", throttle_metric, 1, f"{name} was throttled")
             errors.append(error_metric)
             throttles.append(throttle_metric)
             durations.append(function.metric_duration(period=PERIOD, statistic="p99", label=name))
+        # Throttling is the account's concurrency running out: one alarm on the account-wide metric
+        # (CloudFormation allows 500 resources a stack; the dashboard shows which function it was).
+        account_throttles = cloudwatch.Metric(
+            namespace="AWS/Lambda", metric_name="Throttles", period=PERIOD, statistic="Sum"
+        )
+        self._alarm(
+            "LambdaThrottles", account_throttles, 1, "Lambda functions were throttled (see the dashboard)"
+        )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Function errors", left=errors, width=8),
             cloudwatch.GraphWidget(title="Function throttles", left=throttles, width=8),
