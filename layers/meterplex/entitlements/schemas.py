@@ -25,6 +25,14 @@ class ConsumeRequest(ApiModel):
     )
 
 
+PastDue = Annotated[
+    bool,
+    Field(
+        description="The tenant has an invoice in dunning (SPEC §8.2): PAST_DUE or UNPAID; false otherwise"
+    ),
+]
+
+
 class _Check(ApiResponse):
     allowed: bool
     feature: str
@@ -39,6 +47,7 @@ class UnknownCheckOut(_Check):
 
 class BooleanCheckOut(_Check):
     type: Literal["BOOLEAN"]
+    past_due: PastDue = False
 
 
 class QuotaCheckOut(_Check):
@@ -48,6 +57,7 @@ class QuotaCheckOut(_Check):
     remaining: int
     reset_at: ResetAt
     limit_behavior: Literal["HARD", "SOFT"]
+    past_due: PastDue = False
 
 
 class MeteredCheckOut(_Check):
@@ -56,6 +66,7 @@ class MeteredCheckOut(_Check):
     used: int
     overage: int
     reset_at: ResetAt
+    past_due: PastDue = False
 
 
 CheckOut = Annotated[
@@ -73,3 +84,4 @@ class ConsumeOut(ApiResponse):
     used: int = Field(description="Units used in the window after this consume")
     remaining: int = Field(description="Units left before the limit (0 once exceeded)")
     overage: int = Field(description="Units beyond the limit or included amount (0 for a HARD limit)")
+    past_due: PastDue = False

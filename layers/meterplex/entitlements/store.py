@@ -21,6 +21,7 @@ from meterplex.entitlements.keys import (
     GRANT_SK,
     IDEMPOTENCY_TTL_DAYS,
     NEVER_ENDS,
+    UNPAID,
     Attr,
     consume_pk,
     consume_sk,
@@ -39,6 +40,7 @@ CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason: that item's co
 CONSUME_CONDITION = (
     "attribute_exists(pk) AND #type <> :boolean AND #ws <= :now AND #we > :now"
     " AND (attribute_not_exists(#ends) OR #ends > :now)"
+    " AND (attribute_not_exists(#standing) OR #standing <> :unpaid)"
     " AND (attribute_not_exists(#behavior) OR #behavior = :soft OR #room >= :amount)"
 )
 # A keyed consume writes only if the counter is still what it read (a grant always has `used`; the
@@ -52,6 +54,7 @@ CONSUME_NAMES = {
     "#behavior": Attr.LIMIT_BEHAVIOR,
     "#room": Attr.ROOM,
     "#used": Attr.USED,
+    "#standing": Attr.STANDING,
 }
 
 
@@ -97,6 +100,7 @@ def grant_from_item(tenant_id: str, feature_key: str, item: dict[str, Any] | Non
         reset_period=_s(item, Attr.RESET_PERIOD),
         trial_ends_at=_s(item, Attr.TRIAL_ENDS_AT),
         ends_at=_s(item, Attr.ENDS_AT),
+        standing=_s(item, Attr.STANDING),
     )
 
 
@@ -128,6 +132,7 @@ class GrantStore:
                 ":now": {"S": iso(now)},
                 ":boolean": {"S": "BOOLEAN"},
                 ":soft": {"S": "SOFT"},
+                ":unpaid": {"S": UNPAID},
             },
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
