@@ -19,8 +19,18 @@ from tests.integration.payments.helpers import Payments
 pytestmark = pytest.mark.usefixtures("moto_endpoint")
 FN = "payments_api"
 FIELDS = {
-    "id", "invoiceId", "invoiceNumber", "provider", "providerPaymentId", "status", "amount", "currency",
-    "failureReason", "attemptNumber", "nextRetryAt", "createdAt",
+    "id",
+    "invoiceId",
+    "invoiceNumber",
+    "provider",
+    "providerPaymentId",
+    "status",
+    "amount",
+    "currency",
+    "failureReason",
+    "attemptNumber",
+    "nextRetryAt",
+    "createdAt",
 }
 
 
@@ -68,7 +78,11 @@ def test_refunds_are_bounded_by_the_payment_and_each_makes_one_ledger_refund() -
 
     first = call(FN, "POST", f"/api/v1/invoices/{invoice_id}/refund", {"amount": 1_000}, **finance)
     assert first.status == 201, first.body
-    assert (first.body["amount"], first.body["status"], first.body["paymentId"]) == (1_000, "PENDING", paid.id)
+    assert (first.body["amount"], first.body["status"], first.body["paymentId"]) == (
+        1_000,
+        "PENDING",
+        paid.id,
+    )
     too_much = call(FN, "POST", f"/api/v1/invoices/{invoice_id}/refund", {"amount": paid.amount}, **owner)
     assert too_much.status == 409 and too_much.code == "REFUND_EXCEEDS_PAYMENT"
     rest = call(FN, "POST", f"/api/v1/invoices/{invoice_id}/refund", **owner)
@@ -87,7 +101,8 @@ def test_refunds_are_bounded_by_the_payment_and_each_makes_one_ledger_refund() -
     events = [DomainEvent.from_json(v) for v in outbox(tenant_id, topics.BILLING)]
     refunds = [entry_for(e) for e in events if e.type == "payment.refunded"]
     assert sorted((r.type, r.debit) for r in refunds if r) == [
-        (EntryType.REFUND, 1_000), (EntryType.REFUND, paid.amount - 1_000)
+        (EntryType.REFUND, 1_000),
+        (EntryType.REFUND, paid.amount - 1_000),
     ]
     assert call(FN, "POST", f"/api/v1/invoices/{invoice_id}/refund", **owner).code == "REFUND_EXCEEDS_PAYMENT"
     dev = {"principal": user({tenant_id: Role.DEVELOPER}), "tenant": tenant_id}

@@ -42,7 +42,12 @@ def _paid_events(tenant_id: str) -> list[dict]:
 
 
 def test_an_unknown_provider_payment_is_stored_answered_200_then_dead_lettered_with_its_reason() -> None:
-    body = {"type": "payment.succeeded", "providerPaymentId": "fake_pi_test_success_001", "amount": 9900, "currency": "usd"}
+    body = {
+        "type": "payment.succeeded",
+        "providerPaymentId": "fake_pi_test_success_001",
+        "amount": 9900,
+        "currency": "usd",
+    }
     first = call(FN, "POST", FAKE, body)
     assert first.status == 200 and first.body["received"] is True and first.body["duplicate"] is False
     again = call(FN, "POST", FAKE, body)
@@ -66,7 +71,11 @@ def test_a_webhook_that_does_not_verify_is_400_and_nothing_is_stored() -> None:
 
 def test_the_same_event_delivered_5_times_at_once_makes_one_payment_and_one_state_change() -> None:
     payments, invoice, provider_payment_id = _finalized_with_pending_attempt()
-    body = {"type": "payment.succeeded", "providerPaymentId": provider_payment_id, "id": f"evt-{provider_payment_id}"}
+    body = {
+        "type": "payment.succeeded",
+        "providerPaymentId": provider_payment_id,
+        "id": f"evt-{provider_payment_id}",
+    }
     replies = []
 
     def deliver() -> None:
