@@ -31,6 +31,7 @@ from infra.local.net import free_port
 from meterplex.billing.models import InvoiceStatus
 from meterplex.payments.models import EventType, PaymentRequest, PaymentStatus
 from meterplex.payments.provider import InvalidWebhook, RefundRequest
+from meterplex.payments.repository import ProviderEventRecord
 from meterplex.payments.stripe_provider import StripeProvider
 from tests.integration.billing.helpers import billing, subscribed
 from tests.integration.catalog.handlers import call
@@ -241,7 +242,7 @@ def test_signatures_tampering_wrong_secret_and_old_timestamps_are_refused_and_no
     unsigned = call("webhooks_api", "POST", path, raw_body=payload.decode())
     for reply in (tampered, wrong_secret, too_old, unsigned):
         assert reply.status == 400 and reply.code == "INVALID_WEBHOOK", reply.body
-    with pytest.raises(Exception):
+    with pytest.raises(ProviderEventRecord.DoesNotExist):
         event_status("stripe", event_id)  # nothing stored
 
     valid = post(payload, sign(payload, at=int(time.time()) - 299))
