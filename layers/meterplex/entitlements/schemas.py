@@ -28,7 +28,8 @@ class ConsumeRequest(ApiModel):
 PastDue = Annotated[
     bool,
     Field(
-        description="The tenant has an invoice in dunning (SPEC §8.2): PAST_DUE or UNPAID; false otherwise"
+        description="Present (true) only while an invoice of the tenant is in dunning: PAST_DUE or UNPAID",
+        exclude_if=lambda value: not value,  # in good standing: SPEC §5's exact shapes
     ),
 ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,7 +21,7 @@ from meterplex.payments.processor import EventProcessor
 from meterplex.payments.repository import PaymentsRepository
 from meterplex.platform.clock import invocation_scope, system_clock
 from meterplex.platform.dead_letters import dead_letter
-from meterplex.platform.observability import logger
+from meterplex.platform.observability import logger, metrics
 
 CONSUMER = "payment_events"
 MAX_FAILURES = 5
@@ -47,6 +48,7 @@ class PaymentEventsConsumer:
             else str(record.dynamodb.sequence_number if record.dynamodb else "")
         )
         logger.error("provider event dead-lettered", source=source, reason=reason)
+        metrics.add_metric(name="PaymentEventsDeadLettered", unit=MetricUnit.Count, value=1)
         payload = event.to_json() if event else str(record.raw_event)[:100_000]
         dead_letter(consumer=CONSUMER, source=source, reason=reason, payload=payload, at=system_clock.now())
         if event is not None:
