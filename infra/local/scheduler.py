@@ -31,6 +31,11 @@ def local_schedule_arn(name: str, stage: str = "local") -> str:
     return schedule_arn(REGION, ACCOUNT_ID, f"meterplex-{stage}-{name}")
 
 
+def schedule_event(schedule: Any, at: datetime, stage: str = "local") -> dict[str, Any]:
+    """The Scheduled Event one firing of `schedule` at `at` delivers (as EventBridge Scheduler does)."""
+    return scheduled_event(local_schedule_arn(schedule.name, stage), at)
+
+
 def real_time() -> datetime | None:
     return datetime.now(UTC)
 
@@ -75,7 +80,7 @@ class Scheduler:
             return []
         fired = []
         for schedule in due:
-            event = scheduled_event(local_schedule_arn(schedule.name, self.stage), at)
+            event = schedule_event(schedule, at, self.stage)
             try:
                 self.invoke(schedule.function, event)
             except Exception:

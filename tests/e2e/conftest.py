@@ -1,7 +1,9 @@
 """The whole local cloud as a subprocess (`python -m infra.local serve`), reached over real HTTP.
 
-`local_cloud_url` (session): the base URL, e.g. http://127.0.0.1:54321. moto and Tansu run on free
-ports (MP_MOTO_PORT=0, MP_KAFKA_PORT=0), so the suite never collides with a running `make dev`.
+`local_cloud_url` (session): the base URL, e.g. http://127.0.0.1:54321, of the shared cloud with
+the demo data; `clock_cloud_url` (session): a second one for the tests that move the test clock.
+moto and Tansu run on free ports (MP_MOTO_PORT=0, MP_KAFKA_PORT=0), so the suite never collides
+with a running `make dev`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO
 
 import pytest
@@ -45,23 +48,43 @@ def output_of(output: IO[bytes]) -> Callable[[], str]:
     return dump
 
 
-@pytest.fixture(scope="session")
-def local_cloud_url() -> Iterator[str]:
+@contextmanager
+def running_cloud(**env: str) -> Iterator[str]:
+    """A local cloud subprocess, healthy, for as long as the block runs; its base URL. Its output is
+    printed at the end when a test failed meanwhile."""
     port = free_port()
     with tempfile.TemporaryFile() as output:
-        process = serve(port, output)
+        process = serve(port, output, **env)
         url = f"http://127.0.0.1:{port}"
         dump = output_of(output)
         wait_healthy(process, url, dump)
         failed_before = _FAILURES["count"]
-        yield url
-        process.terminate()
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if _FAILURES["count"] > failed_before:
-            sys.stderr.write(f"\n--- local cloud output ---\n{dump()}\n")
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            if _FAILURES["count"] > failed_before:
+                sys.stderr.write(f"\n--- local cloud output ---\n{dump()}\n")
+
+
+@pytest.fixture(scope="session")
+def local_cloud_url() -> Iterator[str]:
+    """The shared local cloud (demo data seeded). Its business time is never moved: tests that move
+    the test clock use `clock_cloud_url`, so no other test sees periods billed in its future."""
+    with running_cloud() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def clock_cloud_url() -> Iterator[str]:
+    """A second local cloud for the tests that move the test clock (SPEC §8.1), without the demo
+    seed; each such test resets the clock when it is done."""
+    with running_cloud(MP_SEED_DEMO="false") as url:
+        yield url
 
 
 def wait_healthy(process: subprocess.Popen[bytes], url: str, dump: Callable[[], str]) -> None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from infra import topology
 from infra.local.cloud import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD
 from meterplex.demo.seed import DEMO_PASSWORD
 from meterplex.platform.clock import parse_iso
@@ -34,15 +35,15 @@ def token(url: str, email: str, password: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def admin_headers(local_cloud_url: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token(local_cloud_url, DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD)}"}
+def admin_headers(clock_cloud_url: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token(clock_cloud_url, DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD)}"}
 
 
 @pytest.fixture(autouse=True)
-def real_time_after(local_cloud_url: str, admin_headers: dict[str, str]) -> Iterator[None]:
+def real_time_after(clock_cloud_url: str, admin_headers: dict[str, str]) -> Iterator[None]:
     """Every other e2e test shares this cloud: leave its clock at real time."""
     yield
-    reply = requests.post(f"{local_cloud_url}{CLOCK}/reset", headers=admin_headers, timeout=TIMEOUT)
+    reply = requests.post(f"{clock_cloud_url}{CLOCK}/reset", headers=admin_headers, timeout=TIMEOUT)
     assert reply.status_code == 200
 
 
@@ -59,13 +60,13 @@ def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_show_advance_and_reset_over_http(local_cloud_url: str, admin_headers: dict[str, str]) -> None:
-    shown = requests.get(f"{local_cloud_url}{CLOCK}", headers=admin_headers, timeout=TIMEOUT)
+def test_show_advance_and_reset_over_http(clock_cloud_url: str, admin_headers: dict[str, str]) -> None:
+    shown = requests.get(f"{clock_cloud_url}{CLOCK}", headers=admin_headers, timeout=TIMEOUT)
     assert shown.status_code == 200 and shown.json()["frozen"] is False
     start = parse_iso(shown.json()["now"])
 
     advanced = requests.post(
-        f"{local_cloud_url}{CLOCK}/advance",
+        f"{clock_cloud_url}{CLOCK}/advance",
         json={"days": 2, "hours": 3},
         headers=admin_headers,
         timeout=TIMEOUT,
@@ -73,28 +74,32 @@ def test_show_advance_and_reset_over_http(local_cloud_url: str, admin_headers: d
 
     assert advanced.status_code == 200, advanced.text
     body = advanced.json()
-    assert body["frozen"] is True and body["complete"] is True and body["fired"] == []  # no schedules yet
+    assert body["frozen"] is True and body["complete"] is True
+    # every firing of the topology's schedules in between, in time order (billing's daily run)
+    fired = [(f["schedule"], parse_iso(f["at"])) for f in body["fired"]]
+    assert fired == sorted(fired, key=lambda f: f[1]) and all(start < at for _, at in fired)
+    assert {name for name, _ in fired} <= {s.name for s in topology.SCHEDULES}
     assert abs(parse_iso(body["now"]) - (start + timedelta(days=2, hours=3))) < timedelta(seconds=30)
-    again = requests.get(f"{local_cloud_url}{CLOCK}", headers=admin_headers, timeout=TIMEOUT).json()
+    again = requests.get(f"{clock_cloud_url}{CLOCK}", headers=admin_headers, timeout=TIMEOUT).json()
     assert again == {"now": body["now"], "frozen": True}  # frozen: stands still
 
     backwards = requests.post(
-        f"{local_cloud_url}{CLOCK}/advance",
+        f"{clock_cloud_url}{CLOCK}/advance",
         json={"to": start.isoformat()},
         headers=admin_headers,
         timeout=TIMEOUT,
     )
     assert backwards.status_code == 400 and backwards.json()["code"] == "CLOCK_NOT_FORWARD"
 
-    reset = requests.post(f"{local_cloud_url}{CLOCK}/reset", headers=admin_headers, timeout=TIMEOUT)
+    reset = requests.post(f"{clock_cloud_url}{CLOCK}/reset", headers=admin_headers, timeout=TIMEOUT)
     assert reset.status_code == 200 and reset.json()["frozen"] is False
     assert abs(parse_iso(reset.json()["now"]) - datetime.now(UTC)) < timedelta(seconds=30)
 
 
-def test_a_tenant_owner_may_not_touch_the_clock(local_cloud_url: str) -> None:
+def test_a_tenant_owner_may_not_touch_the_clock(clock_cloud_url: str) -> None:
     slug = f"clock-{uuid.uuid4().hex[:8]}"
     registered = requests.post(
-        f"{local_cloud_url}/api/v1/auth/register",
+        f"{clock_cloud_url}/api/v1/auth/register",
         json={
             "email": f"{slug}@example.com",
             "password": DEMO_PASSWORD,
@@ -108,26 +113,27 @@ def test_a_tenant_owner_may_not_touch_the_clock(local_cloud_url: str) -> None:
     assert registered.status_code == 201, registered.text
     headers = {"authorization": f"Bearer {registered.json()['accessToken']}"}
     reply = requests.post(
-        f"{local_cloud_url}{CLOCK}/advance", json={"days": 1}, headers=headers, timeout=TIMEOUT
+        f"{clock_cloud_url}{CLOCK}/advance", json={"days": 1}, headers=headers, timeout=TIMEOUT
     )
     assert reply.status_code == 403 and reply.json()["code"] == "PLATFORM_ADMIN_REQUIRED"
-    assert requests.get(f"{local_cloud_url}{CLOCK}", timeout=TIMEOUT).status_code == 401
+    assert requests.get(f"{clock_cloud_url}{CLOCK}", timeout=TIMEOUT).status_code == 401
 
 
-def test_the_cli_advances_shows_and_resets_the_clock(local_cloud_url: str) -> None:
+def test_the_cli_advances_shows_and_resets_the_clock(clock_cloud_url: str) -> None:
     before = datetime.now(UTC)
-    advanced = cli(local_cloud_url, "advance", "--days", "31")
+    advanced = cli(clock_cloud_url, "advance", "--days", "31")
     assert advanced.returncode == 0, advanced.stderr
     match = re.search(r"advanced: business time (\S+) \(frozen\)", advanced.stdout)
     assert match, advanced.stdout
     assert abs(parse_iso(match.group(1)) - (before + timedelta(days=31))) < timedelta(seconds=60)
-    assert "fired 0 scheduled invocation(s)" in advanced.stdout
+    daily = [s for s in topology.SCHEDULES if s.expression == "cron(5 0 * * ? *)"]
+    assert f"fired {31 * len(daily)} scheduled invocation(s)" in advanced.stdout, advanced.stdout
 
-    shown = cli(local_cloud_url, "show")
+    shown = cli(clock_cloud_url, "show")
     assert shown.returncode == 0 and f"business time {match.group(1)} (frozen)" in shown.stdout
 
-    refused = cli(local_cloud_url, "advance", "--to", "2020-01-01T00:00:00Z")
+    refused = cli(clock_cloud_url, "advance", "--to", "2020-01-01T00:00:00Z")
     assert refused.returncode == 1 and "CLOCK_NOT_FORWARD" in refused.stderr
 
-    reset = cli(local_cloud_url, "reset")
+    reset = cli(clock_cloud_url, "reset")
     assert reset.returncode == 0 and "(running)" in reset.stdout

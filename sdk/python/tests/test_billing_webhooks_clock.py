@@ -23,6 +23,8 @@ INVOICE = {
     "subscriptionId": "s1",
     "invoiceNumber": "INV-2026-0001",
     "status": "FINALIZED",
+    "kind": "FULL",
+    "source": "SCHEDULED",
     "currency": "usd",
     "subtotal": 10400,
     "total": 10400,
@@ -33,6 +35,7 @@ INVOICE = {
     "paidAt": None,
     "voidedAt": None,
     "notes": None,
+    "createdAt": WHEN,
     "lineItems": [
         {
             "description": "Pro (monthly)",
@@ -41,6 +44,8 @@ INVOICE = {
             "unitPriceMicroCents": 990000,
             "amount": 9900,
             "sortOrder": 0,
+            "kind": "BASE_FEE",
+            "usage": [],
         },
         {
             "description": "api_calls overage",
@@ -49,6 +54,18 @@ INVOICE = {
             "unitPriceMicroCents": 10,
             "amount": 500,
             "sortOrder": 1,
+            "kind": "USAGE",
+            "usage": [
+                {
+                    "subscriptionId": "s1",
+                    "feature": "api_calls",
+                    "windowStart": "2026-11-01T00:00:00.000Z",
+                    "windowEnd": "2026-12-01T00:00:00.000Z",
+                    "counted": 55000,
+                    "previouslyCounted": 0,
+                    "units": 55000,
+                }
+            ],
         },
     ],
 }

@@ -7,6 +7,18 @@ from datetime import datetime
 from meterplex_client.models.base import Body, Model
 
 
+class UsageBilled(Model):
+    """What a line billed of one usage counter (its watermark: reconciliation proves invoiced = counted)."""
+
+    subscription_id: str
+    feature: str
+    window_start: str
+    window_end: str
+    counted: int
+    previously_counted: int
+    units: int
+
+
 class LineItem(Model):
     description: str
     feature_lookup_key: str | None = None
@@ -14,6 +26,12 @@ class LineItem(Model):
     unit_price_micro_cents: int
     amount: int
     sort_order: int
+    kind: str  # BASE_FEE | USAGE | LATE_USAGE
+    usage: list[UsageBilled] = []
+
+
+class LineItems(Model):
+    data: list[LineItem]
 
 
 class Invoice(Model):
@@ -22,6 +40,8 @@ class Invoice(Model):
     subscription_id: str | None
     invoice_number: str | None
     status: str
+    kind: str  # FULL | PRORATED
+    source: str  # SCHEDULED | MANUAL
     currency: str
     subtotal: int
     total: int
@@ -32,6 +52,7 @@ class Invoice(Model):
     paid_at: datetime | None = None
     voided_at: datetime | None = None
     notes: str | None = None
+    created_at: datetime
     line_items: list[LineItem] = []
 
 
@@ -47,6 +68,7 @@ class LedgerEntry(Model):
     credit: int
     currency: str
     invoice_id: str | None = None
+    invoice_number: str | None = None
     created_at: datetime
 
 

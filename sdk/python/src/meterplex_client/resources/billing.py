@@ -9,7 +9,7 @@ from meterplex_client.models.billing import (
     GenerateInvoiceRequest,
     Invoice,
     LedgerEntry,
-    LineItem,
+    LineItems,
     Payment,
     Refund,
     RefundRequest,
@@ -35,7 +35,7 @@ class Invoices(Resource[M]):
         """An invoice with its line items."""
         return Args.of(invoice_id)
 
-    @endpoint("GET", "/invoices/{id}/line-items", response=Page[LineItem])
+    @endpoint("GET", "/invoices/{id}/line-items", response=LineItems)
     def line_items(self, invoice_id: str) -> Args:
         return Args.of(invoice_id)
 
