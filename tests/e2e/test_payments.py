@@ -22,8 +22,8 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def test_dunning_through_the_test_clock_over_http(local_cloud_url: str) -> None:
-    url = f"{local_cloud_url}/api/v1"
+def test_dunning_through_the_test_clock_over_http(clock_cloud_url: str) -> None:
+    url = f"{clock_cloud_url}/api/v1"
     admin = admin_headers(url)
     try:
         _story(url, admin)
