@@ -11,12 +11,16 @@ hooks), each attempt's `payment.succeeded` is POSTed to `/api/v1/webhooks/fake` 
 (attempt SUCCEEDED, invoice PAID, collection settled, outbox `invoice.paid`). Also one webhook
 delivered 5 times (redeliveries). Prints figures; never passes or fails on time.
 
-Target (issue 11): ≤ 4 DynamoDB calls per webhook (receiver + processor).
+Target (issue 11): ≤ 4 DynamoDB calls per webhook (receiver + processor). The test clock is off
+(`MP_TEST_CLOCK=false`, as in production): with it on, every invocation also reads the `CLOCK`
+item (one GetItem), which production never pays. Write units assume items ≤ 1 KB (a transactional
+write costs 2 per item).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from collections import Counter
@@ -25,6 +29,8 @@ from typing import Any
 
 from bench.billing import build_plan, subscribe
 from bench.ingest import READS, WRITES, calls, counting, instrument, items_written, quiet_bench_process
+
+PRODUCTION_CLOCK = {"MP_TEST_CLOCK": "false"}  # business time = system time: no CLOCK reads
 
 PATH = "/api/v1/webhooks/fake"
 WAIT_S = 600
@@ -36,6 +42,7 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4)
     args = parser.parse_args()
     quiet_bench_process()
+    os.environ |= PRODUCTION_CLOCK
     instrument()
 
     from infra.local.cloud import LocalCloud
@@ -124,24 +131,36 @@ def deliver(url: str, pending: list[tuple[str, str]], senders: int) -> None:
     per_function: dict[str, Counter[str]] = {}
     for (function, operation), count in calls.items():
         per_function.setdefault(function, Counter())[operation] += count
-    path_total = 0.0
+    path_total = path_units = 0.0
     for function in sorted(per_function):
         ops = per_function[function]
         total = sum(ops.values()) / n
         reads = sum(k for op, k in ops.items() if op in READS) / n
         writes = sum(k for op, k in ops.items() if op in WRITES) / n
+        units = write_units(function, ops) / n
         if function in ("webhooks_api", "payment_events"):
             path_total += total
+            path_units += units
         by_op = {op: round(k / n, 2) for op, k in sorted(ops.items())}
         print(
             f"   {function:>18}: {total:5.2f} calls ({reads:.2f} reads, {writes:.2f} writes, "
-            f"{items_written[function] / n:.2f} items written)  {by_op}"
+            f"{items_written[function] / n:.2f} items written, {units:.1f} WCU)  {by_op}"
         )
-    print(f"   webhook path (webhooks_api + payment_events): {path_total:.2f} calls per webhook (target ≤ 4)")
+    print(
+        f"   webhook path (webhooks_api + payment_events): {path_total:.2f} calls per webhook "
+        f"(target ≤ 4), {path_units:.1f} write units"
+    )
     print(
         "   (ledger_writer: the PAYMENT entry of invoice.paid; payment_collector: the same event, the"
         " collection already settled; outbox_relay: reads nothing)"
     )
+
+
+def write_units(function: str, ops: Counter[str]) -> int:
+    """Write units of `function`'s writes: 2 per item of a transaction, 1 per other item (≤ 1 KB;
+    a BatchWriteItem's items count as transactional: no payments function batch-writes)."""
+    single = sum(k for op, k in ops.items() if op in WRITES - {"TransactWriteItems", "BatchWriteItem"})
+    return 2 * (items_written[function] - single) + single
 
 
 def redeliver(url: str) -> None:
