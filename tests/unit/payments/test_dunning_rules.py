@@ -39,7 +39,10 @@ def test_retries_are_due_at_midnight_utc_of_days_3_8_15_after_the_first_failure(
 
 def test_four_failures_walk_past_due_three_times_then_unpaid() -> None:
     current = dunning.started(collection(), "p1", 1, FIRST_FAILURE - timedelta(minutes=1))
-    assert (current.action, current.action_at) == (Action.CHECK_PENDING, FIRST_FAILURE + timedelta(hours=11, minutes=59))
+    assert (current.action, current.action_at) == (
+        Action.CHECK_PENDING,
+        FIRST_FAILURE + timedelta(hours=11, minutes=59),
+    )
     states = []
     for attempt in (1, 2, 3, 4):
         at = FIRST_FAILURE if attempt == 1 else current.action_at or FIRST_FAILURE
@@ -66,7 +69,11 @@ BASE = {"MP_CORE_TABLE": "core"}
 
 def test_the_fake_is_the_default_with_retries_on_days_3_8_15() -> None:
     settings = PaymentSettings.from_env(BASE)
-    assert (settings.payment_provider, settings.retry_days, settings.exhausted) == ("fake", SCHEDULE, "unpaid")
+    assert (settings.payment_provider, settings.retry_days, settings.exhausted) == (
+        "fake",
+        SCHEDULE,
+        "unpaid",
+    )
 
 
 def test_an_unknown_provider_fails_settings_validation_naming_the_variable() -> None:
