@@ -11,8 +11,11 @@ import pytest
 from meterplex.billing.models import InvoiceStatus
 from meterplex.entitlements.service import EntitlementService
 from meterplex.entitlements.store import GrantStore
+from meterplex.payments.fake import FakeProvider
 from meterplex.payments.models import CollectionState, PaymentStatus
+from meterplex.payments.provider import ProviderState, ProviderStatus
 from meterplex.platform.errors import PaymentRequired
+from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.standing import read_standing
 from tests.integration.billing.helpers import at, billing, subscribed
 from tests.integration.payments.helpers import Payments
@@ -134,3 +137,97 @@ def test_an_unscripted_fake_payment_stays_pending_so_mark_paid_settles_it() -> N
     assert paid.status is InvoiceStatus.PAID
     collection = payments.repo.collection(tenant.id, invoice.id)
     assert collection is not None and collection.state is CollectionState.SETTLED
+
+
+class StillProcessing(FakeProvider):
+    """A provider that created the payment and never decided it (Stripe's `processing`, or a lost
+    webhook): what the janitor is for. Only its status answer differs from the fake's."""
+
+    def status(self, provider_payment_id: str) -> ProviderStatus:
+        return ProviderStatus(ProviderState.PENDING)
+
+
+def test_the_janitor_fails_an_attempt_the_provider_has_not_decided_within_12_hours() -> None:
+    tenant = subscribed(at(2026, 7, 1, 9))
+    payments = Payments(tenant.clock, provider=StillProcessing())
+    service = billing(tenant.clock)
+    tenant.clock.set(at(2026, 7, 5, 0, 10))
+    invoice = service.finalize(tenant.id, service.generate(tenant.id).id)
+    assert payments.finalized(invoice) == []  # no synchronous outcome
+    assert _attempts(payments, tenant.id) == [(1, "PENDING")]
+
+    # WHEN the payments run fires before the 12 h are up → nothing to do
+    tenant.clock.set(at(2026, 7, 5, 0, 30))
+    assert payments.collector.run(tenant.clock.now())["actions"] == 0
+
+    # WHEN it fires after them → the provider is asked, still undecided → a payment.failed stored
+    tenant.clock.set(at(2026, 7, 5, 12, 30))
+    result = payments.collector.run(tenant.clock.now())
+    assert result["actions"] == 1 and len(result["events"]) == 1
+    payments.deliver([tuple(k) for k in result["events"]])  # type: ignore[misc]
+
+    # THEN the attempt FAILED with the janitor's reason, the first retry scheduled, the tenant PAST_DUE
+    [attempt] = payments.service.payments(tenant.id, None, 10)[0]
+    assert attempt.status is PaymentStatus.FAILED
+    assert attempt.failure_reason == "No outcome from the payment provider within 12 hours"
+    assert attempt.next_retry_at == at(2026, 7, 8)
+    assert read_standing(tenant.id).level == "PAST_DUE"
+    # AND a repeated run changes nothing
+    assert payments.collector.run(tenant.clock.now())["actions"] == 0
+
+
+def _fail_four_times(payments: Payments, tenant_id: str, first_day: int) -> None:
+    """The collector's attempt and the retries on days 3, 8, 15 (July 2026), each failing."""
+    for day in (first_day + 3, first_day + 8, first_day + 15):
+        payments.clock.set(at(2026, 7, day, 0, 30))
+        result = payments.collector.run(payments.clock.now())
+        payments.deliver([tuple(k) for k in result["events"]])  # type: ignore[misc]
+    assert _attempts(payments, tenant_id) == [(n, "FAILED") for n in (1, 2, 3, 4)]
+
+
+def test_exhausted_retries_cancel_the_subscription_when_so_configured() -> None:
+    tenant = subscribed(at(2026, 7, 1, 9))
+    payments = Payments(tenant.clock, cancel_when_exhausted=True)
+    payments.directory.script(tenant.id, "fail")
+    service = billing(tenant.clock)
+    tenant.clock.set(at(2026, 7, 2, 10))
+    invoice = service.finalize(tenant.id, service.generate(tenant.id).id)
+    payments.deliver(payments.finalized(invoice))
+    assert DynamoSubscriptionRepository().current(tenant.id) is not None
+
+    _fail_four_times(payments, tenant.id, 2)
+
+    # THEN the subscription is cancelled now: its grants retired, so even the BOOLEAN feature (which
+    # UNPAID alone leaves working) is gone
+    current = DynamoSubscriptionRepository().current(tenant.id)
+    assert current is None or current.status.value == "CANCELLED", current
+    assert (
+        EntitlementService(GrantStore(), tenant.clock).check(tenant.id, tenant.key("sso"))["allowed"] is False
+    )
+
+
+def test_a_manual_invoice_unpaid_at_its_due_date_makes_the_tenant_past_due_until_paid() -> None:
+    tenant = subscribed(at(2026, 7, 1, 9))
+    payments = Payments(tenant.clock)
+    payments.directory.manual.add(tenant.id)
+    service = billing(tenant.clock)
+    tenant.clock.set(at(2026, 7, 2, 10))
+    invoice = service.finalize(tenant.id, service.generate(tenant.id).id)
+    assert payments.finalized(invoice) == [] and _attempts(payments, tenant.id) == []  # no charge
+    assert invoice.due_date is not None
+
+    # WHEN the payments run fires before the due date → nothing; after it → PAST_DUE
+    tenant.clock.set(invoice.due_date - timedelta(hours=1))
+    assert payments.collector.run(tenant.clock.now())["actions"] == 0
+    assert read_standing(tenant.id).level == "ACTIVE"
+    tenant.clock.set(invoice.due_date + timedelta(minutes=30))
+    assert payments.collector.run(tenant.clock.now())["actions"] == 1
+    assert read_standing(tenant.id).level == "PAST_DUE"
+    check = EntitlementService(GrantStore(), tenant.clock).check(tenant.id, tenant.key("api_calls"))
+    assert check["pastDue"] is True and check["allowed"] is True
+    assert _attempts(payments, tenant.id) == []  # still no charge: manual means mark-paid only
+
+    # WHEN it is settled by hand → ACTIVE
+    service.mark_paid(tenant.id, invoice.id)
+    payments.collector.invoice_settled(tenant.id, invoice.id, voided=False)
+    assert read_standing(tenant.id).level == "ACTIVE"
