@@ -76,6 +76,7 @@ deploy: $(VENV)/.test node_modules/.installed layer  ## needs AWS credentials; s
 
 bench: $(VENV)/.test
 	$(BIN)/python -m bench.hot_path
+	$(BIN)/python -m bench.hot_key
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.access
 	$(BIN)/python -m bench.clock

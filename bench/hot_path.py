@@ -55,6 +55,37 @@ class Context:
         return 5_000
 
 
+def proxy_event(
+    tenant: str, principal: Any, method: str, key: str, action: str, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The API Gateway proxy event of an entitlement check (GET) or consume (POST)."""
+    path = f"/api/v1/entitlements/{key}/{action}"
+    headers = {"content-type": "application/json", "x-tenant-id": tenant}
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {"amount": "1"} if method == "GET" else None,
+        "multiValueQueryStringParameters": {"amount": ["1"]} if method == "GET" else None,
+        "requestContext": {"requestId": "bench", "authorizer": principal.to_context()},
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+def load_handler(function: str = "entitlements_api") -> Any:
+    """A function's handler, loaded by path as the local runtime does."""
+    spec = importlib.util.spec_from_file_location(
+        f"{function}_handler", ROOT / f"functions/{function}/handler.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.lambda_handler
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -94,32 +125,13 @@ def run(iterations: int) -> None:
     tenant = str(uuid.uuid4())
     subscription_service().subscribe(tenant, plan_id=plan.id, price_id=price.id)
 
-    spec = importlib.util.spec_from_file_location(
-        "entitlements_handler", ROOT / "functions/entitlements_api/handler.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    handler = module.lambda_handler
+    handler = load_handler()
     principal = Principal(
         AuthType.JWT, user_id="bench", email="b@x.test", memberships={tenant: Role.DEVELOPER}
     )
 
     def event(method: str, key: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        path = f"/api/v1/entitlements/{key}/{action}"
-        headers = {"content-type": "application/json", "x-tenant-id": tenant}
-        return {
-            "resource": path,
-            "path": path,
-            "httpMethod": method,
-            "headers": headers,
-            "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "queryStringParameters": {"amount": "1"} if method == "GET" else None,
-            "multiValueQueryStringParameters": {"amount": ["1"]} if method == "GET" else None,
-            "requestContext": {"requestId": "bench", "authorizer": principal.to_context()},
-            "body": json.dumps(body) if body is not None else None,
-            "isBase64Encoded": False,
-        }
+        return proxy_event(tenant, principal, method, key, action, body)
 
     def invoke(ev: dict[str, Any]) -> dict[str, Any]:
         response = handler(ev, Context())

@@ -1,24 +1,39 @@
-"""Usage ingestion benchmark: events/s end to end (HTTP → counters) and AWS calls per 1,000 events.
+"""Usage ingestion benchmark: events/s end to end (HTTP → counters) next to bare BatchWriteItem on
+the same moto server, and DynamoDB write units per event by function.
 
-    .venv/bin/python -m bench.ingest [--events 20000] [--batch 500]
+    .venv/bin/python -m bench.ingest [--events 20000] [--batch 500] [--bare 5000] [--latency 20]
 
 Starts a LocalCloud in this process (moto, Tansu, gateway, stream + Kafka pollers on free ports),
-sets up a plan, a tenant, a subscription and an API key over HTTP, sends the events in batches over
-HTTP, and waits until the counter `check` reads has them all. Every DynamoDB call of the process is
-counted by a botocore `before-call.dynamodb.*` hook registered on each client as it is created, and
-attributed to the function being invoked on that thread (a wrapper around the local Lambda
-runtime); the relay's Kafka producer is wrapped to count messages and flushes, and librdkafka's own
-statistics give the produce requests it sent. Prints figures; never passes or fails on time.
-Targets (issue 5): ≤ 1.1 DynamoDB writes per ingested event on the ingest side; ≤ 0.2 counter
-writes per event in the aggregator at batch size 500.
+sets up a plan, a tenant, a subscription and an API key over HTTP, and then:
+
+1. **bare**: `BatchWriteItem` of `--bare` items shaped like a usage item (25 per call, one thread,
+   into a scratch table without a stream) on the same moto server — what the emulator itself takes;
+2. **throughput**: sends `--events` events in requests of `--batch` over HTTP and waits until the
+   counter `check` reads has them all;
+3. **latency**: `--latency` requests of 10 events, one at a time, each waited for until counted
+   (ingest → visible on `check`, the pipeline's ≤ 2 s budget).
+
+Every DynamoDB call of the process is counted by botocore hooks registered on each client as it is
+created and attributed to the function being invoked (a context variable set by a wrapper around the
+local Lambda runtime; a function's worker threads run in a copy of its context). **Write units** are
+DynamoDB's on-demand accounting: one per started KB of the item written (the item's size is computed
+from the request: names + values), twice that for an item of a transaction (TransactWriteItems), one
+per statement of BatchExecuteStatement; an UpdateItem or DeleteItem counts one (these items are < 1
+KB). The relay's Kafka producer is wrapped to count messages and flushes.
+Prints figures (and the machine's load average); never passes or fails on
+time. Targets (issue 14): ≤ 1.2 write units per usage event end to end; end-to-end events/s ≥ 0.4 ×
+bare BatchWriteItem items/s. Runs against any commit of the pipeline (it reads no internals).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextvars
 import logging
+import math
 import os
+import re
+import statistics
 import threading
 import time
 import uuid
@@ -27,38 +42,92 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+WRITES = {
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+    "BatchExecuteStatement",
+    "ExecuteStatement",
+}
 READS = {"GetItem", "Query", "BatchGetItem", "Scan", "TransactGetItems"}
+KB = 1024
 
-_local = threading.local()
+_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("function", default=None)
 calls: Counter[tuple[str, str]] = Counter()  # (function, operation) → API calls
-items_written: Counter[str] = Counter()  # function → items written (a transaction's items count each)
+items_written: Counter[str] = Counter()  # function → items written
+units: Counter[str] = Counter()  # function → write units (transactional items twice)
 _lock = threading.Lock()
+counting = threading.Event()
 
 
-def _count_call(model: Any, **_: Any) -> None:
-    function = getattr(_local, "function", None)
-    if function is not None and counting.is_set():
-        with _lock:
-            calls[(function, model.name)] += 1
+def value_size(value: dict[str, Any]) -> int:
+    """Approximate stored size of one DynamoDB JSON value (the on-demand accounting's basis)."""
+    kind, raw = next(iter(value.items()))
+    if kind == "S":
+        return len(raw.encode())
+    if kind == "N":
+        return len(raw) // 2 + 2
+    if kind == "B":
+        return len(raw) if isinstance(raw, bytes) else len(raw) * 3 // 4
+    if kind in {"BOOL", "NULL"}:
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + value_size(v) + 1 for k, v in raw.items())
+    if kind == "L":
+        return 3 + sum(value_size(v) + 1 for v in raw)
+    if kind in {"SS", "NS", "BS"}:
+        return sum(len(str(v)) for v in raw)
+    return 1
 
 
-def _count_items(params: dict[str, Any], model: Any, **_: Any) -> None:
-    """Items a write touches (API parameters, before serialization): a transaction's items each."""
-    function = getattr(_local, "function", None)
+def item_units(item: dict[str, Any]) -> int:
+    size = sum(len(name.encode()) + value_size(value) for name, value in item.items())
+    return max(1, math.ceil(size / KB))
+
+
+def statement_units(statement: dict[str, Any]) -> int:
+    """An INSERT's item is its parameters under the names the statement gives them."""
+    names = re.findall(r"'([^']+)'\s*:\s*\?", statement.get("Statement", ""))
+    values = statement.get("Parameters") or []
+    if not names or len(names) != len(values):
+        return 1
+    return item_units(dict(zip(names, values, strict=True)))
+
+
+def write_cost(operation: str, params: dict[str, Any]) -> tuple[int, int]:
+    """(items written, write units) of one write request."""
+    if operation == "TransactWriteItems":
+        entries = params.get("TransactItems", [])
+        cost = 0
+        for entry in entries:
+            kind, op = next(iter(entry.items()))
+            cost += 2 * (item_units(op["Item"]) if kind == "Put" else 1)
+        return len(entries), cost
+    if operation == "BatchWriteItem":
+        requests = [r for rs in params.get("RequestItems", {}).values() for r in rs]
+        cost = sum(item_units(r["PutRequest"]["Item"]) if "PutRequest" in r else 1 for r in requests)
+        return len(requests), cost
+    if operation == "BatchExecuteStatement":
+        statements = params.get("Statements", [])
+        return len(statements), sum(statement_units(s) for s in statements)
+    if operation == "PutItem":
+        return 1, item_units(params.get("Item", {}))
+    return 1, 1
+
+
+def _count(params: dict[str, Any], model: Any, **_: Any) -> None:
+    function = _function.get()
     if function is None or not counting.is_set():
         return
     operation = model.name
     with _lock:
-        if operation == "TransactWriteItems":
-            items_written[function] += len(params.get("TransactItems", []))
-        elif operation == "BatchWriteItem":
-            items_written[function] += sum(len(v) for v in params.get("RequestItems", {}).values())
-        elif operation in WRITES:
-            items_written[function] += 1
-
-
-counting = threading.Event()
+        calls[(function, operation)] += 1
+        if operation in WRITES:
+            written, cost = write_cost(operation, params)
+            items_written[function] += written
+            units[function] += cost
 
 
 def instrument() -> None:
@@ -72,19 +141,18 @@ def instrument() -> None:
     def hooked(self: Any, *args: Any, **kwargs: Any) -> Any:
         client = create_client(self, *args, **kwargs)
         if client.meta.service_model.service_name == "dynamodb":
-            client.meta.events.register("before-call.dynamodb.*", _count_call)
-            client.meta.events.register("before-parameter-build.dynamodb.*", _count_items)
+            client.meta.events.register("before-parameter-build.dynamodb.*", _count)
         return client
 
     botocore.session.Session.create_client = hooked  # type: ignore[method-assign]
     invoke = FunctionRunner.invoke
 
-    def tagged(self: Any, name: str, event: dict[str, Any]) -> Any:
-        previous, _local.function = getattr(_local, "function", None), name
-        try:
-            return invoke(self, name, event)
+    def tagged(self: Any, name: str, event: dict[str, Any], **kwargs: Any) -> Any:
+        token = _function.set(name)  # a context variable: calls a function makes from its own
+        try:  # worker threads are charged to it when it runs them in a copy of its context
+            return invoke(self, name, event, **kwargs)
         finally:
-            _local.function = previous
+            _function.reset(token)
 
     FunctionRunner.invoke = tagged  # type: ignore[method-assign]
 
@@ -110,15 +178,8 @@ class CountingProducer:
             self.flushes += 1
         return int(self._producer.flush(timeout))
 
-
-produce_requests = {"count": 0}
-
-
-def _stats(text: str) -> None:
-    stats = json.loads(text)
-    produce_requests["count"] = sum(
-        int(b.get("req", {}).get("Produce", 0)) for b in stats.get("brokers", {}).values()
-    )
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._producer, name)
 
 
 def quiet_bench_process() -> None:
@@ -138,33 +199,62 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--bare", type=int, default=5_000, help="items for the bare BatchWriteItem run")
+    parser.add_argument("--latency", type=int, default=20, help="requests of 10 events, one at a time")
     args = parser.parse_args()
     quiet_bench_process()
     instrument()
-    import meterplex.platform.kafka as kafka_clients
-
-    create_producer = kafka_clients.create_producer
-
-    def producer_with_stats(settings: Any) -> Any:
-        # the platform's producer, plus librdkafka statistics (produce requests per broker)
-        return create_producer(settings, {"statistics.interval.ms": 200, "stats_cb": _stats})
-
-    kafka_clients.create_producer = producer_with_stats  # type: ignore[assignment]
 
     from infra.local.cloud import LocalCloud
     from infra.local.net import free_port
 
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores, shared)")
     with LocalCloud(port=free_port(), moto_port=0, kafka_port=0) as cloud:
-        run(cloud, args.events, args.batch)
+        run(cloud, args)
+    print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def run(cloud: Any, total: int, batch: int) -> None:
+def dynamodb() -> Any:
+    """A client of the bench's own (MainThread: no function is charged for its calls)."""
+    import boto3
+
+    return boto3.client("dynamodb", region_name=os.environ["AWS_REGION"])
+
+
+def bare_batch_write(items: int, sample: dict[str, Any]) -> float:
+    """Items/s of plain BatchWriteItem (25 per call, one thread) on the same moto server."""
+    client = dynamodb()
+    table = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    started = time.perf_counter()
+    for first in range(0, items, 25):
+        puts = [
+            {"PutRequest": {"Item": {**sample, "pk": {"S": f"BARE#{first + i}"}}}}
+            for i in range(min(25, items - first))
+        ]
+        client.batch_write_item(RequestItems={table: puts})
+    elapsed = time.perf_counter() - started
+    client.delete_table(TableName=table)
+    return items / elapsed
+
+
+def usage_sample(tenant: str) -> dict[str, Any]:
+    """A usage event item as the usage table stores them (the bare run writes its shape)."""
+    client = dynamodb()
+    page = client.scan(TableName=os.environ["MP_USAGE_TABLE"], Limit=50)
+    for item in page.get("Items", []):
+        if item.get("sk", {}).get("S") == "EVENT" and item.get("tenantId", {}).get("S") == tenant:
+            return item
+    raise AssertionError("no usage item to copy the shape of")
+
+
+def run(cloud: Any, args: Any) -> None:
     import requests
-
-    from meterplex.entitlements.keys import GRANT_SK, grant_pk
-    from meterplex.platform.clock import iso
-    from meterplex.platform.dynamodb import dynamodb_client
-    from meterplex.usage.counters import STATS
 
     http = requests.Session()
     url = cloud.url
@@ -172,82 +262,88 @@ def run(cloud: Any, total: int, batch: int) -> None:
     relay = cloud.functions.load("outbox_relay")
     producer = CountingProducer(relay.producer)
     relay.producer = producer
-    core = os.environ["MP_CORE_TABLE"]
-    probe = dynamodb_client()  # MainThread: not attributed to any function
 
-    def counted() -> int:
-        item = probe.get_item(
-            TableName=core,
-            Key={"pk": {"S": grant_pk(tenant, feature)}, "sk": {"S": GRANT_SK}},
-            ConsistentRead=True,
-        ).get("Item", {})
-        return int(item.get("used", {}).get("N", 0))
+    def check() -> int:
+        reply = http.get(
+            f"{url}/api/v1/entitlements/{feature}/check", headers={"authorization": f"Bearer {key}"}
+        )
+        assert reply.status_code == 200, reply.text
+        return int(reply.json()["used"])
 
-    stats_before = (STATS.counter_writes, STATS.mark_writes, STATS.transactions, STATS.grant_reads)
-    requests_before = produce_requests["count"]
-    counting.set()
-    started = time.perf_counter()
-    accepted = 0
-    for first in range(0, total, batch):
-        events = [
-            {
-                "eventId": f"bench-{first + i}",
-                "feature": feature,
-                "amount": 1,
-                "timestamp": iso(datetime.now(UTC)),
-            }
-            for i in range(min(batch, total - first))
-        ]
+    def send(events: list[dict[str, Any]]) -> int:
         reply = http.post(
             f"{url}/api/v1/usage/events", json={"events": events}, headers={"authorization": f"Bearer {key}"}
         )
         assert reply.status_code == 202, reply.text
-        accepted += reply.json()["accepted"]
-    sent = time.perf_counter()
-    deadline = sent + 300
-    while counted() < total and time.perf_counter() < deadline:
-        time.sleep(0.02)
-    done = time.perf_counter()
-    time.sleep(0.5)  # let librdkafka publish its last statistics
-    counting.clear()
-    assert accepted == total and counted() == total, (accepted, counted())
+        return int(reply.json()["accepted"])
 
-    per_k = 1000 / total
-    print(f"\nusage ingest → counters, {total} events in batches of {batch} (LocalCloud: moto + Tansu)")
-    print(f"  HTTP sending: {total / (sent - started):,.0f} events/s ({sent - started:.1f} s)")
-    print(
-        f"  end to end (HTTP → counters): {total / (done - started):,.0f} events/s ({done - started:.1f} s)"
-    )
-    print("\nAWS API calls per 1,000 events, by function (DynamoDB: calls / items written)")
+    def events(prefix: str, n: int) -> list[dict[str, Any]]:
+        at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        return [
+            {"eventId": f"{prefix}-{i}", "feature": feature, "amount": 1, "timestamp": at} for i in range(n)
+        ]
+
+    def wait_for(total: int, deadline_s: float = 300, every_s: float = 0.05) -> None:
+        deadline = time.perf_counter() + deadline_s
+        while check() < total and time.perf_counter() < deadline:
+            time.sleep(every_s)
+
+    # warm every function of the path once, outside the figures
+    warmed = send(events("warm", 10))
+    wait_for(warmed)
+    bare = bare_batch_write(args.bare, usage_sample(tenant))
+
+    total = args.events
+    counting.set()
+    started = time.perf_counter()
+    accepted = 0
+    for first in range(0, total, args.batch):
+        accepted += send(events(f"bench-{first}", min(args.batch, total - first)))
+    sent = time.perf_counter()
+    wait_for(warmed + total)
+    done = time.perf_counter()
+    counting.clear()
+    assert accepted == total and check() == warmed + total, (accepted, check())
+    end_to_end = total / (done - started)
+
+    latencies: list[float] = []
+    counted = warmed + total
+    for request in range(args.latency):
+        began = time.perf_counter()
+        counted += send(events(f"lat-{request}", 10))
+        wait_for(counted, 30, every_s=0.005)
+        latencies.append(time.perf_counter() - began)
+    time.sleep(0.2)
+
+    print(f"\nusage ingest → counters, {total} events in requests of {args.batch} (LocalCloud: moto + Tansu)")
+    print(f"  bare BatchWriteItem, same moto server: {bare:8,.0f} items/s  ({args.bare} items, 25 per call)")
+    sending = total / (sent - started)
+    print(f"  HTTP sending:                          {sending:8,.0f} events/s ({sent - started:.1f} s)")
+    print(f"  end to end (HTTP → counters):          {end_to_end:8,.0f} events/s ({done - started:.1f} s)")
+    print(f"  ratio end to end ÷ bare:               {end_to_end / bare:8.2f}   target ≥ 0.4")
+    if latencies:
+        ordered = sorted(latencies)
+        p99 = ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
+        print(
+            f"  ingest → visible on check ({args.latency} requests of 10): p50 "
+            f"{statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms   budget p99 ≤ 2 s"
+        )
+
+    per_event = 1 / total
+    print("\nDynamoDB per usage event, by function (write units: on demand, a transaction's items twice)")
     for function in sorted({f for f, _ in calls}):
         ops = {op: n for (f, op), n in calls.items() if f == function}
-        writes = sum(n for op, n in ops.items() if op in WRITES)
-        reads = sum(n for op, n in ops.items() if op in READS)
-        items = items_written[function] * per_k
+        write_calls = sum(n for op, n in ops.items() if op in WRITES)
+        read_calls = sum(n for op, n in ops.items() if op in READS)
         print(
-            f"  {function:18} DynamoDB writes {writes * per_k:8.2f} calls, {items:8.1f} items;"
-            f" reads {reads * per_k:6.2f}   {dict(ops)}"
+            f"  {function:18} {units[function] * per_event:7.3f} write units  "
+            f"({items_written[function] * per_event:6.3f} items, {write_calls * per_event:6.4f} write calls,"
+            f" {read_calls * per_event:6.4f} read calls)   {dict(sorted(ops.items()))}"
         )
-    sent_requests = produce_requests["count"] - requests_before
+    print(f"  {'total':18} {sum(units.values()) * per_event:7.3f} write units per event   target ≤ 1.2")
     print(
-        f"  {'outbox_relay':18} Kafka: {sum(producer.messages.values()) * per_k:.0f} messages,"
-        f" {producer.flushes * per_k:.2f} flushes, {sent_requests * per_k:.2f}"
-        " produce requests (librdkafka statistics)"
-    )
-    counter_writes = STATS.counter_writes - stats_before[0]
-    marks = STATS.mark_writes - stats_before[1]
-    print("\naggregator")
-    print(f"  counter writes per event: {counter_writes / total:.4f}  ({counter_writes} for {total} events)")
-    print(
-        f"  total item writes per event: {(counter_writes + marks) / total:.3f}"
-        f" (counter + counted marks), transactions {STATS.transactions - stats_before[2]},"
-        f" grant reads {STATS.grant_reads - stats_before[3]}"
-    )
-    ingest_items = items_written["usage_api"]
-    ingest_calls = sum(n for (f, op), n in calls.items() if f == "usage_api" and op in WRITES)
-    print(
-        f"\ningest DynamoDB item writes per event: {ingest_items / total:.3f};"
-        f" write calls per event: {ingest_calls / total:.4f}"
+        f"  {'outbox_relay':18} Kafka: {sum(producer.messages.values()) * per_event:.3f} messages,"
+        f" {producer.flushes * per_event:.4f} flushes per event"
     )
 
 

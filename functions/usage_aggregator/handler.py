@@ -1,6 +1,7 @@
 """usage_aggregator: usage events from Kafka → the counter of each event's usage window
 (idempotent, combined per counter; poison → dead letters). See meterplex.usage.aggregator."""
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,22 +16,26 @@ from meterplex.usage.counters import CounterStore
 from meterplex.usage.models import CounterKey, UsageRecord
 
 settings = load(UsageSettings)
-counters = CounterStore(settings.core_table, settings.usage_table)
+counters = CounterStore(
+    settings.core_table, settings.usage_table, late_window=timedelta(days=settings.late_window_days)
+)
 consumer = KafkaConsumer(CONSUMER, parse)
 
 
-def apply(key: CounterKey, usages: list[UsageRecord]) -> list[UsageRecord]:
+def apply(key: CounterKey, usages: list[UsageRecord]) -> None:
     applied = counters.apply(key, usages)
     metrics.add_metric(name="UsageEventsCounted", unit=MetricUnit.Count, value=len(applied.counted))
-    return applied.missing
+    metrics.add_metric(
+        name="UsageEventsAlreadyCounted", unit=MetricUnit.Count, value=len(applied.already_counted)
+    )
 
 
-processor = CountingBatchProcessor(apply, consumer.dead_letter)
+processor = CountingBatchProcessor(apply)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-@per_invocation  # business time (window rolls, countedAt): one test-clock read per batch
+@per_invocation  # business time (window rolls, receipt expiry): one test-clock read per batch
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return consumer.run(event, context, processor=processor)

@@ -47,6 +47,7 @@ WRITE_ACTIONS = (
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
+    "dynamodb:PartiQLInsert",  # BatchExecuteStatement INSERTs: usage ingest's conditional puts (ADR 0070)
 )
 STREAM_ACTIONS = (
     "dynamodb:DescribeStream",

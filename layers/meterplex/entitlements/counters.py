@@ -17,14 +17,21 @@ from datetime import datetime
 from typing import Any
 
 from meterplex.entitlements.grants import Grant
-from meterplex.entitlements.keys import GRANT_SK, NEVER_ENDS, Attr, grant_pk, window_sk
+from meterplex.entitlements.keys import (
+    COUNTER_SHARDS,
+    GRANT_SK,
+    NEVER_ENDS,
+    Attr,
+    grant_pk,
+    shard_pk,
+    window_sk,
+)
 from meterplex.entitlements.store import GrantStore, grant_from_item
 from meterplex.platform.clock import iso
 from meterplex.platform.dynamodb import dynamodb_client
 
-# DynamoDB allows 100 items per TransactGetItems; moto 5 still enforces the former limit of 25, so
-# the port batches by 25 (one call for a monthly plan's few meters either way).
-MAX_TRANSACT_GET_ITEMS = 25
+# TransactGetItems takes 100 items in DynamoDB, 25 in the emulator (moto): a call stays within both.
+MAX_TRANSACT_GETS = 25
 
 __all__ = [
     "NEVER_ENDS",
@@ -65,10 +72,11 @@ def add_on_grant(table: str, counter: Counter, total: int) -> dict[str, Any]:
         "Update": {
             "TableName": table,
             "Key": _key(counter, on_grant=True),
-            "UpdateExpression": "ADD #used :sum, #room :minus",
+            "UpdateExpression": "ADD #used :sum, #ingested :sum, #room :minus",
             "ConditionExpression": "#ws = :ws AND #sub = :sub",
             "ExpressionAttributeNames": {
                 "#used": Attr.USED,
+                "#ingested": Attr.INGESTED,
                 "#room": Attr.ROOM,
                 "#ws": Attr.WINDOW_START,
                 "#sub": Attr.SUBSCRIPTION_ID,
@@ -90,8 +98,12 @@ def add_on_archive(table: str, counter: Counter, total: int, window_end: str) ->
         "Update": {
             "TableName": table,
             "Key": _key(counter, on_grant=False),
-            "UpdateExpression": "ADD #used :sum SET #we = if_not_exists(#we, :we)",
-            "ExpressionAttributeNames": {"#used": Attr.USED, "#we": Attr.WINDOW_END},
+            "UpdateExpression": "ADD #used :sum, #ingested :sum SET #we = if_not_exists(#we, :we)",
+            "ExpressionAttributeNames": {
+                "#used": Attr.USED,
+                "#ingested": Attr.INGESTED,
+                "#we": Attr.WINDOW_END,
+            },
             "ExpressionAttributeValues": {":sum": {"N": str(total)}, ":we": {"S": window_end}},
         }
     }
@@ -126,37 +138,54 @@ class UsageCounters:
         self.grants.roll_window(grant, start, end)
 
     def used(self, counters: Sequence[Counter]) -> dict[Counter, int]:
-        """Units counted in each window, read with TransactGetItems: a feature's grant and its
-        newest windows in ONE call, so a window roll running meanwhile is seen wholly or not at all
-        (a plain Query could see the archive updated and the grant not yet reset, and count a window
-        twice). Older windows can only grow by late `ADD`s, which a single-item read sees whole."""
+        """Units counted in each window. A window's units = its archive + the grant while it holds
+        the window + the window's counter shards (a high-throughput grant's consumes, ADR 0071; none
+        for the others). Each counter is read with its grant in ONE TransactGetItems (≤ 25 items:
+        2 counters a call), so a window roll running meanwhile is seen wholly or not at all — a
+        plain Query could see the archive updated and the grant not yet reset, and count a window
+        twice.
+        """
         wanted = list(dict.fromkeys(counters))
-        found_grants: dict[tuple[str, str], dict[str, Any]] = {}
-        archived: dict[Counter, int] = {}
-        for chunk in _chunks(wanted):
-            response = self.client.transact_get_items(
-                TransactItems=[self._get(kind, ref) for kind, ref in chunk]
-            )
-            for (kind, ref), answer in zip(chunk, response.get("Responses", []), strict=True):
-                item = answer.get("Item") or {}
-                if kind == "grant":
-                    found_grants[ref] = item
-                else:
-                    archived[ref] = _n(item, Attr.USED)
+        per_counter = 1 + COUNTER_SHARDS  # the archive and the shards
         used: dict[Counter, int] = {}
-        for counter in wanted:
-            grant = found_grants.get((counter.tenant_id, counter.feature)) or {}
-            holds = (
-                _s(grant, Attr.SUBSCRIPTION_ID) == counter.subscription_id
-                and _s(grant, Attr.WINDOW_START) == counter.window_start
-            )
-            used[counter] = archived.get(counter, 0) + (_n(grant, Attr.USED) if holds else 0)
+        for tenant_id, feature in dict.fromkeys((c.tenant_id, c.feature) for c in wanted):
+            mine = [c for c in wanted if (c.tenant_id, c.feature) == (tenant_id, feature)]
+            step = max(1, (MAX_TRANSACT_GETS - 1) // per_counter)
+            for first in range(0, len(mine), step):
+                group = mine[first : first + step]
+                gets: list[tuple[str, Any]] = [("grant", (tenant_id, feature))]
+                gets += [("window", c) for c in group]
+                gets += [("shard", (c, shard)) for c in group for shard in range(COUNTER_SHARDS)]
+                response = self.client.transact_get_items(
+                    TransactItems=[self._get(kind, ref) for kind, ref in gets]
+                )
+                answers = [answer.get("Item") or {} for answer in response.get("Responses", [])]
+                grant = answers[0]
+                for counter in group:
+                    parts = [item for (kind, ref), item in zip(gets, answers, strict=True) if kind != "grant"]
+                    refs = [ref for kind, ref in gets if kind != "grant"]
+                    counted = sum(
+                        _n(item, Attr.USED)
+                        for ref, item in zip(refs, parts, strict=True)
+                        if (ref if isinstance(ref, Counter) else ref[0]) == counter
+                    )
+                    holds = (
+                        _s(grant, Attr.SUBSCRIPTION_ID) == counter.subscription_id
+                        and _s(grant, Attr.WINDOW_START) == counter.window_start
+                    )
+                    used[counter] = counted + (_n(grant, Attr.USED) if holds else 0)
         return used
 
     def _get(self, kind: str, ref: Any) -> dict[str, Any]:
         if kind == "grant":
             tenant_id, feature = ref
             key = {"pk": {"S": grant_pk(tenant_id, feature)}, "sk": {"S": GRANT_SK}}
+        elif kind == "shard":
+            counter, shard = ref
+            key = {
+                "pk": {"S": shard_pk(counter.tenant_id, counter.feature, shard)},
+                "sk": {"S": window_sk(counter.subscription_id, counter.window_start)},
+            }
         else:
             key = _key(ref, on_grant=False)
         return {
@@ -171,25 +200,3 @@ class UsageCounters:
                 },
             }
         }
-
-
-def _chunks(counters: list[Counter]) -> list[list[tuple[str, Any]]]:
-    """TransactGetItems batches: per feature its grant, then its windows newest first, features
-    packed together while they fit; a feature with more windows than a batch continues in the next
-    (its grant and newest windows stay together in the first)."""
-    groups: dict[tuple[str, str], list[Counter]] = {}
-    for counter in counters:
-        groups.setdefault((counter.tenant_id, counter.feature), []).append(counter)
-    chunks: list[list[tuple[str, Any]]] = [[]]
-    for grant, windows in groups.items():
-        items: list[tuple[str, Any]] = [("grant", grant)]
-        items += [("window", c) for c in sorted(windows, key=lambda c: c.window_start, reverse=True)]
-        if len(chunks[-1]) + len(items) > MAX_TRANSACT_GET_ITEMS:
-            chunks.append([])
-        while items:
-            room = MAX_TRANSACT_GET_ITEMS - len(chunks[-1])
-            chunks[-1] += items[:room]
-            items = items[room:]
-            if items:
-                chunks.append([])
-    return [chunk for chunk in chunks if chunk]

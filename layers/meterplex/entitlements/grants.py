@@ -33,6 +33,9 @@ class Grant:
     reset_period: str | None = None
     trial_ends_at: str | None = None
     ends_at: str | None = None
+    ingested: int = 0  # the parts of `used`: from usage events, and from consumes (ADR 0070)
+    consumed: int = 0
+    throughput: str | None = None  # "HIGH": leases or sharded counters (ADR 0071)
     standing: str | None = None  # PAST_DUE | UNPAID while the tenant's payments are in dunning
 
     @property
@@ -64,6 +67,15 @@ class Grant:
     @property
     def is_hard(self) -> bool:
         return self.feature_type == QUOTA and self.limit_behavior != SOFT
+
+    @property
+    def high_throughput(self) -> bool:
+        return self.throughput == "HIGH" and self.feature_type in {QUOTA, METERED}
+
+    @property
+    def room(self) -> int:
+        """Units a HARD limit still allows in the stored window."""
+        return max(0, (self.limit or 0) - self.used)
 
 
 class ConsumeRejected(Exception):

@@ -11,6 +11,10 @@ Closed windows are archived as *window* items in the same item collection.
 from __future__ import annotations
 
 GRANT_SK = "GRANT"
+HIGH_THROUGHPUT = "HIGH"  # a grant's `throughput`: leases (HARD) or sharded counters (ADR 0071)
+# A high-throughput SOFT/METERED grant counts consumes on COUNTER_SHARDS items per usage window as
+# well as on the grant; every reader of a window's units reads them all. Changing it loses counts.
+COUNTER_SHARDS = 8
 NEVER_ENDS = "9999-12-31T23:59:59.999Z"  # windowEnd of a NEVER-reset window (sorts after any moment)
 IDEMPOTENCY_TTL_DAYS = 7
 PAST_DUE, UNPAID = "PAST_DUE", "UNPAID"  # grant `standing` values (absent: the tenant is in good standing)
@@ -22,6 +26,12 @@ def grant_pk(tenant_id: str, feature_key: str) -> str:
 
 def window_sk(subscription_id: str, window_start: str) -> str:
     return f"WINDOW#{subscription_id}#{window_start}"
+
+
+def shard_pk(tenant_id: str, feature_key: str, shard: int) -> str:
+    """A counter shard's partition (its sort key is the window's, `window_sk`): each shard is its
+    own partition, so N shards take N times one item's write rate."""
+    return f"{grant_pk(tenant_id, feature_key)}#SHARD#{shard}"
 
 
 def consume_pk(tenant_id: str) -> str:
@@ -49,6 +59,11 @@ class Attr:
     WINDOW_START = "windowStart"
     WINDOW_END = "windowEnd"
     USED = "used"  # units counted in the current window: consumed + ingested (ADR 0013)
+    # The two parts of `used`, kept with it in the same writes, so reconciliation can compare each
+    # with its source: `ingested` with the window's accepted usage events (ADR 0070).
+    INGESTED = "ingested"
+    CONSUMED = "consumed"
+    THROUGHPUT = "throughput"  # absent: the single-item path; HIGH_THROUGHPUT: ADR 0071
     ROOM = "room"  # allowance - used, kept with `used` so a HARD limit is a plain condition
     AMOUNT = "amount"
     FEATURE = "feature"  # the claim's feature: with `amount`, the request a key is bound to

@@ -41,6 +41,8 @@ class GrantRecord(CoreItem):
     windowEnd = UnicodeAttribute()
     used = NumberAttribute(default=0)
     room = NumberAttribute(default=0)
+    ingested = NumberAttribute(null=True)  # the parts of `used` (ADR 0070)
+    consumed = NumberAttribute(null=True)
     standing = UnicodeAttribute(null=True)  # PAST_DUE | UNPAID while the tenant is in dunning
 
 
@@ -48,6 +50,8 @@ class WindowRecord(CoreItem):
     """A closed (or archived) usage window's counter: what the invoice of that period bills."""
 
     used = NumberAttribute(default=0)
+    ingested = NumberAttribute(null=True)
+    consumed = NumberAttribute(null=True)
     windowEnd = UnicodeAttribute(null=True)
 
 
@@ -146,7 +150,12 @@ def stage_retire(tx: TransactWrite, tenant_id: str, old: dict[str, GrantRecord],
             window = window_record(tenant_id, key, grant.subscriptionId, grant.windowStart)
             tx.update(
                 window,
-                actions=[WindowRecord.used.add(grant.used), WindowRecord.windowEnd.set(grant.windowEnd)],
+                actions=[
+                    WindowRecord.used.add(grant.used),
+                    WindowRecord.ingested.add(grant.ingested or 0),
+                    WindowRecord.consumed.add(grant.consumed or 0),
+                    WindowRecord.windowEnd.set(grant.windowEnd),
+                ],
             )
         if key not in keep:
             tx.delete(grant, condition=unchanged(grant))

@@ -18,6 +18,7 @@ from meterplex.entitlements.grants import (
     check_answer,
     consume_answer,
 )
+from meterplex.entitlements.throughput import HighThroughput, ShardStore
 from meterplex.platform.clock import Clock, business_clock, iso
 from meterplex.platform.errors import (
     Conflict,
@@ -36,11 +37,11 @@ MAX_KEYED_ATTEMPTS = 25
 BACKOFF_CAP_S = 0.02
 
 
-class GrantStorePort(Protocol):
+class GrantStorePort(ShardStore, Protocol):
     """The hot path's storage (`store.GrantStore`); writes raise `ConsumeRejected`."""
 
     def get(self, tenant_id: str, feature_key: str) -> Grant | None: ...
-    def add_usage(self, tenant_id: str, feature_key: str, amount: int, now: datetime) -> Grant: ...
+    def set_throughput(self, tenant_id: str, feature_key: str, high: bool = True) -> Grant | None: ...
     def claim(self, tenant_id: str, idempotency_key: str) -> Claim | None: ...
     def add_usage_once(
         self, seen: Grant, amount: int, now: datetime, idempotency_key: str, answer: dict[str, Any]
@@ -66,27 +67,45 @@ class EntitlementService:
         store: GrantStorePort,
         clock: Clock = business_clock,
         sleep: Callable[[float], None] = time.sleep,
+        high: HighThroughput | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._sleep = sleep
+        self._high = high or HighThroughput(store)  # this execution environment's leases and views
 
     def check(self, tenant_id: str, feature_key: str, amount: int = 1) -> dict[str, Any]:
-        """One read: the grant item carries the snapshot and the current window's counter."""
-        return check_answer(self._store.get(tenant_id, feature_key), feature_key, amount, self._clock.now())
+        """One read: the grant item carries the snapshot and the current window's counter (a
+        sharded grant: one TransactGetItems of the grant and its window's shards, ADR 0071)."""
+        now = self._clock.now()
+        grant = self._store.get(tenant_id, feature_key)
+        if grant is not None and grant.high_throughput and not grant.is_hard and not grant.ended(now):
+            window = iso(grant.current_window(now)[0])
+            fresh, shards = self._store.with_shards(grant, window)
+            if fresh is not None:
+                grant = replace(fresh, used=fresh.used_now(now) + sum(shards), window_start=window)
+        return check_answer(grant, feature_key, amount, now)
 
     def consume(
         self, tenant_id: str, feature_key: str, amount: int = 1, idempotency_key: str | None = None
     ) -> dict[str, Any]:
-        """Count `amount` units: one conditional write; a HARD limit is never overshot."""
+        """Count `amount` units: one conditional write; a HARD limit is never overshot. A grant on
+        the high-throughput path is served from a lease or a counter shard (ADR 0071)."""
         if idempotency_key is not None:
             return self._consume_once(tenant_id, feature_key, amount, idempotency_key)
+        known = self._high.known(tenant_id, feature_key)
+        if known is not None:
+            answer = self._high.consume(known, amount, self._clock.now())
+            if answer is not None:
+                return answer
         for _ in range(MAX_ROLL_ATTEMPTS):
             now = self._clock.now()
             try:
-                return consume_answer(
-                    self._store.add_usage(tenant_id, feature_key, amount, now), feature_key, amount
-                )
+                grant = self._add_or_switch(tenant_id, feature_key, amount, now)
+                if isinstance(grant, dict):
+                    return grant
+                self._high.remember(grant)
+                return consume_answer(grant, feature_key, amount)
             except ConsumeRejected as rejected:
                 try:
                     self._refuse(feature_key, rejected.grant, amount, now)
@@ -94,6 +113,21 @@ class EntitlementService:
                     assert rejected.grant is not None
                     self._store.roll_window(rejected.grant, roll.start, roll.end)
         raise feature_not_in_plan(feature_key)  # pragma: no cover - windows cannot roll 3 times
+
+    def _add_or_switch(self, tenant_id: str, feature_key: str, amount: int, now: datetime) -> Grant | dict:
+        """The single-item write; when the item itself is throttled past every retry (the hot-key
+        ceiling), the grant switches to the high-throughput path and the consume is served there."""
+        try:
+            return self._store.add_usage(tenant_id, feature_key, amount, now)
+        except Unavailable:
+            switched = self._store.set_throughput(tenant_id, feature_key)
+            if switched is None or not switched.high_throughput:
+                raise
+            self._high.remember(switched)
+            answer = self._high.consume(switched, amount, now)
+            if answer is None:
+                raise
+            return answer
 
     def _consume_once(self, tenant_id: str, feature_key: str, amount: int, key: str) -> dict[str, Any]:
         """Consume bound to `key` (SPEC §0): the first answer is stored with the units it counted,

@@ -18,7 +18,9 @@ from botocore.exceptions import ClientError
 
 from meterplex.entitlements.grants import Claim, ConsumeRejected, CounterMoved, Grant
 from meterplex.entitlements.keys import (
+    COUNTER_SHARDS,
     GRANT_SK,
+    HIGH_THROUGHPUT,
     IDEMPOTENCY_TTL_DAYS,
     NEVER_ENDS,
     UNPAID,
@@ -26,6 +28,7 @@ from meterplex.entitlements.keys import (
     consume_pk,
     consume_sk,
     grant_pk,
+    shard_pk,
     window_sk,
 )
 from meterplex.platform.clock import epoch_s, iso
@@ -54,6 +57,7 @@ CONSUME_NAMES = {
     "#behavior": Attr.LIMIT_BEHAVIOR,
     "#room": Attr.ROOM,
     "#used": Attr.USED,
+    "#consumed": Attr.CONSUMED,
     "#standing": Attr.STANDING,
 }
 
@@ -100,6 +104,9 @@ def grant_from_item(tenant_id: str, feature_key: str, item: dict[str, Any] | Non
         reset_period=_s(item, Attr.RESET_PERIOD),
         trial_ends_at=_s(item, Attr.TRIAL_ENDS_AT),
         ends_at=_s(item, Attr.ENDS_AT),
+        ingested=_n(item, Attr.INGESTED) or 0,
+        consumed=_n(item, Attr.CONSUMED) or 0,
+        throughput=_s(item, Attr.THROUGHPUT),
         standing=_s(item, Attr.STANDING),
     )
 
@@ -123,7 +130,7 @@ class GrantStore:
         return {
             "TableName": self.table,
             "Key": self._key(tenant_id, feature_key),
-            "UpdateExpression": "ADD #used :amount, #room :minus",
+            "UpdateExpression": "ADD #used :amount, #consumed :amount, #room :minus",
             "ConditionExpression": CONSUME_CONDITION,
             "ExpressionAttributeNames": CONSUME_NAMES,
             "ExpressionAttributeValues": {
@@ -223,10 +230,18 @@ class GrantStore:
                             "pk": key["pk"],
                             "sk": {"S": window_sk(grant.subscription_id, grant.window_start)},
                         },
-                        "UpdateExpression": "ADD #used :used SET #we = :we",
-                        "ExpressionAttributeNames": {"#used": Attr.USED, "#we": Attr.WINDOW_END},
+                        "UpdateExpression": "ADD #used :used, #ingested :ingested, #consumed :consumed"
+                        " SET #we = :we",
+                        "ExpressionAttributeNames": {
+                            "#used": Attr.USED,
+                            "#ingested": Attr.INGESTED,
+                            "#consumed": Attr.CONSUMED,
+                            "#we": Attr.WINDOW_END,
+                        },
                         "ExpressionAttributeValues": {
                             ":used": {"N": str(grant.used)},
+                            ":ingested": {"N": str(grant.ingested)},
+                            ":consumed": {"N": str(grant.consumed)},
                             ":we": {"S": grant.window_end},
                         },
                     }
@@ -237,13 +252,16 @@ class GrantStore:
                 "Update": {
                     "TableName": self.table,
                     "Key": key,
-                    "UpdateExpression": "SET #ws = :ws, #we = :we, #used = :zero, #room = :room",
+                    "UpdateExpression": "SET #ws = :ws, #we = :we, #used = :zero, #room = :room"
+                    " REMOVE #ingested, #consumed",
                     "ConditionExpression": "#ws = :old AND #used = :used AND #sub = :sub",
                     "ExpressionAttributeNames": {
                         "#ws": Attr.WINDOW_START,
                         "#we": Attr.WINDOW_END,
                         "#used": Attr.USED,
                         "#room": Attr.ROOM,
+                        "#ingested": Attr.INGESTED,
+                        "#consumed": Attr.CONSUMED,
                         "#sub": Attr.SUBSCRIPTION_ID,
                     },
                     "ExpressionAttributeValues": {
@@ -263,3 +281,92 @@ class GrantStore:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != TRANSACTION_CANCELLED:
                 raise
+
+    # -- the high-throughput path (ADR 0071) -----------------------------------------------------
+    def set_throughput(self, tenant_id: str, feature_key: str, high: bool = True) -> Grant | None:
+        """Switch a grant to the high-throughput path (or back): one UpdateItem; None: no grant."""
+        change = "SET #tp = :high" if high else "REMOVE #tp"
+        values = {":high": {"S": HIGH_THROUGHPUT}} if high else None
+        try:
+            response = retrying(
+                lambda: self.client.update_item(
+                    TableName=self.table,
+                    Key=self._key(tenant_id, feature_key),
+                    UpdateExpression=change,
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeNames={"#tp": Attr.THROUGHPUT},
+                    **({"ExpressionAttributeValues": values} if values else {}),
+                    ReturnValues="ALL_NEW",
+                )
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            return None
+        return grant_from_item(tenant_id, feature_key, response.get("Attributes"))
+
+    @staticmethod
+    def _shard_key(grant: Grant, window_start: str, shard: int) -> dict[str, Any]:
+        return {
+            "pk": {"S": shard_pk(grant.tenant_id, grant.feature_key, shard)},
+            "sk": {"S": window_sk(grant.subscription_id, window_start)},
+        }
+
+    def add_to_shard(self, grant: Grant, window_start: str, shard: int, amount: int) -> int:
+        """Count `amount` on one counter shard of the grant's window: ONE UpdateItem (no condition:
+        the caller checked the grant, at most a second old; ADR 0071). The shard's units after it."""
+        response = retrying(
+            lambda: self.client.update_item(
+                TableName=self.table,
+                Key=self._shard_key(grant, window_start, shard),
+                UpdateExpression="ADD #used :amount, #consumed :amount",
+                ExpressionAttributeNames={"#used": Attr.USED, "#consumed": Attr.CONSUMED},
+                ExpressionAttributeValues={":amount": {"N": str(amount)}},
+                ReturnValues="UPDATED_NEW",
+            )
+        )
+        return int(response["Attributes"][Attr.USED]["N"])
+
+    def with_shards(self, grant: Grant, window_start: str) -> tuple[Grant | None, list[int]]:
+        """The grant and its window's shard counts, as one snapshot: ONE TransactGetItems."""
+        keys = [self._key(grant.tenant_id, grant.feature_key)]
+        keys += [self._shard_key(grant, window_start, shard) for shard in range(COUNTER_SHARDS)]
+        response = retrying(
+            lambda: self.client.transact_get_items(
+                TransactItems=[{"Get": {"TableName": self.table, "Key": key}} for key in keys]
+            )
+        )
+        answers = response.get("Responses", [])
+        fresh = grant_from_item(grant.tenant_id, grant.feature_key, answers[0].get("Item"))
+        return fresh, [_n(answer.get("Item") or {}, Attr.USED) or 0 for answer in answers[1:]]
+
+    def give_back(self, grant: Grant, amount: int) -> bool:
+        """Return `amount` leased units to the grant, iff it still holds the window and subscription
+        they were taken from (else they stay counted in the closed window). ONE UpdateItem."""
+        try:
+            retrying(
+                lambda: self.client.update_item(
+                    TableName=self.table,
+                    Key=self._key(grant.tenant_id, grant.feature_key),
+                    UpdateExpression="ADD #used :minus, #consumed :minus, #room :amount",
+                    ConditionExpression="#ws = :ws AND #sub = :sub",
+                    ExpressionAttributeNames={
+                        "#used": Attr.USED,
+                        "#consumed": Attr.CONSUMED,
+                        "#room": Attr.ROOM,
+                        "#ws": Attr.WINDOW_START,
+                        "#sub": Attr.SUBSCRIPTION_ID,
+                    },
+                    ExpressionAttributeValues={
+                        ":minus": {"N": str(-amount)},
+                        ":amount": {"N": str(amount)},
+                        ":ws": {"S": grant.window_start},
+                        ":sub": {"S": grant.subscription_id},
+                    },
+                )
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            return False
+        return True

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 import botocore.session
+from botocore.config import Config
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELLED = "TransactionCanceledException"
@@ -16,8 +17,10 @@ MAX_TRANSACT_ITEMS = 100  # TransactWriteItems / TransactGetItems: at most this 
 
 @cache
 def dynamodb_client() -> Any:
-    """One low-level client per process."""
-    return botocore.session.get_session().create_client("dynamodb")
+    """One low-level client per process. Requests are built by our code, never from user input
+    shapes, and DynamoDB validates them again: botocore's client-side parameter validation is
+    skipped (it was a third of the client's CPU per item of a batch write, measured)."""
+    return botocore.session.get_session().create_client("dynamodb", config=Config(parameter_validation=False))
 
 
 def error_code(error: Exception) -> str | None:

@@ -9,8 +9,9 @@ counter per ≤ 99 events, not one per event):
    as processed — it would never succeed on retry;
 2. the parsed events are grouped per counter and applied group by group. A group that fails with
    a transient error reports each of its records as a batch item failure (retried by the event
-   source mapping); groups written before stay written, and a retry cannot count them twice (each
-   event's usage item is marked counted in the same transaction as the counter).
+   source mapping); groups written before stay written, and a retry cannot count them twice (the
+   counting receipts of their ingest requests are written in the same transaction as the counter,
+   ADR 0070).
 """
 
 from __future__ import annotations
@@ -62,20 +63,12 @@ def parse(record: KafkaEventRecord) -> UsageRecord:
 
 
 class CountingBatchProcessor(BatchProcessor):
-    """`BatchProcessor(EventType.Kafka)` whose second phase applies events per counter.
+    """`BatchProcessor(EventType.Kafka)` whose second phase applies events per counter:
+    `apply(key, usages)` writes one counter's events (raising when it could not, transiently)."""
 
-    `apply(key, usages)` writes one counter's events and returns the usages it could not mark
-    (their usage item is gone): those are dead-lettered, not retried forever.
-    """
-
-    def __init__(
-        self,
-        apply: Callable[[CounterKey, list[UsageRecord]], list[UsageRecord]],
-        dead_letter: Callable[[KafkaEventRecord, str], None],
-    ) -> None:
+    def __init__(self, apply: Callable[[CounterKey, list[UsageRecord]], Any]) -> None:
         super().__init__(event_type=EventType.Kafka)
         self.apply = apply
-        self.dead_letter = dead_letter
 
     def process(self) -> list[tuple]:
         results: list[tuple] = []
@@ -98,15 +91,11 @@ class CountingBatchProcessor(BatchProcessor):
         for key, usages in group_by_counter(p.usage for p in parsed).items():
             group = [m for u in usages for m in members[(u.tenant_id, u.event_id)]]
             try:
-                missing = self.apply(key, usages)
+                self.apply(key, usages)
             except Exception:
                 logger.exception("usage counter write failed; its records will be retried", counter=str(key))
                 exc_info = sys.exc_info()
                 results.extend(self.failure_handler(record=m.record, exception=exc_info) for m in group)
                 continue
-            lost = {(u.tenant_id, u.event_id) for u in missing}
-            for m in group:
-                if (m.usage.tenant_id, m.usage.event_id) in lost:
-                    self.dead_letter(m.record, "usage item not found: the event cannot be marked counted")
-                results.append(self.success_handler(record=m.raw, result=None))
+            results.extend(self.success_handler(record=m.raw, result=None) for m in group)
         return results

@@ -31,6 +31,9 @@ def usage_item(record: UsageRecord, expires_at: datetime) -> dict[str, Any]:
         item[UsageAttr.METADATA] = {"S": record.metadata}
     if record.correlation_id:
         item[UsageAttr.CORRELATION_ID] = {"S": record.correlation_id}
+    if record.request_id:
+        item[UsageAttr.REQUEST_ID] = {"S": record.request_id}
+        item[UsageAttr.REQUEST_INDEX] = {"N": str(record.request_index)}
     return item
 
 
@@ -71,4 +74,6 @@ def record_from_item(image: dict[str, Any]) -> UsageRecord:
         metadata=_s(image, UsageAttr.METADATA),
         actor=_s(image, UsageAttr.ACTOR) or "system",
         correlation_id=_s(image, UsageAttr.CORRELATION_ID),
+        request_id=_s(image, UsageAttr.REQUEST_ID) or "",
+        request_index=int((image.get(UsageAttr.REQUEST_INDEX) or {}).get("N") or 0),
     )

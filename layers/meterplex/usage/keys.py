@@ -3,8 +3,12 @@
 Pure: no AWS imports. The API's store, the outbox relay and the aggregator spell them from here.
 
 One item per accepted event, `pk = TENANT#<tenant>#EVT#<eventId>`, `sk = EVENT`: the key is the
-dedup marker (`attribute_not_exists(pk)`), and every event is its own partition, so a tenant
-sending 1,000 events a request never concentrates writes on one partition (ADR 0020).
+dedup marker (a PartiQL INSERT fails on an existing key), and every event is its own partition, so
+a tenant sending 1,000 events a request never concentrates writes on one partition (ADR 0020).
+
+One *counting receipt* per (ingest request, counter), `pk = TENANT#<tenant>#REQ#<requestId>`,
+`sk = COUNTER#<feature>#<subscriptionId>#<windowStart>`: a bitmap of the request's events already
+added to that counter, written in the aggregator's transaction with the counter (ADR 0070).
 """
 
 from __future__ import annotations
@@ -19,9 +23,24 @@ def event_pk(tenant_id: str, event_id: str) -> str:
     return f"TENANT#{tenant_id}#EVT#{event_id}"
 
 
+def receipt_pk(tenant_id: str, request_id: str) -> str:
+    return f"TENANT#{tenant_id}#REQ#{request_id}"
+
+
+def receipt_sk(feature: str, subscription_id: str, window_start: str) -> str:
+    return f"COUNTER#{feature}#{subscription_id}#{window_start}"
+
+
 def envelope_id(tenant_id: str, event_id: str) -> str:
     """The Kafka envelope's id: deterministic, so every delivery of one event carries the same id."""
     return str(uuid.uuid5(_ENVELOPE_NAMESPACE, f"{tenant_id}\x00{event_id}"))
+
+
+class ReceiptAttr:
+    COUNTED = "counted"  # bitmap (B): bit i set = the request's event i is in the counter
+    UNITS = "units"  # units this receipt's events added to the counter
+    EVENTS = "events"  # how many events
+    EXPIRES_AT = "expiresAt"
 
 
 class UsageAttr:
@@ -37,5 +56,6 @@ class UsageAttr:
     RECEIVED_AT = "receivedAt"
     ACTOR = "actor"
     CORRELATION_ID = "correlationId"
-    COUNTED_AT = "countedAt"  # set by the aggregator in the transaction that counts the event
+    REQUEST_ID = "requestId"  # the ingest request that stored it (its counting receipt, ADR 0070)
+    REQUEST_INDEX = "requestIndex"  # its position in that request: its bit in the receipt
     EXPIRES_AT = "expiresAt"

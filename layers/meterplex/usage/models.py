@@ -44,10 +44,19 @@ class UsageRecord:
     metadata: str | None = None  # JSON text, as the client sent it
     actor: str = "system"
     correlation_id: str | None = None
+    # The ingest request that stored it and its position there: which bit of which counting
+    # receipt says it was counted (ADR 0070). A record without one counts by its own receipt.
+    request_id: str = ""
+    request_index: int = 0
 
     @property
     def counter(self) -> CounterKey:
         return CounterKey(self.tenant_id, self.feature, self.subscription_id, self.window_start)
+
+    @property
+    def receipt(self) -> tuple[str, int]:
+        """(receipt id, bit): the request and the event's position in it."""
+        return (self.request_id, self.request_index) if self.request_id else (f"event:{self.event_id}", 0)
 
     def data(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -60,6 +69,9 @@ class UsageRecord:
             UsageAttr.WINDOW_END: self.window_end,
             UsageAttr.RECEIVED_AT: self.received_at,
         }
+        if self.request_id:
+            data[UsageAttr.REQUEST_ID] = self.request_id
+            data[UsageAttr.REQUEST_INDEX] = self.request_index
         if self.metadata is not None:
             data[UsageAttr.METADATA] = json.loads(self.metadata)
         return data
@@ -111,6 +123,16 @@ def record_from_envelope(raw: str | bytes) -> UsageRecord:
     if not isinstance(event.tenantId, str) or not event.tenantId:
         raise ValueError("usage event tenantId must be a non-empty string")
     metadata = data.get(UsageAttr.METADATA)
+    request_id = data.get(UsageAttr.REQUEST_ID) or ""
+    request_index = data.get(UsageAttr.REQUEST_INDEX, 0)
+    if not isinstance(request_id, str) or len(request_id) > 64:
+        raise ValueError("usage event data.requestId must be a string")
+    if (
+        isinstance(request_index, bool)
+        or not isinstance(request_index, int)
+        or not 0 <= request_index < 10_000
+    ):
+        raise ValueError("usage event data.requestIndex must be an integer in [0, 10000)")
     return UsageRecord(
         tenant_id=event.tenantId,
         event_id=_text(data, UsageAttr.EVENT_ID, max_length=255),
@@ -124,4 +146,6 @@ def record_from_envelope(raw: str | bytes) -> UsageRecord:
         metadata=None if metadata is None else json.dumps(metadata, separators=(",", ":")),
         actor=event.actor,
         correlation_id=event.correlationId,
+        request_id=request_id,
+        request_index=request_index,
     )

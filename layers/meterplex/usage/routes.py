@@ -23,6 +23,7 @@ from meterplex.platform.api import (
 )
 from meterplex.platform.auth import AuthType, tenant_access
 from meterplex.platform.errors import Forbidden
+from meterplex.platform.ids import new_id
 from meterplex.platform.limits import BODY_LIMIT_EXTENSION, KeyPart, metadata_size
 from meterplex.platform.observability import metrics
 from meterplex.platform.settings import UsageSettings, load
@@ -114,7 +115,7 @@ def ingest(body: Annotated[UsageBatchIn, Body()]) -> Response[UsageBatchOut]:
     if principal.auth_type is not AuthType.API_KEY:
         raise Forbidden("Usage events are sent with the tenant's API key", code="API_KEY_REQUIRED")
     access = tenant_access(principal, tenant_header_of(router))
-    caller = Caller(access.tenant_id, actor_of(router, principal).id, correlation_id_of(router))
+    caller = Caller(access.tenant_id, actor_of(router, principal).id, correlation_id_of(router), new_id())
     events = [IncomingEvent(e.event_id, e.feature, e.amount, e.timestamp, e.metadata) for e in body.events]
     result = ingest_service().ingest(caller, events)
     counts = {status: result.count(status) for status in Status}

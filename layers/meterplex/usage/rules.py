@@ -112,6 +112,7 @@ class Caller:
     tenant_id: str
     actor: str = "system"
     correlation_id: str | None = None
+    request_id: str = ""  # this ingest request (its events' counting receipts, ADR 0070)
 
 
 def assess(
@@ -123,11 +124,11 @@ def assess(
     received_at = iso(window.now)
     seen: set[str] = set()
     outcomes: list[Outcome] = []
-    for event in events:
+    for index, event in enumerate(events):
         if event.event_id in seen:
             outcomes.append(Outcome(event.event_id, Status.DUPLICATE))
             continue
-        reason, record = _judge(caller, event, spans, window, received_at)
+        reason, record = _judge(caller, event, index, spans, window, received_at)
         if reason is not None:
             outcomes.append(Outcome(event.event_id, Status.REJECTED, reason))
             continue
@@ -139,6 +140,7 @@ def assess(
 def _judge(
     caller: Caller,
     event: IncomingEvent,
+    index: int,
     spans: Sequence[SubscriptionSpan],
     window: IngestWindow,
     received_at: str,
@@ -170,4 +172,6 @@ def _judge(
         metadata=None if event.metadata is None else json.dumps(event.metadata, separators=(",", ":")),
         actor=caller.actor,
         correlation_id=caller.correlation_id,
+        request_id=caller.request_id,
+        request_index=index,
     )

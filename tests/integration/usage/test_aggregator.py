@@ -50,12 +50,21 @@ def calls(world: World, n: int, amount: int = 1, at: datetime | None = None) -> 
 def test_a_batch_is_counted_once_and_combined_per_counter() -> None:
     world = subscribed()
     ids = accepted(world, calls(world, 250, amount=2))
-    before = counters.STATS.counter_writes
-    # WHEN one Kafka batch of 250 events reaches the aggregator
+    before = counters.STATS.counter_writes, counters.STATS.receipt_writes
+    # WHEN one Kafka batch of 250 events (of one ingest request) reaches the aggregator
     assert aggregate(envelopes(world.tenant, ids)) == {"batchItemFailures": []}
-    # THEN the counter holds them all, written in ceil(250/99) = 3 counter writes
+    # THEN the counter holds them all, written once with the request's one counting receipt
     assert check_used(world, "calls") == 500
-    assert counters.STATS.counter_writes - before == 3
+    assert (counters.STATS.counter_writes - before[0], counters.STATS.receipt_writes - before[1]) == (1, 1)
+
+
+def test_events_of_many_requests_take_one_transaction_per_99_requests() -> None:
+    world = subscribed()
+    ids = [i for _ in range(150) for i in accepted(world, calls(world, 1))]  # 150 requests of 1 event
+    before = counters.STATS.counter_writes, counters.STATS.receipt_writes
+    assert aggregate(envelopes(world.tenant, ids)) == {"batchItemFailures": []}
+    assert check_used(world, "calls") == 150
+    assert (counters.STATS.counter_writes - before[0], counters.STATS.receipt_writes - before[1]) == (2, 150)
 
 
 def test_the_same_batch_delivered_twice_changes_nothing() -> None:
@@ -225,3 +234,64 @@ def test_after_a_plan_change_an_event_counts_against_the_subscription_active_at_
     assert archive_used(world, "calls", old_window) == 6
     assert check_used(world, "calls") == 2
     assert new_sub.id != world.subscription_id
+
+
+def test_two_consumers_counting_the_same_events_at_once_count_them_once() -> None:
+    # GIVEN another consumer instance that counts the same events just before this one writes
+    from meterplex.platform.settings import UsageSettings, load
+    from meterplex.usage.models import record_from_envelope
+    from tests.support.dynamodb_faults import before_next_transaction
+
+    world = subscribed()
+    values = envelopes(world.tenant, accepted(world, calls(world, 20, amount=2)))
+    records = [record_from_envelope(v) for v in values]
+    settings = load(UsageSettings)
+    other = counters.CounterStore(settings.core_table, settings.usage_table)
+    # WHEN both write (the receipts were read empty by both)
+    with before_next_transaction(
+        lambda: other.apply(records[0].counter, records), client=dynamodb_client()
+    ) as ran:
+        assert aggregate(values) == {"batchItemFailures": []}
+    # THEN the receipt written first wins; the second finds every bit set and adds nothing
+    assert ran == [1]
+    assert check_used(world, "calls") == 40
+
+
+def test_a_redrive_of_counted_events_adds_nothing_and_of_uncounted_ones_counts_them() -> None:
+    world = subscribed()
+    ids = accepted(world, calls(world, 10))
+    counted, lost = envelopes(world.tenant, ids[:6]), envelopes(world.tenant, ids[6:])
+    aggregate(counted)
+    # WHEN reconciliation re-drives all ten (it cannot know which six were counted)
+    aggregate(counted + lost, first_offset=9_000)
+    # THEN the four never counted are counted, the six are not counted again
+    assert check_used(world, "calls") == 10
+
+
+def test_a_receipt_outlives_its_usage_items_whatever_the_late_window() -> None:
+    # GIVEN a platform configured with a 200-day late window (the setting allows up to 365)
+    from meterplex.platform.settings import UsageSettings, load
+    from meterplex.usage.keys import ReceiptAttr, receipt_pk, receipt_sk
+    from meterplex.usage.models import record_from_envelope
+
+    settings = load(UsageSettings)
+    late = timedelta(days=200)
+    world = subscribed()
+    records = [record_from_envelope(v) for v in envelopes(world.tenant, accepted(world, calls(world, 3)))]
+    store = counters.CounterStore(settings.core_table, settings.usage_table, late_window=late)
+    # WHEN its aggregator counts the events
+    store.apply(records[0].counter, records)
+    # THEN their receipt expires no sooner than a usage item stored with that window would: a
+    # re-drive of these events within their dedup lifetime still finds their bits set
+    key, (request_id, _) = records[0].counter, records[0].receipt
+    receipt = dynamodb_client().get_item(
+        TableName=settings.usage_table,
+        Key={
+            "pk": {"S": receipt_pk(world.tenant, request_id)},
+            "sk": {"S": receipt_sk(key.feature, key.subscription_id, key.window_start)},
+        },
+        ConsistentRead=True,
+    )["Item"]
+    received = max(datetime.fromisoformat(r.received_at) for r in records)
+    usage_item_expires = received + late + timedelta(days=1)
+    assert int(receipt[ReceiptAttr.EXPIRES_AT]["N"]) >= usage_item_expires.timestamp()

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from meterplex.billing.rating import OveragePricing, Reading
 from meterplex.billing.usage_billed import PRUNE_GRACE, UsageBilledState
-from meterplex.entitlements.counters import NEVER_ENDS, Counter
-from meterplex.entitlements.counters import _chunks as chunks
+from meterplex.entitlements.counters import NEVER_ENDS
 
 LATE = timedelta(days=35)
 JAN, FEB = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
@@ -42,14 +41,3 @@ def test_a_window_that_never_resets_is_kept_and_the_watermark_never_goes_back() 
     again = state.advanced([(lower, PRICING, never)], datetime(2031, 1, 1, tzinfo=UTC), late_window=LATE)
     assert again.previously_counted(("sub", "calls", seats.window_start)) == 12
     assert UsageBilledState.from_json(again.version, again.to_json()) == again
-
-
-def test_counter_reads_keep_a_features_grant_with_its_newest_windows() -> None:
-    windows = [Counter("t", "calls", "s", f"2026-{m:02d}-01") for m in range(1, 13)] * 3
-    many = [Counter("t", "calls", "s", f"w{i:03d}") for i in range(30)]
-    other = [Counter("t", "storage", "s", "2026-01-01")]
-    batches = chunks(list(dict.fromkeys(windows)) + other)
-    assert [len(b) for b in batches] == [15]  # 1 + 12 + 1 + 1: one call
-    big = chunks(many + other)
-    assert big[0][0] == ("grant", ("t", "calls")) and big[0][1][1].window_start == "w029"
-    assert [len(b) for b in big] == [25, 8]  # the older windows, then storage (grant + window)

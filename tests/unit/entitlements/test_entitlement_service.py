@@ -239,3 +239,46 @@ def test_concurrent_consumes_never_overshoot_a_hard_limit(
     for t in threads:
         t.join()
     assert (outcomes.count("ok"), outcomes.count("denied")) == (10, 40)
+
+
+class ThrottledOnce(FakeGrantStore):
+    """The grant's item refuses its next write as DynamoDB does past its write rate (after
+    botocore's and `retrying`'s retries: Unavailable); switching it works, as a later write would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.throttled = 1
+
+    def add_usage(self, tenant_id: str, feature_key: str, amount: int, now: datetime):  # type: ignore[no-untyped-def]
+        if self.throttled:
+            self.throttled -= 1
+            raise Unavailable("The database is busy; retry the request", retry_after_s=1)
+        return super().add_usage(tenant_id, feature_key, amount, now)
+
+    def set_throughput(self, tenant_id: str, feature_key: str, high: bool = True):  # type: ignore[no-untyped-def]
+        from dataclasses import replace
+
+        switched = replace(self.grants[(tenant_id, feature_key)], throughput="HIGH" if high else None)
+        self.put(switched)
+        return switched
+
+    def give_back(self, grant, amount):  # type: ignore[no-untyped-def]
+        return True
+
+
+def test_a_throttled_hard_grant_switches_to_leases_and_serves_the_consume(clock: FixedClock) -> None:
+    # GIVEN a HARD grant whose one item is past its write rate
+    store = ThrottledOnce()
+    store.put(grant(feature_key="hard", started_at=START, limit=1_000))
+    service = EntitlementService(store, clock)
+    # WHEN a consume is throttled
+    answer = service.consume("t1", "hard", 1)
+    # THEN the grant is switched and the consume was served from a lease (a block reserved at once)
+    switched = store.grants[("t1", "hard")]
+    assert switched.throughput == "HIGH" and switched.used > 1
+    assert (answer["consumed"], answer["used"]) == (1, 1)
+    calls = store.calls
+    # AND the next consumes are spent from that lease without a write
+    for n in range(2, 6):
+        assert service.consume("t1", "hard", 1)["used"] == n
+    assert store.calls == calls

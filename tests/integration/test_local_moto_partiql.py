@@ -1,0 +1,95 @@
+"""The local cloud's moto (infra.local.aws, its own process): PartiQL INSERTs with DynamoDB's
+semantics (ADR 0070) and GetRecords answered with the same document as moto's serializer."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.local.aws import REGION, create_tables, insert_statement
+from infra.topology import Table
+from meterplex.usage.repository import insert
+
+
+@pytest.fixture
+def table(moto_endpoint: str) -> tuple[str, Any]:
+    name = f"partiql-test-{uuid.uuid4().hex[:8]}"
+    create_tables([Table(name="t", env_var="UNUSED")], {"t": name}, moto_endpoint)
+    return name, boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_endpoint)
+
+
+def stream_records(client: Any, name: str) -> list[dict[str, Any]]:
+    arn = client.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=client.meta.endpoint_url)
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    return list(streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"])
+
+
+def item(pk: str, **extra: Any) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": "EVENT"}, **extra}
+
+
+def test_insert_stores_a_new_item_and_answers_duplicate_for_an_existing_key(table: tuple[str, Any]) -> None:
+    name, client = table
+    first = client.batch_execute_statement(
+        Statements=[insert(name, item("a", n={"N": "1"})), insert(name, item("b"))]
+    )
+    assert [r.get("Error") for r in first["Responses"]] == [None, None]
+    # WHEN the same key is inserted again (with other values), next to a new one
+    again = client.batch_execute_statement(
+        Statements=[insert(name, item("a", n={"N": "2"})), insert(name, item("c"))]
+    )
+    # THEN that statement alone fails with DuplicateItem, the item is unchanged, the other is stored
+    assert [(r.get("Error") or {}).get("Code") for r in again["Responses"]] == ["DuplicateItem", None]
+    stored = client.get_item(TableName=name, Key={"pk": {"S": "a"}, "sk": {"S": "EVENT"}})["Item"]
+    assert stored["n"] == {"N": "1"}
+    # AND the stream holds one INSERT per stored item, nothing for the refused one
+    assert [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in stream_records(client, name)] == [
+        ("INSERT", "a"),
+        ("INSERT", "b"),
+        ("INSERT", "c"),
+    ]
+
+
+def test_two_batches_racing_for_the_same_keys_insert_each_key_once(table: tuple[str, Any]) -> None:
+    name, client = table
+    keys = [f"k{i}" for i in range(25)]
+    answers: list[list[dict[str, Any]]] = []
+    barrier = threading.Barrier(6)
+
+    def send() -> None:
+        own = boto3.client("dynamodb", region_name=REGION, endpoint_url=client.meta.endpoint_url)
+        barrier.wait()
+        answers.append(
+            own.batch_execute_statement(Statements=[insert(name, item(k)) for k in keys])["Responses"]
+        )
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = [sum(1 for a in answers if "Error" not in a[i]) for i in range(len(keys))]
+    assert stored == [1] * len(keys)
+
+
+def test_only_parameterised_inserts_are_run_natively() -> None:
+    assert insert_statement("""INSERT INTO "t" VALUE {'pk': ?, 'it''s': ?}""") == ("t", ["pk", "it's"])
+    assert insert_statement('SELECT * FROM "t" WHERE pk = ?') is None  # left to moto
+    assert insert_statement("""INSERT INTO "t" VALUE {'pk': 'literal'}""") is None  # values must be `?`
+
+
+def test_get_records_parse_as_before_with_timestamps_and_binary_values(table: tuple[str, Any]) -> None:
+    name, client = table
+    client.put_item(TableName=name, Item=item("bin", bits={"B": b"\x01\xff"}, n={"N": "3"}))
+    (record,) = stream_records(client, name)
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], datetime)
+    assert record["dynamodb"]["NewImage"]["bits"] == {"B": b"\x01\xff"}
+    assert record["dynamodb"]["NewImage"]["n"] == {"N": "3"}
+    assert record["eventSource"] == "aws:dynamodb" and record["dynamodb"]["SequenceNumber"]
