@@ -1,6 +1,6 @@
 """Payments benchmark: provider webhooks processed per second, and DynamoDB calls per webhook.
 
-    .venv/bin/python -m bench.payments [--webhooks 200] [--senders 4]
+    .venv/bin/python -m bench.payments [--webhooks 100] [--senders 4]
 
 Starts a LocalCloud in this process (moto, Tansu, the stream and Kafka pollers, the gateway, on
 free ports). `--webhooks` tenants subscribe, their invoices are generated and finalized, and the
@@ -38,7 +38,7 @@ WAIT_S = 600
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--webhooks", type=int, default=200)
+    parser.add_argument("--webhooks", type=int, default=100)
     parser.add_argument("--senders", type=int, default=4)
     args = parser.parse_args()
     quiet_bench_process()
@@ -171,7 +171,10 @@ def redeliver(url: str) -> None:
     counting.set()
     for _ in range(5):
         _post(requests.Session(), url, "fake_pi_bench_redelivered", "bench-redelivered")
-    time.sleep(1)
+    deadline = time.monotonic() + WAIT_S
+    while _processed(["bench-redelivered"]) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)  # dead-lettered by payment_events (UNKNOWN_PAYMENT)
+    time.sleep(0.5)
     counting.clear()
     receiver = sum(k for (fn, _), k in calls.items() if fn == "webhooks_api")
     processor = sum(k for (fn, _), k in calls.items() if fn == "payment_events")
