@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from tests.e2e.http_setup import admin_headers, metered_tenant, ok
+from tests.e2e.http_setup import metered_tenant, ok, on_the_test_clock
 from tests.e2e.test_billing import advance, eventually
 
 ROUTE = "/api/v1/billing/payments"
@@ -23,12 +23,7 @@ def _at(text: str) -> datetime:
 
 
 def test_dunning_through_the_test_clock_over_http(clock_cloud_url: str) -> None:
-    url = f"{clock_cloud_url}/api/v1"
-    admin = admin_headers(url)
-    try:
-        _story(url, admin)
-    finally:
-        requests.post(f"{url}/admin/clock/reset", headers=admin, timeout=30)
+    on_the_test_clock(clock_cloud_url, _story)
 
 
 def _story(url: str, admin: dict[str, str]) -> None:
