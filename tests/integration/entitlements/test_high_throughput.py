@@ -157,7 +157,8 @@ def test_a_grant_switched_back_takes_the_single_item_path_again() -> None:
     answer = service.consume(tenant, feature, 2)
     grant = GrantStore().get(tenant, feature)
     assert grant is not None and not grant.high_throughput
-    assert answer["used"] == grant.used == 5  # the grant item's own units: 3 + 2
-    assert EntitlementService(GrantStore()).check(tenant, feature)["used"] == 5  # back to one read
+    assert answer["used"] == grant.used == 5  # one write on the grant item (3 + 2): its own units
     _, shards = GrantStore().with_shards(grant, iso(grant.current_window(system_clock.now())[0]))
-    assert sum(shards) == 4  # the shard still holds its units: billing reads them (UsageCounters)
+    assert sum(shards) == 4  # the shard still holds the units consumed before the switch
+    # and a check still counts them, as billing does: 3 + 4 + 2, not the grant item's 5
+    assert EntitlementService(GrantStore()).check(tenant, feature)["used"] == 9
