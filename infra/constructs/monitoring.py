@@ -1,7 +1,9 @@
 """Alarms and one dashboard: function errors and throttles, DLQ depth, stream iterator age, Kafka
 consumer lag (OffsetLag), API 5xx, a scheduled function that did not run (a missed daily billing
-run is no invoices), exhausted webhook deliveries and a queue whose oldest message waits. Alarms
-notify an SNS topic (subscribe with `-c alarmEmail=`)."""
+run is no invoices), payments' own (ADR 0060): a provider event dead-lettered, a burst of
+webhooks that do not verify (a wrong signing secret, or someone forging them), and outbound
+webhooks' (ADR 0080): exhausted deliveries, a queue whose oldest message waits. Alarms notify an
+SNS topic (subscribe with `-c alarmEmail=`)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,22 @@ QUEUE_AGE_S = 900  # a queued attempt waited 15 minutes: the delivery workers ar
 # What webhook_delivery counts (Powertools metrics: namespace, `service` dimension = the function's).
 EXHAUSTED_METRIC = "WebhookDeliveriesExhausted"
 DELIVERY_FUNCTION = "webhook_delivery"
+WEBHOOKS_REJECTED = 10  # in 5 minutes: Stripe retries a refused webhook, so real ones are few
+# Payments' metrics (Powertools EMF: the `service` dimension is the function's service name)
+PAYMENT_ALARMS = (
+    (
+        "payment_events",
+        "PaymentEventsDeadLettered",
+        1,
+        "a provider event was dead-lettered (unknown payment, or failing)",
+    ),
+    (
+        "webhooks_api",
+        "PaymentWebhooksRejected",
+        WEBHOOKS_REJECTED,
+        "provider webhooks are failing verification",
+    ),
+)
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 
@@ -145,6 +163,18 @@ class Monitoring(Construct):
                 "a webhook delivery failed every attempt of its 3-day retry schedule",
             )
             pipeline_metrics.append(exhausted)
+        for function_name, metric_name, threshold, description in PAYMENT_ALARMS:
+            if function_name not in functions:
+                continue
+            metric = cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=metric_name,
+                dimensions_map={"service": f"meterplex-{function_name}"},
+                period=PERIOD,
+                statistic="Sum",
+            )
+            self._alarm(metric_name, metric, threshold, description)
+            pipeline_metrics.append(metric)
         if pipeline_metrics:
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(

@@ -46,6 +46,17 @@ def admin_headers(url: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
+def on_the_test_clock(cloud_url: str, story: Callable[[str, dict[str, str]], None]) -> None:
+    """`story(url, admin headers)` against `cloud_url`'s API (url ends with /api/v1); the test clock
+    is reset afterwards, whatever happened, so the next test on that cloud starts at real time."""
+    url = f"{cloud_url}/api/v1"
+    admin = admin_headers(url)
+    try:
+        story(url, admin)
+    finally:
+        requests.post(f"{url}/admin/clock/reset", headers=admin, timeout=30)
+
+
 @dataclass(frozen=True)
 class MeteredTenant:
     feature: str  # the METERED feature's lookup key

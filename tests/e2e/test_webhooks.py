@@ -23,7 +23,7 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.e2e.http_setup import admin_headers, advance, eventually, metered_tenant, ok
+from tests.e2e.http_setup import advance, eventually, metered_tenant, ok, on_the_test_clock
 from tests.support.webhook_receiver import Received, Receiver, running_receiver
 
 
@@ -43,12 +43,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_webhooks_over_http_with_the_test_clock(clock_cloud_url: str, receiver: Receiver) -> None:
-    url = f"{clock_cloud_url}/api/v1"
-    admin = admin_headers(url)
-    try:
-        _story(url, admin, receiver)
-    finally:
-        requests.post(f"{url}/admin/clock/reset", headers=admin, timeout=30)
+    on_the_test_clock(clock_cloud_url, lambda url, admin: _story(url, admin, receiver))
 
 
 def _story(url: str, admin: dict[str, str], receiver: Receiver) -> None:
