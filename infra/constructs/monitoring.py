@@ -25,12 +25,10 @@ ITERATOR_AGE_MS = 60_000  # the outbox is more than a minute behind
 OFFSET_LAG = 1_000  # records a consumer group is behind
 API_5XX = 5
 QUEUE_AGE_S = 900  # a queued attempt waited 15 minutes: the delivery workers are not keeping up
-# What webhook_delivery counts (Powertools metrics: namespace, `service` dimension = the function's).
-EXHAUSTED_METRIC = "WebhookDeliveriesExhausted"
-DELIVERY_FUNCTION = "webhook_delivery"
 WEBHOOKS_REJECTED = 10  # in 5 minutes: Stripe retries a refused webhook, so real ones are few
-# Payments' metrics (Powertools EMF: the `service` dimension is the function's service name)
-PAYMENT_ALARMS = (
+# The functions' own metrics (Powertools EMF: the `service` dimension is the function's service name):
+# payments' (ADR 0060) and outbound webhooks' (ADR 0080).
+SERVICE_ALARMS = (
     (
         "payment_events",
         "PaymentEventsDeadLettered",
@@ -42,6 +40,12 @@ PAYMENT_ALARMS = (
         "PaymentWebhooksRejected",
         WEBHOOKS_REJECTED,
         "provider webhooks are failing verification",
+    ),
+    (
+        "webhook_delivery",
+        "WebhookDeliveriesExhausted",
+        1,
+        "a webhook delivery failed every attempt of its 3-day retry schedule",
     ),
 )
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
@@ -147,23 +151,7 @@ class Monitoring(Construct):
             )
             self._alarm(f"{_pascal(name)}QueueAge", age, QUEUE_AGE_S, f"{name}: messages wait", periods=2)
             pipeline_metrics.append(age)
-        if DELIVERY_FUNCTION in functions:
-            exhausted = cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=EXHAUSTED_METRIC,
-                dimensions_map={"service": f"meterplex-{DELIVERY_FUNCTION}"},
-                period=PERIOD,
-                statistic="Sum",
-                label="webhook deliveries exhausted",
-            )
-            self._alarm(
-                "WebhookDeliveriesExhausted",
-                exhausted,
-                1,
-                "a webhook delivery failed every attempt of its 3-day retry schedule",
-            )
-            pipeline_metrics.append(exhausted)
-        for function_name, metric_name, threshold, description in PAYMENT_ALARMS:
+        for function_name, metric_name, threshold, description in SERVICE_ALARMS:
             if function_name not in functions:
                 continue
             metric = cloudwatch.Metric(

@@ -101,9 +101,8 @@ def test_the_retry_sweep_runs_every_minute_and_the_test_clock_knows_its_hint(dev
 def test_alarms_on_exhausted_deliveries_and_a_waiting_queue(dev: Synthesized) -> None:
     alarms = list(dev.of_type("AWS::CloudWatch::Alarm").values())
     (exhausted,) = [a for a in alarms if metric_name(a) == "WebhookDeliveriesExhausted"]
-    (query,) = exhausted["Properties"]["Metrics"]
-    metric = query["MetricStat"]["Metric"]
-    assert metric["Namespace"] == "Meterplex" and exhausted["Properties"]["Threshold"] == 1
-    assert metric["Dimensions"] == [{"Name": "service", "Value": "meterplex-webhook_delivery"}]
+    props = exhausted["Properties"]
+    assert props["Namespace"] == "Meterplex" and props["Threshold"] == 1
+    assert props["Dimensions"] == [{"Name": "service", "Value": "meterplex-webhook_delivery"}]
     ages = [a for a in alarms if metric_name(a) == "ApproximateAgeOfOldestMessage"]
     assert len(ages) == 1 and all(a["Properties"]["AlarmActions"] for a in [exhausted, *ages])
