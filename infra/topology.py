@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from meterplex.platform import env, topics
+from meterplex.webhooks import catalog as webhook_catalog
 
 
 class Auth(StrEnum):
@@ -56,6 +57,25 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Queue:
+    """An SQS queue (encrypted, with a dead-letter queue after `max_receive_count` receives)."""
+
+    name: str
+    env_var: str  # the variable that carries the queue URL to the functions that send or receive
+    visibility_timeout_s: int = 360  # ≥ 6 × its consumer's timeout, as AWS advises for an ESM
+    max_receive_count: int = 5
+
+
+@dataclass(frozen=True)
+class Key:
+    """A KMS key (rotated yearly). Functions declare `keys={name: READ}` to decrypt, WRITE to encrypt."""
+
+    name: str
+    env_var: str  # the variable that carries the key's ARN (locally its id)
+    description: str
+
+
+@dataclass(frozen=True)
 class Function:
     name: str  # folder under functions/
     description: str
@@ -68,6 +88,8 @@ class Function:
     reads_stripe_secret: bool = False  # the payment provider's credentials (payments, ADR 0060)
     handler: str = "handler.lambda_handler"
     runs_schedules: bool = False  # the test clock's advance invokes every scheduled function (ADR 0050)
+    sends_to: tuple[str, ...] = ()  # SQS queues it sends to
+    keys: dict[str, Access] = field(default_factory=dict)  # KMS keys: READ = Decrypt, WRITE = Encrypt
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,16 @@ class KafkaTrigger:
 
 
 @dataclass(frozen=True)
+class QueueTrigger:
+    """SQS queue → function (partial batch responses)."""
+
+    queue: str
+    function: str
+    batch_size: int = 10
+    max_batching_window_s: int = 0
+
+
+@dataclass(frozen=True)
 class Schedule:
     name: str
     function: str
@@ -112,6 +144,10 @@ class Schedule:
     # "module.path:function", `(result) -> bool`: the test clock's advance polls it with the
     # function's result until True before moving on (work fanned out through Kafka is done).
     completion: str = ""
+    # "module.path:function", `(after) -> datetime | None`: when the function next has work. The test
+    # clock's advance then fires the schedule at those instants instead of at its expression's fire
+    # times (ADR 0081); it needs a `completion` too.
+    next_work: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,6 +182,7 @@ TOPICS: tuple[Topic, ...] = (
 # ---------------------------------------------------------------------------------------------
 # Functions
 RW, RO = Access.WRITE, Access.READ
+WRITE_KEY = Access.WRITE  # a KMS key: encrypt (and decrypt)
 
 FUNCTIONS: tuple[Function, ...] = (
     Function(
@@ -279,6 +316,39 @@ FUNCTIONS: tuple[Function, ...] = (
         tables={CORE: RW},
         reads_stripe_secret=True,
     ),
+    # -- outbound webhooks (SPEC §8.3, ADR 0080)
+    Function(
+        "webhook_endpoints_api",
+        "Webhook endpoints (secrets sealed with KMS), their delivery log, test events, manual retries",
+        tables={CORE: RW},
+        sends_to=("webhook-deliveries",),
+        keys={"webhook-secrets": WRITE_KEY},
+    ),
+    Function(
+        "webhook_dispatcher",
+        "Billing, payment, subscription and usage events → one delivery per (event, endpoint), queued",
+        timeout_s=60,
+        tables={CORE: RW},
+        sends_to=("webhook-deliveries",),
+    ),
+    Function(
+        "webhook_delivery",
+        "A queued delivery: claim, sign, POST (15 s), record, retry; the sweep enqueues due retries",
+        memory_mb=256,  # waits on receivers, not CPU
+        timeout_s=60,  # 10 concurrent attempts of ≤ 15 s each, and recording them
+        tables={CORE: RW},
+        sends_to=("webhook-deliveries",),
+        keys={"webhook-secrets": RO},
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Queues and keys
+WEBHOOK_QUEUE = "webhook-deliveries"
+WEBHOOK_KEY = "webhook-secrets"
+QUEUES: tuple[Queue, ...] = (Queue(WEBHOOK_QUEUE, env.WEBHOOK_QUEUE_URL),)
+KEYS: tuple[Key, ...] = (
+    Key(WEBHOOK_KEY, env.WEBHOOK_KEY, "Encrypts tenants' webhook signing secrets (ADR 0080)"),
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -404,6 +474,19 @@ ROUTES: tuple[Route, ...] = (
     ),
     # provider webhooks: no authorizer (the signature is the authentication; fake: 404 in prod)
     *_routes("webhooks_api", Auth.PUBLIC, ("POST", "/webhooks/stripe"), ("POST", "/webhooks/fake")),
+    *_routes(
+        "webhook_endpoints_api",
+        Auth.TENANT,  # OWNER/ADMIN, checked in the handler: API keys are refused
+        ("POST", "/webhook-endpoints"),
+        ("GET", "/webhook-endpoints"),
+        ("GET", "/webhook-endpoints/{id}"),
+        ("PATCH", "/webhook-endpoints/{id}"),
+        ("DELETE", "/webhook-endpoints/{id}"),
+        ("POST", "/webhook-endpoints/{id}/rotate-secret"),
+        ("POST", "/webhook-endpoints/{id}/test"),
+        ("GET", "/webhook-endpoints/{id}/deliveries"),
+        ("POST", "/webhook-endpoints/{id}/deliveries/{deliveryId}/retry"),
+    ),
 )
 
 # Unmatched requests (any method, any path) reach docs_api, which answers the 404 envelope; in AWS
@@ -420,9 +503,26 @@ USAGE_EVENT_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {
 
 # Stored provider events (ADR 0060): their own INSERT is the trigger of payment_events.
 PAYMENT_EVENT_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S": ["PAYEVENT"]}}}}
+# Counter changes of QUOTA/METERED grants: the relay's watcher finds the 80 %/100 % crossings
+# (`usage.threshold_reached`, ADR 0080). On the relay's own mapping: a stream shard allows two readers.
+GRANT_USAGE_FILTER = {
+    "eventName": ["MODIFY"],
+    "dynamodb": {"Keys": {"sk": {"S": ["GRANT"]}}, "NewImage": {"featureType": {"S": ["QUOTA", "METERED"]}}},
+}
+# A high-throughput grant's counter shards (ADR 0071: `consumed` on `WINDOW#…` items of
+# `…#SHARD#<n>` partitions); the watcher skips the window archives this also passes (late usage).
+SHARD_USAGE_FILTER = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {
+        "Keys": {"sk": {"S": [{"prefix": "WINDOW#"}]}},
+        "NewImage": {"consumed": {"N": [{"exists": True}]}},
+    },
+}
 
 STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
-    StreamTrigger(table=CORE, function="outbox_relay", filters=(OUTBOX_FILTER,)),
+    StreamTrigger(
+        table=CORE, function="outbox_relay", filters=(OUTBOX_FILTER, GRANT_USAGE_FILTER, SHARD_USAGE_FILTER)
+    ),
     # 500: one request of up to 1,000 events becomes ~2 relay invocations, each one produce flush;
     # bigger batches would add latency (ingest → check p99 ≤ 2 s) for little saving (ADR 0020).
     StreamTrigger(table=USAGE, function="outbox_relay", filters=(USAGE_EVENT_FILTER,), batch_size=500),
@@ -436,6 +536,20 @@ KAFKA_TRIGGERS: tuple[KafkaTrigger, ...] = (
     # small batches: each message may issue several invoices; partitions run in parallel
     KafkaTrigger(topic=TOPIC_INVOICING, function="invoice_worker", batch_size=50),
     KafkaTrigger(topic=TOPIC_BILLING, function="payment_collector", batch_size=50),
+    # the webhook catalogue's topics (one group per topic: a mapping per topic in AWS)
+    *(
+        KafkaTrigger(
+            topic=topic,
+            function="webhook_dispatcher",
+            batch_size=100,
+            consumer_group=f"meterplex-webhook_dispatcher-{topic}",
+        )
+        for topic in webhook_catalog.SOURCE_TOPICS
+    ),
+)
+
+QUEUE_TRIGGERS: tuple[QueueTrigger, ...] = (
+    QueueTrigger(queue=WEBHOOK_QUEUE, function="webhook_delivery", batch_size=10),
 )
 
 SCHEDULES: tuple[Schedule, ...] = (
@@ -455,6 +569,16 @@ SCHEDULES: tuple[Schedule, ...] = (
         local_interval_s=3600,
         completion="meterplex.payments.scheduler:run_completed",
     ),
+    # ADR 0080/0081: due webhook retries → the queue. Every minute in AWS (longer retries than SQS
+    # can delay, and any lost message); the test clock fires it when a retry is due.
+    Schedule(
+        "webhook-retries",
+        "webhook_delivery",
+        "rate(1 minute)",
+        local_interval_s=60,
+        completion="meterplex.webhooks.due:sweep_completed",
+        next_work="meterplex.webhooks.due:next_due_at",
+    ),
 )
 
 
@@ -471,6 +595,14 @@ def table(name: str) -> Table:
         if t.name == name:
             return t
     raise KeyError(name)
+
+
+def queue(name: str) -> Queue:
+    return next(q for q in QUEUES if q.name == name)
+
+
+def key(name: str) -> Key:
+    return next(k for k in KEYS if k.name == name)
 
 
 def routes_of(function_name: str) -> tuple[Route, ...]:

@@ -102,6 +102,9 @@ class Topology:
     schedules: tuple[topo.Schedule, ...]
     fallback_function: str
     authorizer_function: str = "authorizer"
+    queues: tuple[topo.Queue, ...] = ()
+    keys: tuple[topo.Key, ...] = ()
+    queue_triggers: tuple[topo.QueueTrigger, ...] = ()
 
     @classmethod
     def from_module(cls, module: ModuleType = topo) -> Topology:
@@ -114,10 +117,19 @@ class Topology:
             kafka_triggers=tuple(module.KAFKA_TRIGGERS),
             schedules=tuple(module.SCHEDULES),
             fallback_function=module.FALLBACK_FUNCTION,
+            queues=tuple(getattr(module, "QUEUES", ())),
+            keys=tuple(getattr(module, "KEYS", ())),
+            queue_triggers=tuple(getattr(module, "QUEUE_TRIGGERS", ())),
         )
 
     def table(self, name: str) -> topo.Table:
         return next(t for t in self.tables if t.name == name)
+
+    def queue(self, name: str) -> topo.Queue:
+        return next(q for q in self.queues if q.name == name)
+
+    def key(self, name: str) -> topo.Key:
+        return next(k for k in self.keys if k.name == name)
 
     def consumes(self, function: str) -> tuple[str, ...]:
         """Kafka topics whose event source mapping invokes `function`."""

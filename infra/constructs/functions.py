@@ -12,6 +12,7 @@
 | a KafkaTrigger (consumer)         | Connect, DescribeGroup/AlterGroup on its group, ReadData     |
 | a StreamTrigger                   | GetRecords/GetShardIterator/DescribeStream on that stream    |
 | `runs_schedules` (test clock on)  | InvokeFunction on every scheduled function, nothing else     |
+| `sends_to`, `keys`, QueueTriggers | see infra/constructs/queues.py                               |
 
 Stages with the test clock (every stage but prod, ADR 0050) set `MP_TEST_CLOCK=true` on every
 function, and give the functions that run schedules the schedules as `MP_SCHEDULES`.
@@ -30,6 +31,7 @@ from infra.constructs.config import StageConfig, Topology
 from infra.constructs.kafka import Kafka
 from infra.constructs.nag import suppress
 from infra.constructs.network import Network
+from infra.constructs.queues import Queues
 from infra.constructs.runtime import Runtime
 from infra.constructs.tables import Tables
 from meterplex.platform import env
@@ -131,6 +133,7 @@ class Functions(Construct):
         jwt_secret: secretsmanager.ISecret,
         kafka: Kafka | None,
         network: Network | None,
+        queues: Queues | None = None,
         stripe_secret: secretsmanager.ISecret | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -148,12 +151,15 @@ class Functions(Construct):
                 memory_mb=spec.memory_mb,
                 timeout=Duration.seconds(spec.timeout_s),
                 environment=self._environment(spec, topology, tables, jwt_secret, kafka)
-                | self._payments_environment(spec),
+                | self._payments_environment(spec)
+                | (queues.environment(spec, topology) if queues else {}),
                 network=network if in_vpc else None,
             )
             self._grant(function, spec, topology, tables, jwt_secret, kafka)
             if spec.reads_stripe_secret and self._stripe_secret is not None:
                 self._stripe_secret.grant_read(function)
+            if queues:
+                queues.grant(function, spec)
             self.by_name[spec.name] = function
         if config.test_clock_enabled:
             self._wire_test_clock(config, topology)
@@ -177,6 +183,7 @@ class Functions(Construct):
                         arn_format=ArnFormat.SLASH_RESOURCE_NAME,
                     ),
                     completion=schedule.completion,
+                    next_work=schedule.next_work,
                 )
                 for schedule in topology.schedules
             ]

@@ -1,7 +1,8 @@
 """Alarms and one dashboard: function errors and throttles, DLQ depth, stream iterator age, Kafka
 consumer lag (OffsetLag), API 5xx, a scheduled function that did not run (a missed daily billing
-run is no invoices), and payments' own (ADR 0060): a provider event dead-lettered, a burst of
-webhooks that do not verify (a wrong signing secret, or someone forging them). Alarms notify an
+run is no invoices), payments' own (ADR 0060): a provider event dead-lettered, a burst of
+webhooks that do not verify (a wrong signing secret, or someone forging them), and outbound
+webhooks' (ADR 0080): exhausted deliveries, a queue whose oldest message waits. Alarms notify an
 SNS topic (subscribe with `-c alarmEmail=`)."""
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ PERIOD = Duration.minutes(5)
 ITERATOR_AGE_MS = 60_000  # the outbox is more than a minute behind
 OFFSET_LAG = 1_000  # records a consumer group is behind
 API_5XX = 5
+QUEUE_AGE_S = 900  # a queued attempt waited 15 minutes: the delivery workers are not keeping up
 WEBHOOKS_REJECTED = 10  # in 5 minutes: Stripe retries a refused webhook, so real ones are few
-# Payments' metrics (Powertools EMF: the `service` dimension is the function's service name)
-PAYMENT_ALARMS = (
+# The functions' own metrics (Powertools EMF: the `service` dimension is the function's service name):
+# payments' (ADR 0060) and outbound webhooks' (ADR 0080).
+SERVICE_ALARMS = (
     (
         "payment_events",
         "PaymentEventsDeadLettered",
@@ -37,6 +40,12 @@ PAYMENT_ALARMS = (
         "PaymentWebhooksRejected",
         WEBHOOKS_REJECTED,
         "provider webhooks are failing verification",
+    ),
+    (
+        "webhook_delivery",
+        "WebhookDeliveriesExhausted",
+        1,
+        "a webhook delivery failed every attempt of its 3-day retry schedule",
     ),
 )
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
@@ -55,6 +64,7 @@ class Monitoring(Construct):
         stream_functions: list[str],
         kafka_functions: list[str],
         scheduled_functions: tuple[str, ...] = (),
+        queues: dict[str, sqs.Queue] | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.topic = sns.Topic(
@@ -87,10 +97,17 @@ class Monitoring(Construct):
             error_metric = function.metric_errors(period=PERIOD, statistic="Sum", label=name)
             throttle_metric = function.metric_throttles(period=PERIOD, statistic="Sum", label=name)
             self._alarm(f"{_pascal(name)}Errors", error_metric, 1, f"{name} raised errors")
-            self._alarm(f"{_pascal(name)}Throttles", throttle_metric, 1, f"{name} was throttled")
             errors.append(error_metric)
             throttles.append(throttle_metric)
             durations.append(function.metric_duration(period=PERIOD, statistic="p99", label=name))
+        # Throttling is the account's concurrency running out: one alarm on the account-wide metric
+        # (CloudFormation allows 500 resources a stack; the dashboard shows which function it was).
+        account_throttles = cloudwatch.Metric(
+            namespace="AWS/Lambda", metric_name="Throttles", period=PERIOD, statistic="Sum"
+        )
+        self._alarm(
+            "LambdaThrottles", account_throttles, 1, "Lambda functions were throttled (see the dashboard)"
+        )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Function errors", left=errors, width=8),
             cloudwatch.GraphWidget(title="Function throttles", left=throttles, width=8),
@@ -128,7 +145,13 @@ class Monitoring(Construct):
                 comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 missing=cloudwatch.TreatMissingData.BREACHING,
             )
-        for function_name, metric_name, threshold, description in PAYMENT_ALARMS:
+        for name, queue in sorted((queues or {}).items()):
+            age = queue.metric_approximate_age_of_oldest_message(
+                period=PERIOD, statistic="Maximum", label=name
+            )
+            self._alarm(f"{_pascal(name)}QueueAge", age, QUEUE_AGE_S, f"{name}: messages wait", periods=2)
+            pipeline_metrics.append(age)
+        for function_name, metric_name, threshold, description in SERVICE_ALARMS:
             if function_name not in functions:
                 continue
             metric = cloudwatch.Metric(
@@ -172,4 +195,4 @@ class Monitoring(Construct):
 
 
 def _pascal(name: str) -> str:
-    return "".join(part.title() for part in name.split("_"))
+    return "".join(part.title() for part in name.replace("-", "_").split("_"))

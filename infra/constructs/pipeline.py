@@ -52,12 +52,22 @@ class Pipeline(Construct):
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         self.stream_functions: list[str] = []
         self.kafka_functions: list[str] = []
+        # One on-failure destination for every mapping: a message names its source (the stream's
+        # ARN and sequence numbers, or the topic, partition and offsets), and a queue per mapping
+        # would be three resources each against CloudFormation's 500 per stack.
+        shared: sqs.Queue | None = None
+
+        def failures() -> sqs.Queue:
+            nonlocal shared
+            if shared is None:
+                shared = dead_letter_queue(self, "Dlq", config=config)
+                self.dead_letter_queues["Pipeline"] = shared
+            return shared
 
         for trigger in topology.stream_triggers:
             key = f"{trigger.table.title()}To{_pascal(trigger.function)}"
             function = functions[trigger.function]
-            dlq = dead_letter_queue(self, f"{key}Dlq", config=config)
-            self.dead_letter_queues[key] = dlq
+            dlq = failures()
             stream_arn = tables.by_name[trigger.table].table_stream_arn
             assert stream_arn is not None
             mapping = lambda_.CfnEventSourceMapping(
@@ -94,8 +104,7 @@ class Pipeline(Construct):
             key = f"{_pascal(kafka_trigger.topic)}To{_pascal(kafka_trigger.function)}"
             # Consumers dead-letter poison records themselves; this queue catches the batches that
             # keep failing (e.g. a bug), so a partition is never blocked and nothing is lost.
-            kafka_dlq = dead_letter_queue(self, f"{key}Dlq", config=config)
-            self.dead_letter_queues[key] = kafka_dlq
+            kafka_dlq = failures()
             mapping = lambda_.CfnEventSourceMapping(
                 self,
                 key,

@@ -26,6 +26,7 @@ from infra.local.kafka_broker import TansuBroker
 from infra.local.kafka_poller import KafkaPoller
 from infra.local.lambda_api import ENDPOINT_ENV, LambdaApiServer
 from infra.local.net import ensure_free
+from infra.local.queues import QueuePoller, provision
 from infra.local.scheduler import Scheduler, local_schedule_arn
 from infra.local.stream_poller import StreamPoller
 from meterplex.platform import env
@@ -72,6 +73,7 @@ def schedule_targets(schedules: Any, stage: str) -> list[ScheduledTarget]:
             expression=s.expression,
             arn=local_schedule_arn(s.name, stage),
             completion=getattr(s, "completion", ""),
+            next_work=getattr(s, "next_work", ""),
         )
         for s in schedules
     ]
@@ -145,6 +147,7 @@ class LocalCloud:
         create_tables(self.topology.TABLES, self.table_names, endpoint)
         for table in self.topology.TABLES:
             os.environ[table.env_var] = self.table_names[table.name]
+        os.environ.update(provision(self.topology, self.stage, endpoint))  # SQS queues, KMS keys
         if self.kafka is not None:
             bootstrap = self.kafka.start(self.topology.TOPICS)
             self._stoppers.append(self.kafka)
@@ -184,6 +187,13 @@ class LocalCloud:
                 )
                 kafka_poller.start()
                 self._stoppers.append(kafka_poller)
+        for queue_trigger in getattr(self.topology, "QUEUE_TRIGGERS", ()):
+            queue = self.topology.queue(queue_trigger.queue)
+            queue_poller = QueuePoller(
+                queue_trigger, os.environ[queue.env_var], self.functions.invoke, endpoint=endpoint
+            )
+            queue_poller.start()
+            self._stoppers.append(queue_poller)
         self.scheduler = Scheduler(
             self.topology.SCHEDULES,
             self.functions.invoke,

@@ -12,6 +12,7 @@ from infra.constructs.kafka import Kafka
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import Network
 from infra.constructs.pipeline import Pipeline
+from infra.constructs.queues import Queues
 from infra.constructs.runtime import Runtime
 from infra.constructs.schedules import Schedules
 from infra.constructs.tables import Tables
@@ -40,6 +41,7 @@ class ServiceStack(Stack):
             if network
             else None
         )
+        queues = Queues(self, "Queues", config=config, topology=topology)
         functions = Functions(
             self,
             "Functions",
@@ -50,8 +52,10 @@ class ServiceStack(Stack):
             jwt_secret=jwt_secret.secret,
             kafka=kafka,
             network=network,
+            queues=queues,
             stripe_secret=stripe_secret.secret,
         )
+        queues.wire_triggers(topology, functions.by_name)
         api = Api(self, "Api", config=config, topology=topology, functions=functions.by_name)
         pipeline = Pipeline(
             self,
@@ -65,7 +69,7 @@ class ServiceStack(Stack):
         schedules = Schedules(
             self, "Schedules", config=config, topology=topology, functions=functions.by_name
         )
-        dead_letter_queues = dict(pipeline.dead_letter_queues)
+        dead_letter_queues = dict(pipeline.dead_letter_queues) | queues.dead_letter_queues
         if schedules.dead_letter_queue:
             dead_letter_queues["Schedules"] = schedules.dead_letter_queue
         monitoring = Monitoring(
@@ -78,6 +82,7 @@ class ServiceStack(Stack):
             stream_functions=pipeline.stream_functions,
             kafka_functions=pipeline.kafka_functions,
             scheduled_functions=tuple(s.function for s in topology.schedules),
+            queues=queues.by_name,
         )
 
         CfnOutput(self, "ApiUrl", value=api.url, description="base URL of the REST API (stage included)")

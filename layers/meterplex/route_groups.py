@@ -74,6 +74,13 @@ def _billing() -> list[Router]:
     return [invoices.router, ledger.router, write_guard_router()]
 
 
+def _webhook_endpoints() -> list[Router]:
+    from meterplex.identity.access import write_guard_router
+    from meterplex.webhooks import routes
+
+    return [routes.router, write_guard_router()]
+
+
 def _payments() -> list[Router]:
     from meterplex.identity.access import write_guard_router
     from meterplex.payments.routes import payments
@@ -97,6 +104,7 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "usage_api": _usage,
     "admin_api": _admin,
     "billing_api": _billing,
+    "webhook_endpoints_api": _webhook_endpoints,
     "payments_api": _payments,
     "webhooks_api": _webhooks,
 }

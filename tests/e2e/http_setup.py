@@ -3,6 +3,7 @@ admin), a tenant registered and subscribed to it, and the tenant's API key."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,26 @@ def ok(reply: requests.Response) -> Any:
         f"{reply.request.method} {reply.url}: {reply.status_code} {reply.text}"
     )
     return reply.json()
+
+
+def advance(url: str, admin: dict[str, str], body: dict[str, Any]) -> int:
+    """POST /admin/clock/advance until complete (202: its time budget ran out, go on to `target`);
+    the final status code."""
+    reply = requests.post(f"{url}/admin/clock/advance", json=body, headers=admin, timeout=120)
+    while reply.status_code == 202:
+        body = {"to": reply.json()["target"]}
+        reply = requests.post(f"{url}/admin/clock/advance", json=body, headers=admin, timeout=120)
+    return reply.status_code
+
+
+def eventually(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 30) -> Any:
+    """`read()` until `done(value)` or `timeout` seconds; the last value (the caller asserts on it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)
 
 
 def admin_headers(url: str) -> dict[str, str]:

@@ -14,35 +14,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.http_setup import metered_tenant, ok, on_the_test_clock
+from tests.e2e.http_setup import advance, eventually, metered_tenant, ok, on_the_test_clock
 
 ADVANCE = "/api/v1/admin/clock/advance"
-TIMEOUT_S = 30
-
-
-def advance(url: str, admin: dict[str, str], body: dict[str, Any]) -> int:
-    """POST /admin/clock/advance until complete (202: its time budget ran out, go on to `target`)."""
-    reply = requests.post(f"{url}/admin/clock/advance", json=body, headers=admin, timeout=120)
-    while reply.status_code == 202:
-        body = {"to": reply.json()["target"]}
-        reply = requests.post(f"{url}/admin/clock/advance", json=body, headers=admin, timeout=120)
-    return reply.status_code
-
-
-def eventually(read: Callable[[], Any], done: Callable[[Any], bool]) -> Any:
-    deadline = time.monotonic() + TIMEOUT_S
-    while True:
-        value = read()
-        if done(value) or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")

@@ -78,3 +78,18 @@ def test_schedules_parse_target_no_schedule_runner_and_name_importable_completio
         assert schedule.function not in runners, schedule.name
         if schedule.completion:
             assert callable(import_check(schedule.completion)), schedule.completion
+        if schedule.next_work:  # a hinted schedule must say when its work is done (ADR 0081)
+            assert schedule.completion, schedule.name
+            assert callable(import_check(schedule.next_work)), schedule.next_work
+
+
+def test_queues_keys_and_queue_triggers_name_what_exists() -> None:
+    queues, keys = {q.name for q in topology.QUEUES}, {k.name for k in topology.KEYS}
+    for fn in topology.FUNCTIONS:
+        assert set(fn.sends_to) <= queues and set(fn.keys) <= keys, fn.name
+    functions = {fn.name for fn in topology.FUNCTIONS}
+    for trigger in topology.QUEUE_TRIGGERS:
+        assert trigger.queue in queues and trigger.function in functions
+        # SQS wants the visibility timeout to cover the consumer's timeout (AWS advises 6 ×)
+        consumer = next(fn for fn in topology.FUNCTIONS if fn.name == trigger.function)
+        assert topology.queue(trigger.queue).visibility_timeout_s >= 6 * consumer.timeout_s

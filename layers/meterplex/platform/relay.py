@@ -4,7 +4,12 @@ Which message a record carries depends on the table it comes from (the record's
 `eventSourceARN`): a capability whose table is its own outbox registers a *mapper* for it (the
 usage table's event items, ADR 0020: `meterplex.usage.outbox.usage_message`); every other table's
 records are outbox items (`outbox` = topic, `payload` = the envelope, written in the same
-transaction as the change they announce: `outbox_message`). The relay knows no capability.
+transaction as the change they announce: `outbox_message`). A table may also register a
+*watcher* for its records that are not outbox items (the core table's counters:
+`usage.threshold_reached`, ADR 0080): it reads the whole record (both images) and returns the
+messages the change carries — usually none — and, once the batch is read, `flush` returns what it
+found over the whole batch (each message names the record to retry if it fails). The relay knows
+no capability.
 
 Records are produced asynchronously and flushed once per batch (one round of produce requests,
 not one per record); a record whose delivery failed, or that is malformed, is reported as a batch
@@ -14,8 +19,9 @@ on-failure destination). Nothing is acknowledged before Kafka has it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from meterplex.platform.events import DomainEvent
@@ -44,6 +50,17 @@ class OutboxMessage:
 Mapper = Callable[[str, dict[str, Any]], OutboxMessage]
 
 
+class Watcher(Protocol):
+    def watch(self, record: dict[str, Any]) -> list[OutboxMessage]:
+        """A stream record that is not an outbox item (both images) → the messages the change
+        carries, maybe none; ValueError when the record cannot be read."""
+        ...
+
+    def flush(self) -> list[OutboxMessage]:
+        """What the batch's records carry together (called once, after every record was watched)."""
+        ...
+
+
 def outbox_message(sequence_number: str, image: dict[str, Any]) -> OutboxMessage:
     """The message an outbox item carries (`outbox` = topic, `payload` = the envelope)."""
     topic = (image.get("outbox") or {}).get("S")
@@ -68,39 +85,70 @@ def message_of(record: dict[str, Any], mappers: Mapping[str, Mapper]) -> OutboxM
     return mapper(str(dynamodb.get("SequenceNumber", "")), dynamodb.get("NewImage") or {})
 
 
-def relay(
-    records: Iterable[dict[str, Any]], producer: Producer, mappers: Mapping[str, Mapper] | None = None
-) -> list[str]:
-    """Publish every record's message (`mappers`: table name → mapper); the sequence numbers of
-    the records that failed."""
-    failed: list[str] = []
-    pending: dict[str, OutboxMessage] = {}
+def messages_of(
+    record: dict[str, Any], mappers: Mapping[str, Mapper], watchers: Mapping[str, Watcher]
+) -> list[OutboxMessage]:
+    """The messages a stream record carries: a record of a watched table that is not an outbox
+    item goes to the watcher; anything else is one message, by its table's mapper."""
+    watcher = watchers.get(table_of(record) or "")
+    if watcher is not None and "outbox" not in ((record.get("dynamodb") or {}).get("NewImage") or {}):
+        return watcher.watch(record)
+    return [message_of(record, mappers)]
 
-    def delivered(sequence_number: str) -> Any:
+
+def relay(
+    records: Iterable[dict[str, Any]],
+    producer: Producer,
+    mappers: Mapping[str, Mapper] | None = None,
+    watchers: Mapping[str, Watcher] | None = None,
+) -> list[str]:
+    """Publish every record's messages (`mappers`, `watchers`: by table name); the sequence
+    numbers of the records that failed (a record fails when any of its messages did)."""
+    failed: list[str] = []
+    records = list(records)
+    last_sequence_number = str(
+        ((records[-1] if records else {}).get("dynamodb") or {}).get("SequenceNumber", "")
+    )
+    pending: dict[tuple[str, int], str] = {}  # (sequence number, message index) → sequence number
+
+    def delivered(sequence_number: str, index: int) -> Any:
         def callback(error: Any, _message: Any) -> None:
             if error is not None:
                 logger.error("outbox delivery failed", sequence_number=sequence_number, error=str(error))
                 failed.append(sequence_number)
-            pending.pop(sequence_number, None)
+            pending.pop((sequence_number, index), None)
 
         return callback
+
+    counter = itertools.count()
+
+    def publish(messages: Iterable[OutboxMessage]) -> None:
+        for message in messages:
+            index = next(counter)
+            pending[(message.sequence_number, index)] = message.sequence_number
+            producer.produce(
+                message.topic,
+                value=message.value.encode(),
+                key=message.key.encode(),
+                on_delivery=delivered(message.sequence_number, index),
+            )
+            producer.poll(0)
 
     for record in records:
         sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
         try:
-            message = message_of(record, mappers or {})
+            messages = messages_of(record, mappers or {}, watchers or {})
         except ValueError as error:
             logger.error("malformed outbox record", sequence_number=sequence_number, reason=str(error))
             failed.append(sequence_number)
             continue
-        pending[sequence_number] = message
-        producer.produce(
-            message.topic,
-            value=message.value.encode(),
-            key=message.key.encode(),
-            on_delivery=delivered(sequence_number),
-        )
-        producer.poll(0)
+        publish(replace(m, sequence_number=sequence_number) for m in messages)
+    for watcher in (watchers or {}).values():
+        try:
+            publish(watcher.flush())
+        except Exception as error:  # e.g. a read the watcher needed: retry the batch's last record
+            logger.exception("outbox watcher failed", reason=str(error))
+            failed.append(last_sequence_number)
     if producer.flush(FLUSH_TIMEOUT_S) > 0 or pending:
-        failed.extend(pending)  # not confirmed in time: retry them
-    return failed
+        failed.extend(pending.values())  # not confirmed in time: retry them
+    return list(dict.fromkeys(failed))

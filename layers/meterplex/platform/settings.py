@@ -160,6 +160,32 @@ class AdminClockSettings(ClockSettings, CoreTableSettings):
     completion_timeout_s: float = Field(30.0, alias=env.CLOCK_COMPLETION_TIMEOUT_S, gt=0, le=900)
 
 
+class WebhookQueueSettings(_Settings):
+    """The SQS queue that carries webhook attempts (ADR 0080)."""
+
+    webhook_queue_url: str = Field(alias=env.WEBHOOK_QUEUE_URL, min_length=8)
+
+
+class WebhookKeySettings(_Settings):
+    """The KMS key of webhook signing secrets (ADR 0080)."""
+
+    webhook_key: str = Field(alias=env.WEBHOOK_KEY, min_length=1)
+
+
+class WebhookEndpointsApiSettings(StageSettings, CoreTableSettings, WebhookQueueSettings, WebhookKeySettings):
+    """webhook_endpoints_api: endpoints (secrets encrypted), test events and manual retries (enqueued)."""
+
+
+class WebhookDispatchSettings(StageSettings, CoreTableSettings, WebhookQueueSettings):
+    """webhook_dispatcher: deliveries written, their first attempt enqueued."""
+
+
+class WebhookDeliverySettings(StageSettings, CoreTableSettings, WebhookQueueSettings, WebhookKeySettings):
+    """webhook_delivery: claims, signs (secrets decrypted), sends, records, re-enqueues retries."""
+
+    webhook_timeout_s: float = Field(15.0, alias=env.WEBHOOK_TIMEOUT_S, gt=0, le=60)
+
+
 S = TypeVar("S", bound=_Settings)
 
 

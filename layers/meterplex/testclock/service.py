@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -15,7 +15,7 @@ from meterplex.platform.clock_store import ClockRecord
 from meterplex.platform.errors import ErrorKind, InvalidInput, MeterplexError
 from meterplex.platform.observability import logger
 from meterplex.platform.schedules import due_firings, scheduled_event
-from meterplex.testclock.targets import CompletionCheck, ScheduledTarget, import_check
+from meterplex.testclock.targets import ScheduledTarget, import_check
 
 MAX_ADVANCE = timedelta(days=3660)  # ten years: beyond that an advance is a typo
 LEASE_MARGIN_S = 60
@@ -76,6 +76,11 @@ def _millis(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def _ceil_second(moment: datetime) -> datetime:
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
 class ClockService:
     def __init__(
         self,
@@ -86,7 +91,7 @@ class ClockService:
         budget_s: float,
         completion_timeout_s: float,
         real_clock: Clock = system_clock,
-        resolve: Callable[[str], CompletionCheck] = import_check,
+        resolve: Callable[[str], Callable[[Any], Any]] = import_check,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -172,7 +177,7 @@ class ClockService:
         fired: list[Firing] = []
         previous = after  # every firing at or before it has run
         complete = True
-        for at, schedule in due_firings(self.schedules, after, target):
+        for at, schedule in self._firings(after, target):
             if fired and self._monotonic() >= stop_at:
                 complete = False
                 break
@@ -195,6 +200,43 @@ class ClockService:
         )
         return AdvanceResult(reached, state.frozen, target, complete, fired)
 
+    def _firings(self, after: datetime, target: datetime) -> Iterator[tuple[datetime, ScheduledTarget]]:
+        """Every firing in (after, target], in time order (ties: topology order), computed lazily:
+        a schedule with a next-work hint fires when the hint says its work is due, asked again after
+        every firing (which may have created work); the others at their expression's times."""
+        order = {s.name: i for i, s in enumerate(self.schedules)}
+        hinted = [s for s in self.schedules if s.next_work]
+        timed = due_firings([s for s in self.schedules if not s.next_work], after, target)
+        upcoming = next(timed, None)
+        previous = after
+        while True:
+            candidates = [c for c in (self._hinted_firing(s, previous) for s in hinted) if c is not None]
+            if upcoming is not None:
+                candidates.append(upcoming)
+            candidates = [(at, s) for at, s in candidates if at <= target]
+            if not candidates:
+                return
+            at, schedule = min(candidates, key=lambda c: (c[0], order[c[1].name]))
+            if upcoming is not None and (at, schedule.name) == (upcoming[0], upcoming[1].name):
+                upcoming = next(timed, None)
+            yield at, schedule
+            previous = at
+
+    def _hinted_firing(
+        self, schedule: ScheduledTarget, previous: datetime
+    ) -> tuple[datetime, ScheduledTarget] | None:
+        """When a hinted schedule fires next: at its work's due time (whole seconds, as Scheduled
+        Events carry them), and strictly after the last firing (overdue work: the next second)."""
+        try:
+            due = self._resolve(schedule.next_work)(previous)
+        except Exception as error:
+            raise ScheduleUnavailable(
+                f"schedule {schedule.name}: its next-work hint failed: {error}"
+            ) from error
+        if due is None:
+            return None
+        return max(_ceil_second(due), _ceil_second(previous + timedelta(milliseconds=1))), schedule
+
     def _fire(self, schedule: ScheduledTarget, at: datetime) -> None:
         where = f"schedule {schedule.name} at {at.isoformat()}"
         try:
@@ -216,7 +258,7 @@ class ClockService:
             delay = min(delay * 2, POLL_MAX_S)
 
     @staticmethod
-    def _completed(check: CompletionCheck, result: Any, where: str) -> bool:
+    def _completed(check: Callable[[Any], Any], result: Any, where: str) -> bool:
         try:
             return bool(check(result))
         except Exception as error:

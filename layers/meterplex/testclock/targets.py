@@ -15,6 +15,7 @@ from typing import Any
 from meterplex.platform.schedules import parse_expression
 
 CompletionCheck = Callable[[Any], bool]
+NextWork = Callable[[Any], Any]  # (after: datetime) -> datetime | None
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class ScheduledTarget:
     expression: str  # EventBridge Scheduler expression
     arn: str  # the schedule's ARN (the event's `resources`, account and region)
     completion: str = ""  # "module.path:function", a `(result) -> bool` polled after the firing
+    next_work: str = (
+        ""  # "module.path:function", `(after) -> datetime | None`: fire when work is due (ADR 0081)
+    )
 
 
 def dump_targets(targets: Iterable[ScheduledTarget]) -> str:
@@ -35,8 +39,11 @@ def load_targets(text: str) -> tuple[ScheduledTarget, ...]:
     targets = tuple(ScheduledTarget(**entry) for entry in json.loads(text or "[]"))
     for target in targets:
         parse_expression(target.expression)
-        if target.completion and ":" not in target.completion:
-            raise ValueError(f"schedule {target.name}: completion must be 'module.path:function'")
+        for kind, path in (("completion", target.completion), ("next_work", target.next_work)):
+            if path and ":" not in path:
+                raise ValueError(f"schedule {target.name}: {kind} must be 'module.path:function'")
+        if target.next_work and not target.completion:
+            raise ValueError(f"schedule {target.name}: a next_work hint needs a completion check")
     return targets
 
 

@@ -185,9 +185,22 @@ def test_webhook_endpoints_lifecycle(tmp_path: Path) -> None:
     respx.get(f"{V1}/webhook-endpoints").respond(200, json={"data": [ENDPOINT], "meta": {"total": 1}})
     patched = respx.patch(f"{V1}/webhook-endpoints/we_1").respond(200, json={**ENDPOINT, "enabled": False})
     respx.post(f"{V1}/webhook-endpoints/we_1/rotate-secret").respond(200, json={"secret": "whsec_new"})
-    respx.post(f"{V1}/webhook-endpoints/we_1/test").respond(202, json={"message": "queued"})
+    respx.post(f"{V1}/webhook-endpoints/we_1/test").respond(
+        202, json={"message": "queued", "eventId": "ev_1", "deliveryId": "d1"}
+    )
     respx.get(f"{V1}/webhook-endpoints/we_1/deliveries").respond(
-        200, json=cursor_page([{"id": "d1", "status": "exhausted", "attempts": 10}], None)
+        200,
+        json=cursor_page(
+            [
+                {
+                    "id": "d1",
+                    "status": "EXHAUSTED",
+                    "attemptCount": 10,
+                    "attempts": [{"number": 10, "at": WHEN, "statusCode": 500, "latencyMs": 12}],
+                }
+            ],
+            None,
+        ),
     )
     retried = respx.post(f"{V1}/webhook-endpoints/we_1/deliveries/d1/retry").respond(
         200, json={"id": "d1", "status": "pending"}
@@ -201,8 +214,13 @@ def test_webhook_endpoints_lifecycle(tmp_path: Path) -> None:
     assert not mp.webhook_endpoints.update("we_1", enabled=False).enabled
     assert body_of(patched) == {"enabled": False}
     assert mp.webhook_endpoints.rotate_secret("we_1").secret == "whsec_new"
-    assert mp.webhook_endpoints.test("we_1").message == "queued"
-    assert mp.webhook_endpoints.deliveries("we_1").data[0].status == "exhausted"
+    assert mp.webhook_endpoints.test("we_1").delivery_id == "d1"
+    delivery = mp.webhook_endpoints.deliveries("we_1").data[0]
+    assert (delivery.status, delivery.attempt_count, delivery.attempts[0].status_code) == (
+        "EXHAUSTED",
+        10,
+        500,
+    )
     assert mp.webhook_endpoints.retry_delivery("we_1", "d1").status == "pending" and retried.called
     assert mp.webhook_endpoints.delete("we_1") is None and deleted.called
 

@@ -265,3 +265,77 @@ def test_the_local_cloud_gives_admin_api_its_topologys_schedules_by_function_nam
         targets[0].arn
         == "arn:aws:scheduler:us-east-1:000000000000:schedule/default/meterplex-local-billing-run"
     )
+
+
+# -- next-work hints (ADR 0081) -------------------------------------------------------------------
+SWEEP = ScheduledTarget(
+    "sweep", "webhook_delivery", "rate(1 minute)", ARN.format("sweep"), completion="done", next_work="hint"
+)
+
+
+class Retries:
+    """A due index in memory: each firing "attempts" what is due by its time, and a failed attempt
+    is due again after the next delay of `delays` (like the webhook worker)."""
+
+    def __init__(self, first_due: datetime | None, delays: list[timedelta]) -> None:
+        self.due = first_due
+        self.delays = list(delays)
+        self.hints: list[datetime] = []
+
+    def hint(self, after: datetime) -> datetime | None:
+        self.hints.append(after)
+        return self.due
+
+    def fired(self, at: datetime) -> None:
+        if self.due is not None and self.due <= at:
+            self.due = at + self.delays.pop(0) if self.delays else None
+
+
+def hinted_service(retries: Retries, *schedules: ScheduledTarget) -> tuple[ClockService, FakeInvoker]:
+    clock, _, invoker, _ = service(
+        SWEEP, *schedules, checks={"hint": retries.hint, "done": lambda result: True}
+    )
+    original = invoker.invoke
+
+    def invoke(function: str, event: dict[str, Any]) -> Any:
+        if function == "webhook_delivery":
+            retries.fired(datetime.fromisoformat(event["time"].replace("Z", "+00:00")))
+        return original(function, event)
+
+    invoker.invoke = invoke  # type: ignore[method-assign]
+    return clock, invoker
+
+
+def test_a_hinted_schedule_fires_when_its_work_is_due_not_at_every_minute() -> None:
+    # GIVEN a delivery due 5.2 s from now that fails twice more (retries 5 min, then 30 min later)
+    retries = Retries(REAL + timedelta(seconds=5.2), [timedelta(minutes=5), timedelta(minutes=30)])
+    clock, invoker = hinted_service(retries, DAILY)
+    # WHEN the clock advances three days
+    result = clock.advance(by=timedelta(days=3))
+    # THEN the sweep fired three times, at the due times (whole seconds), among the daily runs
+    sweeps = [time for fn, time, _ in invoker.calls if fn == "webhook_delivery"]
+    assert sweeps == ["2026-01-31T12:00:06Z", "2026-01-31T12:05:06Z", "2026-01-31T12:35:06Z"]
+    assert [fn for fn, _, _ in invoker.calls].count("billing_scheduler") == 3
+    assert result.complete and result.now == REAL + timedelta(days=3)
+    # the hint was asked at the start and after every firing
+    assert len(retries.hints) == len(invoker.calls) + 1
+
+
+def test_a_hinted_schedule_with_no_work_never_fires() -> None:
+    clock, invoker = hinted_service(Retries(None, []))
+    clock.advance(by=timedelta(days=30))
+    assert invoker.calls == []
+
+
+def test_overdue_work_fires_in_the_next_second_and_work_beyond_the_target_waits() -> None:
+    retries = Retries(REAL - timedelta(minutes=3), [timedelta(hours=2)])
+    clock, invoker = hinted_service(retries)
+    clock.advance(by=timedelta(hours=1))
+    assert [time for _, time, _ in invoker.calls] == ["2026-01-31T12:00:01Z"]
+    assert retries.due == REAL + timedelta(seconds=1, hours=2)  # beyond the target: not fired
+
+
+def test_a_hint_needs_a_completion_check() -> None:
+    lonely = ScheduledTarget("s", "f", "rate(1 minute)", ARN.format("s"), next_work="m:hint")
+    with pytest.raises(ValueError, match="completion"):
+        load_targets(dump_targets([lonely]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from meterplex_client.endpoint import Args, M, Resource, endpoint
-from meterplex_client.models.base import Message, Page
+from meterplex_client.models.base import Page
 from meterplex_client.models.webhooks import (
     CreateWebhookEndpointRequest,
     UpdateWebhookEndpointRequest,
@@ -13,6 +13,7 @@ from meterplex_client.models.webhooks import (
     WebhookEndpoint,
     WebhookEndpointCreated,
     WebhookSecret,
+    WebhookTestEvent,
 )
 from meterplex_client.resources.paging import page_params
 
@@ -72,13 +73,14 @@ class WebhookEndpoints(Resource[M]):
         """A new secret; the old one stays valid for 24 h (both signatures are sent)."""
         return Args.of(endpoint_id)
 
-    @endpoint("POST", "/webhook-endpoints/{id}/test", response=Message)
+    @endpoint("POST", "/webhook-endpoints/{id}/test", response=WebhookTestEvent)
     def test(self, endpoint_id: str) -> Args:
         """Send a `webhook.test` event (202)."""
         return Args.of(endpoint_id)
 
     @endpoint("GET", "/webhook-endpoints/{id}/deliveries", response=Page[WebhookDelivery])
     def deliveries(self, endpoint_id: str, *, limit: int | None = None, cursor: str | None = None) -> Args:
+        """Newest first, each with its attempts; `meta.nextCursor` pages on."""
         return Args.of(endpoint_id, params=page_params(None, limit, cursor))
 
     @endpoint("POST", "/webhook-endpoints/{id}/deliveries/{deliveryId}/retry", response=WebhookDelivery)
