@@ -67,6 +67,7 @@ class Function:
     reads_jwt_secret: bool = False
     handler: str = "handler.lambda_handler"
     runs_schedules: bool = False  # the test clock's advance invokes every scheduled function (ADR 0050)
+    invokes: tuple[str, ...] = ()  # functions it invokes (Lambda Invoke)
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,20 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=60,
         tables={CORE: RW},
     ),
+    # -- reconciliation (SPEC §8.4, ADR 0095)
+    Function(
+        "reconciler",
+        "A reconciliation run: usage Scan, re-drive of uncounted events, counters, invoice lines, ledger",
+        memory_mb=2048,  # the run holds the Scan's events; Lambda CPU scales with memory
+        timeout_s=900,
+        tables={CORE: RW, USAGE: RW},  # runs, issues, re-driven counters; reads events, writes receipts
+    ),
+    Function(
+        "reconciliation_api",
+        "Platform admin: reconciliation runs (request, list) and their issues (list, acknowledge, resolve)",
+        tables={CORE: RW},
+        invokes=("reconciler",),
+    ),
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -360,6 +375,16 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/billing/ledger"),
         ("GET", "/billing/balance"),
     ),
+    # -- reconciliation: platform admin only, checked in the handler (ADR 0095) --
+    *_routes(
+        "reconciliation_api",
+        Auth.USER,
+        ("POST", "/admin/reconciliation/run"),
+        ("GET", "/admin/reconciliation/runs"),
+        ("GET", "/admin/reconciliation/runs/{runId}/issues"),
+        ("POST", "/admin/reconciliation/issues/{issueId}/acknowledge"),
+        ("POST", "/admin/reconciliation/issues/{issueId}/resolve"),
+    ),
 )
 
 # Unmatched requests (any method, any path) reach docs_api, which answers the 404 envelope; in AWS
@@ -398,6 +423,8 @@ SCHEDULES: tuple[Schedule, ...] = (
         local_interval_s=3600,
         completion="meterplex.billing.scheduler:run_completed",
     ),
+    # ADR 0095: daily, after billing's run; the run is synchronous (nothing to wait for after it).
+    Schedule("reconciliation-daily", "reconciler", "cron(30 1 * * ? *)", local_interval_s=86_400),
 )
 
 

@@ -74,6 +74,13 @@ def _billing() -> list[Router]:
     return [invoices.router, ledger.router, write_guard_router()]
 
 
+def _reconciliation() -> list[Router]:
+    from meterplex.identity.access import write_guard_router
+    from meterplex.reconciliation import routes
+
+    return [routes.router, write_guard_router()]
+
+
 ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "docs_api": _docs,
     "health_api": _health,
@@ -84,4 +91,5 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "usage_api": _usage,
     "admin_api": _admin,
     "billing_api": _billing,
+    "reconciliation_api": _reconciliation,
 }

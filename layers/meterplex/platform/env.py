@@ -19,3 +19,7 @@ TEST_CLOCK = "MP_TEST_CLOCK"  # the test clock (SPEC §8.1, ADR 0050): local/tes
 SCHEDULES = "MP_SCHEDULES"  # admin_api: JSON list of the schedules advance runs (name, target, expression…)
 CLOCK_ADVANCE_BUDGET_S = "MP_CLOCK_ADVANCE_BUDGET_S"  # advance stops between firings after this
 CLOCK_COMPLETION_TIMEOUT_S = "MP_CLOCK_COMPLETION_TIMEOUT_S"  # how long a completion check may take
+RECONCILIATION_SETTLE_S = "MP_RECONCILIATION_SETTLE_S"  # how old work must be before a run holds it to account
+RECONCILIATION_SCAN_SEGMENTS = "MP_RECONCILIATION_SCAN_SEGMENTS"  # parallel segments of the usage Scan
+RECONCILER_FUNCTION = "MP_RECONCILER_FUNCTION"  # reconciliation_api: the function a run request invokes
+KAFKA_MESSAGE_TIMEOUT_MS = "MP_KAFKA_MESSAGE_TIMEOUT_MS"  # how long a produced message may wait for the broker
