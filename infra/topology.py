@@ -68,6 +68,7 @@ class Function:
     handler: str = "handler.lambda_handler"
     runs_schedules: bool = False  # the test clock's advance invokes every scheduled function (ADR 0050)
     invokes: tuple[str, ...] = ()  # functions it invokes (Lambda Invoke)
+    scans: tuple[str, ...] = ()  # tables it Scans (batch jobs only; request paths Query)
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,7 @@ FUNCTIONS: tuple[Function, ...] = (
         memory_mb=2048,  # the run holds the Scan's events; Lambda CPU scales with memory
         timeout_s=900,
         tables={CORE: RW, USAGE: RW},  # runs, issues, re-driven counters; reads events, writes receipts
+        scans=(USAGE,),  # each usage item read once per run
     ),
     Function(
         "reconciliation_api",

@@ -15,13 +15,14 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.config import StageConfig
+from infra.constructs.config import METRICS_NAMESPACE, StageConfig
 
 PERIOD = Duration.minutes(5)
 ITERATOR_AGE_MS = 60_000  # the outbox is more than a minute behind
 OFFSET_LAG = 1_000  # records a consumer group is behind
 API_5XX = 5
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+RECONCILER = "reconciler"  # emits ReconciliationIssues: open issues of each run (ADR 0095)
 
 
 class Monitoring(Construct):
@@ -110,6 +111,19 @@ class Monitoring(Construct):
                 comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 missing=cloudwatch.TreatMissingData.BREACHING,
             )
+        if RECONCILER in functions:
+            issues = cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name="ReconciliationIssues",
+                dimensions_map={"service": f"meterplex-{RECONCILER}"},
+                period=Duration.days(1),
+                statistic="Maximum",
+                label="reconciliation issues",
+            )
+            self._alarm(
+                "ReconciliationIssues", issues, 1, "a reconciliation run found issues it could not resolve"
+            )
+            pipeline_metrics.append(issues)
         if pipeline_metrics:
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(

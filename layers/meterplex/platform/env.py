@@ -21,5 +21,12 @@ CLOCK_ADVANCE_BUDGET_S = "MP_CLOCK_ADVANCE_BUDGET_S"  # advance stops between fi
 CLOCK_COMPLETION_TIMEOUT_S = "MP_CLOCK_COMPLETION_TIMEOUT_S"  # how long a completion check may take
 RECONCILIATION_SETTLE_S = "MP_RECONCILIATION_SETTLE_S"  # how old work must be before a run holds it to account
 RECONCILIATION_SCAN_SEGMENTS = "MP_RECONCILIATION_SCAN_SEGMENTS"  # parallel segments of the usage Scan
-RECONCILER_FUNCTION = "MP_RECONCILER_FUNCTION"  # reconciliation_api: the function a run request invokes
+
+
+def function_name_var(function: str) -> str:
+    """The variable carrying an invoked function's deployed name (`invokes` in the topology)."""
+    return f"MP_{function.upper()}_FUNCTION"
+
+
+RECONCILER_FUNCTION = function_name_var("reconciler")  # reconciliation_api: what a run request invokes
 KAFKA_MESSAGE_TIMEOUT_MS = "MP_KAFKA_MESSAGE_TIMEOUT_MS"  # how long a produced message may wait for the broker

@@ -5,16 +5,23 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cache
 
+from meterplex.platform.clock import Clock
 from meterplex.reconciliation.operations import ReconciliationOperations
 from meterplex.reconciliation.service import Reconciler
 
 
 @cache
 def reconciler() -> Reconciler:
+    from meterplex.platform.clock import business_clock
+
+    return make_reconciler(business_clock)
+
+
+def make_reconciler(clock: Clock) -> Reconciler:
+    """A reconciler on `clock` (the platform clock in functions; a fixed one in tests)."""
     from meterplex.billing.ledger_repository import LedgerRepository
     from meterplex.billing.repository import BillingRepository
     from meterplex.entitlements.counters import UsageCounters
-    from meterplex.platform.clock import business_clock
     from meterplex.platform.settings import ReconciliationSettings, load
     from meterplex.reconciliation.repository import ReconciliationRepository
     from meterplex.reconciliation.usage_scan import UsageScan
@@ -25,17 +32,17 @@ def reconciler() -> Reconciler:
     subscriptions = DynamoSubscriptionRepository()
 
     def tenants_billing() -> set[str]:
-        far = business_clock.now() + timedelta(days=3660)  # every subscription still on the due index
+        far = clock.now() + timedelta(days=3660)  # every subscription still on the due index
         return {due.tenant_id for due in subscriptions.due(far)}
 
     return Reconciler(
         scan=UsageScan(settings.usage_table, segments=settings.scan_segments),
-        counting=CounterStore(settings.core_table, settings.usage_table),
+        counting=CounterStore(settings.core_table, settings.usage_table, clock=clock),
         counters=UsageCounters(settings.core_table),
         billing=BillingRepository(),
         ledger=LedgerRepository(),
         store=ReconciliationRepository(),
-        clock=business_clock,
+        clock=clock,
         tenants_billing=tenants_billing,
         late_window=timedelta(days=settings.late_window_days),
         settle=timedelta(seconds=settings.settle_s),
