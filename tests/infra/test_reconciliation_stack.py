@@ -53,14 +53,23 @@ def test_the_api_invokes_the_reconciler_by_name_and_nothing_else(dev: Synthesize
 
 
 def test_reconciliation_issues_raise_an_alarm(dev: Synthesized) -> None:
+    metric = {
+        "MetricName": "ReconciliationIssues",
+        "Namespace": "Meterplex",
+        "Dimensions": [{"Name": "service", "Value": "meterplex-reconciler"}],
+    }
     dev.template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
-            "MetricName": "ReconciliationIssues",
-            "Namespace": "Meterplex",
-            "Dimensions": [{"Name": "service", "Value": "meterplex-reconciler"}],
             "Threshold": 1,
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
             "AlarmActions": Match.any_value(),
+            "Metrics": Match.array_with(
+                [
+                    Match.object_like(
+                        {"MetricStat": Match.object_like({"Metric": Match.object_like(metric), "Stat": "Maximum"})}
+                    )
+                ]
+            ),
         },
     )
