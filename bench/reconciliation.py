@@ -91,7 +91,10 @@ def run(events: int, uncounted: int, core_table: str, usage_table: str) -> None:
         group = counted[first : first + REQUEST_SIZE]
         store.apply(group[0].counter, group)
     print(f"\nreconciliation bench (moto server; {now:%Y-%m-%d})")
-    print(f"  set-up: {events:,} events stored, {len(counted):,} counted in {time.perf_counter() - started:.1f}s")
+    print(
+        f"  set-up: {events:,} events stored, {len(counted):,} counted "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
 
     calls: dict[str, int] = {}
 
@@ -108,7 +111,8 @@ def run(events: int, uncounted: int, core_table: str, usage_table: str) -> None:
         seconds = time.perf_counter() - started
         per_million = stats.read_units * 1_000_000 / max(1, stats.events_read)
         print(
-            f"  {label}: {seconds:.1f}s — {stats.events_read:,} events + {stats.receipts_read:,} receipts read, "
+            f"  {label}: {seconds:.1f}s — {stats.events_read:,} events + "
+            f"{stats.receipts_read:,} receipts read, "
             f"{stats.events_redriven:,} re-driven, {len(findings)} issue(s) "
             f"({', '.join(sorted({f.category.value for f in findings})) or 'none'})"
         )

@@ -40,7 +40,7 @@ def test_only_the_reconciler_scans_and_only_the_usage_table(dev: Synthesized) ->
             continue
         (scan,) = scans
         assert _actions(scan) == ["dynamodb:Scan"]
-        assert json.dumps(scan["Resource"]).startswith("{\"Fn::GetAtt\": [\"TablesUsage")
+        assert json.dumps(scan["Resource"]).startswith('{"Fn::GetAtt": ["TablesUsage')
 
 
 def test_the_api_invokes_the_reconciler_by_name_and_nothing_else(dev: Synthesized) -> None:
@@ -48,7 +48,9 @@ def test_the_api_invokes_the_reconciler_by_name_and_nothing_else(dev: Synthesize
     api = dev.resources[ids["reconciliation_api"]]["Properties"]
     variables = api["Environment"]["Variables"]
     assert variables[env.RECONCILER_FUNCTION] == {"Ref": ids["reconciler"]}
-    (invoke,) = [s for s in role_statements(dev, ids["reconciliation_api"]) if "lambda:InvokeFunction" in _actions(s)]
+    (invoke,) = [
+        s for s in role_statements(dev, ids["reconciliation_api"]) if "lambda:InvokeFunction" in _actions(s)
+    ]
     assert invoke["Resource"] == {"Fn::GetAtt": [ids["reconciler"], "Arn"]}
 
 
@@ -67,7 +69,11 @@ def test_reconciliation_issues_raise_an_alarm(dev: Synthesized) -> None:
             "Metrics": Match.array_with(
                 [
                     Match.object_like(
-                        {"MetricStat": Match.object_like({"Metric": Match.object_like(metric), "Stat": "Maximum"})}
+                        {
+                            "MetricStat": Match.object_like(
+                                {"Metric": Match.object_like(metric), "Stat": "Maximum"}
+                            )
+                        }
                     )
                 ]
             ),

@@ -19,7 +19,8 @@ TEST_CLOCK = "MP_TEST_CLOCK"  # the test clock (SPEC §8.1, ADR 0050): local/tes
 SCHEDULES = "MP_SCHEDULES"  # admin_api: JSON list of the schedules advance runs (name, target, expression…)
 CLOCK_ADVANCE_BUDGET_S = "MP_CLOCK_ADVANCE_BUDGET_S"  # advance stops between firings after this
 CLOCK_COMPLETION_TIMEOUT_S = "MP_CLOCK_COMPLETION_TIMEOUT_S"  # how long a completion check may take
-RECONCILIATION_SETTLE_S = "MP_RECONCILIATION_SETTLE_S"  # how old work must be before a run holds it to account
+# how old work must be before a reconciliation run holds it to account (seconds of business time)
+RECONCILIATION_SETTLE_S = "MP_RECONCILIATION_SETTLE_S"
 RECONCILIATION_SCAN_SEGMENTS = "MP_RECONCILIATION_SCAN_SEGMENTS"  # parallel segments of the usage Scan
 
 
@@ -29,4 +30,4 @@ def function_name_var(function: str) -> str:
 
 
 RECONCILER_FUNCTION = function_name_var("reconciler")  # reconciliation_api: what a run request invokes
-KAFKA_MESSAGE_TIMEOUT_MS = "MP_KAFKA_MESSAGE_TIMEOUT_MS"  # how long a produced message may wait for the broker
+KAFKA_MESSAGE_TIMEOUT_MS = "MP_KAFKA_MESSAGE_TIMEOUT_MS"  # how long a produced message waits for the broker

@@ -63,7 +63,9 @@ def redriven(key: CounterKey, counted: Sequence[UsageRecord]) -> Finding:
     )
 
 
-def counter_findings(key: CounterKey, events: Sequence[UsageRecord], reading: CounterReading) -> list[Finding]:
+def counter_findings(
+    key: CounterKey, events: Sequence[UsageRecord], reading: CounterReading
+) -> list[Finding]:
     """A window's accepted events against its counter (after any re-drive)."""
     name = [counter_name(key.feature, key.subscription_id, key.window_start)]
     accepted = sum(e.amount for e in events)
@@ -135,7 +137,9 @@ def invoice_findings(
                         )
                     )
                 billed[key] = max(before, usage.counted)
-                reading = readings.get(Counter(tenant_id, usage.feature, usage.subscription_id, usage.window_start))
+                reading = readings.get(
+                    Counter(tenant_id, usage.feature, usage.subscription_id, usage.window_start)
+                )
                 if reading is not None and usage.counted > reading.used:
                     findings.append(
                         Finding(
@@ -207,7 +211,8 @@ def ledger_findings(
                     Finding(
                         Category.LEDGER_ENTRY_DUPLICATE,
                         tenant_id,
-                        f"invoice {invoice.invoice_number or invoice.id} has {len(found)} {type_.value} entries",
+                        f"invoice {invoice.invoice_number or invoice.id} has "
+                        f"{len(found)} {type_.value} entries",
                         ids={**ids, "entryIds": [e.id for e in found]},
                         expected=1,
                         actual=len(found),
@@ -251,7 +256,8 @@ def balance_findings(
         Finding(
             Category.LEDGER_BALANCE_MISMATCH,
             tenant_id,
-            f"the {currency} balance is {stored.get(currency, 0)}; its entries add up to {sums.get(currency, 0)}",
+            f"the {currency} balance is {stored.get(currency, 0)}; "
+            f"its entries add up to {sums.get(currency, 0)}",
             ids={"currency": [currency]},
             expected=sums.get(currency, 0),
             actual=stored.get(currency, 0),

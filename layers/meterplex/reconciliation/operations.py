@@ -11,8 +11,8 @@ from typing import Any
 from meterplex.platform import audit
 from meterplex.platform.audit import Actor
 from meterplex.platform.clock import Clock
-from meterplex.platform.ids import new_id
 from meterplex.platform.errors import Conflict, NotFound, Unavailable
+from meterplex.platform.ids import new_id
 from meterplex.platform.pagination import Key
 from meterplex.reconciliation.models import ISSUE_TRANSITIONS, Issue, Run, RunStatus, Trigger
 from meterplex.reconciliation.repository import IssueMoved, ReconciliationRepository

@@ -57,7 +57,9 @@ class IssueOut(ApiResponse):
     category: Category
     status: IssueStatus
     message: str
-    ids: dict[str, list[str]] = Field(description="What is involved: eventIds, invoiceIds, entryIds, counter…")
+    ids: dict[str, list[str]] = Field(
+        description="What is involved: eventIds, invoiceIds, entryIds, counter…"
+    )
     expected: int | None
     actual: int | None
     notes: str | None

@@ -21,7 +21,16 @@ from meterplex.platform.clock import Clock, parse_iso
 from meterplex.platform.ids import new_id
 from meterplex.platform.observability import logger
 from meterplex.reconciliation import checks
-from meterplex.reconciliation.models import Finding, Issue, IssueStatus, Run, RunStats, RunStatus, Trigger
+from meterplex.reconciliation.models import (
+    Category,
+    Finding,
+    Issue,
+    IssueStatus,
+    Run,
+    RunStats,
+    RunStatus,
+    Trigger,
+)
 from meterplex.reconciliation.usage_scan import UsageSnapshot
 from meterplex.usage.models import CounterKey, UsageRecord
 
@@ -56,6 +65,15 @@ class Store(Protocol):
     def add_issues(self, issues: Sequence[Issue]) -> None: ...
 
 
+def _more_than_scanned(finding: Finding) -> bool:
+    return (
+        finding.category is Category.COUNTER_INGESTED_MISMATCH
+        and finding.actual is not None
+        and finding.expected is not None
+        and finding.actual > finding.expected
+    )
+
+
 def read_all(fetch: Any, tenant_id: str) -> list[Any]:
     items: list[Any] = []
     start = None
@@ -87,7 +105,9 @@ class Reconciler:
         try:
             stats, findings = self.reconcile(run.tenant_id)
         except Exception as error:
-            self.store.save(replace(run, status=RunStatus.FAILED, finished_at=self.clock.now(), error=str(error)))
+            self.store.save(
+                replace(run, status=RunStatus.FAILED, finished_at=self.clock.now(), error=str(error))
+            )
             raise
         at = self.clock.now()
         issues = [self._issue_of(run.id, f, at) for f in findings]
@@ -98,14 +118,18 @@ class Reconciler:
         stats.open_issues = sum(1 for i in issues if i.status is IssueStatus.OPEN)
         done = replace(run, status=RunStatus.COMPLETED, finished_at=at, stats=stats)
         self.store.save(done)
-        logger.info("reconciliation run completed", run_id=run.id, issues=stats.issues, redriven=stats.events_redriven)
+        logger.info(
+            "reconciliation run completed", run_id=run.id, issues=stats.issues, redriven=stats.events_redriven
+        )
         return done
 
     def reconcile(self, only: str | None = None) -> tuple[RunStats, list[Finding]]:
         now = self.clock.now()
         snapshot = self.scan.read(only)
         stats = RunStats(
-            events_read=snapshot.events_read, receipts_read=snapshot.receipts_read, read_units=snapshot.read_units
+            events_read=snapshot.events_read,
+            receipts_read=snapshot.receipts_read,
+            read_units=snapshot.read_units,
         )
         tenants: Iterable[str] = {only} if only else set(snapshot.events) | set(self.tenants_billing())
         findings: list[Finding] = []
@@ -114,7 +138,9 @@ class Reconciler:
             findings += self._tenant(tenant_id, snapshot, now, stats)
         return stats, findings
 
-    def _tenant(self, tenant_id: str, snapshot: UsageSnapshot, now: datetime, stats: RunStats) -> list[Finding]:
+    def _tenant(
+        self, tenant_id: str, snapshot: UsageSnapshot, now: datetime, stats: RunStats
+    ) -> list[Finding]:
         findings: list[Finding] = []
         settled_before = now - self.settle
         events = snapshot.events.get(tenant_id, [])
@@ -154,9 +180,8 @@ class Reconciler:
             for finding in checks.counter_findings(key, records, readings[checks.counter_of(key)]):
                 # events stored after the scan read past them may be counted already: a busy
                 # window's counter may hold more than the scan saw, never less
-                if busy and finding.actual is not None and finding.expected is not None:
-                    if finding.category is checks.Category.COUNTER_INGESTED_MISMATCH and finding.actual > finding.expected:
-                        continue
+                if busy and _more_than_scanned(finding):
+                    continue
                 findings.append(finding)
         findings += checks.invoice_findings(tenant_id, invoices, readings)
         entries = read_all(self.ledger.entries, tenant_id)
