@@ -59,7 +59,14 @@ class Grant:
 
     @property
     def high_throughput(self) -> bool:
+        """Consumes take the high-throughput path (leases or counter shards)."""
         return self.throughput == "HIGH" and self.feature_type in {QUOTA, METERED}
+
+    @property
+    def sharded(self) -> bool:
+        """Readers add the window's counter shards: on the high-throughput path, or switched back
+        from it (DRAINING: the shards may still hold units consumed before the switch)."""
+        return self.throughput in {"HIGH", "DRAINING"} and self.feature_type in {QUOTA, METERED}
 
     @property
     def room(self) -> int:

@@ -72,7 +72,7 @@ class EntitlementService:
         sharded grant: one TransactGetItems of the grant and its window's shards, ADR 0071)."""
         now = self._clock.now()
         grant = self._store.get(tenant_id, feature_key)
-        if grant is not None and grant.high_throughput and not grant.is_hard and not grant.ended(now):
+        if grant is not None and grant.sharded and not grant.is_hard and not grant.ended(now):
             window = iso(grant.current_window(now)[0])
             fresh, shards = self._store.with_shards(grant, window)
             if fresh is not None:

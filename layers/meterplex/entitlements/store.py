@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from meterplex.entitlements.grants import Claim, ConsumeRejected, CounterMoved, Grant
 from meterplex.entitlements.keys import (
     COUNTER_SHARDS,
+    DRAINING,
     GRANT_SK,
     HIGH_THROUGHPUT,
     IDEMPOTENCY_TTL_DAYS,
@@ -279,9 +280,10 @@ class GrantStore:
 
     # -- the high-throughput path (ADR 0071) -----------------------------------------------------
     def set_throughput(self, tenant_id: str, feature_key: str, high: bool = True) -> Grant | None:
-        """Switch a grant to the high-throughput path (or back): one UpdateItem; None: no grant."""
-        change = "SET #tp = :high" if high else "REMOVE #tp"
-        values = {":high": {"S": HIGH_THROUGHPUT}} if high else None
+        """Switch a grant to the high-throughput path (or back, to DRAINING: its shards stay read):
+        one UpdateItem; None: no grant."""
+        change = "SET #tp = :mode"
+        values = {":mode": {"S": HIGH_THROUGHPUT if high else DRAINING}}
         try:
             response = retrying(
                 lambda: self.client.update_item(
@@ -290,7 +292,7 @@ class GrantStore:
                     UpdateExpression=change,
                     ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeNames={"#tp": Attr.THROUGHPUT},
-                    **({"ExpressionAttributeValues": values} if values else {}),
+                    ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
                 )
             )
