@@ -9,7 +9,7 @@ against the ledger and its balance. Every finding becomes an issue of the run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -123,7 +123,10 @@ class Reconciler:
         )
         return done
 
-    def reconcile(self, only: str | None = None) -> tuple[RunStats, list[Finding]]:
+    def reconcile(
+        self, only: str | None = None, *, among: Collection[str] | None = None
+    ) -> tuple[RunStats, list[Finding]]:
+        """Every tenant, or `only` one (a filtered Scan), or those `among` (one unfiltered Scan)."""
         now = self.clock.now()
         snapshot = self.scan.read(only)
         stats = RunStats(
@@ -131,7 +134,10 @@ class Reconciler:
             receipts_read=snapshot.receipts_read,
             read_units=snapshot.read_units,
         )
-        tenants: Iterable[str] = {only} if only else set(snapshot.events) | set(self.tenants_billing())
+        if among is not None:
+            tenants: Iterable[str] = set(among)
+        else:
+            tenants = {only} if only else set(snapshot.events) | set(self.tenants_billing())
         findings: list[Finding] = []
         for tenant_id in sorted(tenants):
             stats.tenants += 1
