@@ -109,3 +109,11 @@ def test_an_issue_is_acknowledged_then_resolved_once_each_with_its_audit_event()
 def test_a_run_for_an_unknown_tenant_is_404() -> None:
     reply = call("reconciliation_api", "POST", f"{V1}/run", {"tenantId": new_id()}, principal=admin())
     assert reply.status == 404 and reply.body["code"] == "TENANT_NOT_FOUND"
+
+
+def test_the_last_finished_run_is_summarized_for_the_overview() -> None:
+    from meterplex.reconciliation.schemas import last_run_summary
+
+    run, _ = stored_run(2)
+    summary = last_run_summary()
+    assert summary is not None and summary["id"] == run.id and summary["stats"]["issues"] == 2
