@@ -81,6 +81,19 @@ def _reconciliation() -> list[Router]:
     return [routes.router, write_guard_router()]
 
 
+def _payments() -> list[Router]:
+    from meterplex.identity.access import write_guard_router
+    from meterplex.payments.routes import payments
+
+    return [payments.router, write_guard_router()]
+
+
+def _webhooks() -> list[Router]:
+    from meterplex.payments.routes import webhooks
+
+    return [webhooks.router]  # public: the providers call it, nobody is re-checked
+
+
 ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "docs_api": _docs,
     "health_api": _health,
@@ -92,4 +105,6 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "admin_api": _admin,
     "billing_api": _billing,
     "reconciliation_api": _reconciliation,
+    "payments_api": _payments,
+    "webhooks_api": _webhooks,
 }

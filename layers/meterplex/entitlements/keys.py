@@ -20,6 +20,7 @@ DRAINING = "DRAINING"
 COUNTER_SHARDS = 8
 NEVER_ENDS = "9999-12-31T23:59:59.999Z"  # windowEnd of a NEVER-reset window (sorts after any moment)
 IDEMPOTENCY_TTL_DAYS = 7
+PAST_DUE, UNPAID = "PAST_DUE", "UNPAID"  # grant `standing` values (absent: the tenant is in good standing)
 
 
 def grant_pk(tenant_id: str, feature_key: str) -> str:
@@ -71,3 +72,4 @@ class Attr:
     FEATURE = "feature"  # the claim's feature: with `amount`, the request a key is bound to
     ANSWER = "answer"
     EXPIRES_AT = "expiresAt"
+    STANDING = "standing"  # the tenant's payment standing when not ACTIVE: PAST_DUE | UNPAID (ADR 0060)

@@ -24,6 +24,7 @@ from meterplex.entitlements.keys import (
     HIGH_THROUGHPUT,
     IDEMPOTENCY_TTL_DAYS,
     NEVER_ENDS,
+    UNPAID,
     Attr,
     consume_pk,
     consume_sk,
@@ -43,6 +44,7 @@ CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason: that item's co
 CONSUME_CONDITION = (
     "attribute_exists(pk) AND #type <> :boolean AND #ws <= :now AND #we > :now"
     " AND (attribute_not_exists(#ends) OR #ends > :now)"
+    " AND (attribute_not_exists(#standing) OR #standing <> :unpaid)"
     " AND (attribute_not_exists(#behavior) OR #behavior = :soft OR #room >= :amount)"
 )
 # A keyed consume writes only if the counter is still what it read (a grant always has `used`; the
@@ -57,6 +59,7 @@ CONSUME_NAMES = {
     "#room": Attr.ROOM,
     "#used": Attr.USED,
     "#consumed": Attr.CONSUMED,
+    "#standing": Attr.STANDING,
 }
 
 
@@ -105,6 +108,7 @@ def grant_from_item(tenant_id: str, feature_key: str, item: dict[str, Any] | Non
         ingested=_n(item, Attr.INGESTED) or 0,
         consumed=_n(item, Attr.CONSUMED) or 0,
         throughput=_s(item, Attr.THROUGHPUT),
+        standing=_s(item, Attr.STANDING),
     )
 
 
@@ -136,6 +140,7 @@ class GrantStore:
                 ":now": {"S": iso(now)},
                 ":boolean": {"S": "BOOLEAN"},
                 ":soft": {"S": "SOFT"},
+                ":unpaid": {"S": UNPAID},
             },
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }

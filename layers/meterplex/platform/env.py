@@ -19,6 +19,13 @@ TEST_CLOCK = "MP_TEST_CLOCK"  # the test clock (SPEC §8.1, ADR 0050): local/tes
 SCHEDULES = "MP_SCHEDULES"  # admin_api: JSON list of the schedules advance runs (name, target, expression…)
 CLOCK_ADVANCE_BUDGET_S = "MP_CLOCK_ADVANCE_BUDGET_S"  # advance stops between firings after this
 CLOCK_COMPLETION_TIMEOUT_S = "MP_CLOCK_COMPLETION_TIMEOUT_S"  # how long a completion check may take
+PAYMENT_PROVIDER = "MP_PAYMENT_PROVIDER"  # payments adapter: fake (local default) | stripe (ADR 0060)
+PAYMENT_RETRY_DAYS = "MP_PAYMENT_RETRY_DAYS"  # dunning: retry days after the first failure ("3,8,15")
+PAYMENT_EXHAUSTED = "MP_PAYMENT_EXHAUSTED"  # after the last failed retry: unpaid | cancel
+STRIPE_SECRET_ARN = "MP_STRIPE_SECRET_ARN"  # Secrets Manager: JSON {apiKey, webhookSecret} (AWS)
+STRIPE_API_KEY = "MP_STRIPE_API_KEY"  # local and tests: the Stripe secret key itself
+STRIPE_WEBHOOK_SECRET = "MP_STRIPE_WEBHOOK_SECRET"  # local and tests: the webhook signing secret
+STRIPE_API_BASE = "MP_STRIPE_API_BASE"  # tests: localstripe's URL (the stripe library's api_base)
 # how old work must be before a reconciliation run holds it to account (seconds of business time)
 RECONCILIATION_SETTLE_S = "MP_RECONCILIATION_SETTLE_S"
 RECONCILIATION_SCAN_SEGMENTS = "MP_RECONCILIATION_SCAN_SEGMENTS"  # parallel segments of the usage Scan
