@@ -16,6 +16,7 @@ from datetime import datetime
 from meterplex.billing.ledger import Balance, EntryType, LedgerEntry
 from meterplex.billing.models import Invoice, InvoiceStatus
 from meterplex.entitlements.counters import Counter, CounterReading
+from meterplex.payments.models import Payment, PaymentStatus
 from meterplex.reconciliation.models import Category, Finding
 from meterplex.usage.counters import Receipt
 from meterplex.usage.models import CounterKey, UsageRecord
@@ -265,3 +266,46 @@ def balance_findings(
         for currency in sorted(set(sums) | set(stored))
         if sums.get(currency, 0) != stored.get(currency, 0)
     ]
+
+
+# -- payments (ADR 0060) ---------------------------------------------------------------------------
+COLLECTED = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED})
+
+
+def payment_findings(
+    tenant_id: str, invoices: Sequence[Invoice], payments: Sequence[Payment], *, settled_before: datetime
+) -> list[Finding]:
+    """Every collected attempt made its invoice PAID (so the ledger has its PAYMENT), once."""
+    status = {invoice.id: invoice.status for invoice in invoices}
+    collected: dict[str, list[Payment]] = {}
+    for payment in payments:
+        if payment.status in COLLECTED:
+            collected.setdefault(payment.invoice_id, []).append(payment)
+    findings = []
+    for invoice_id, found in sorted(collected.items()):
+        ids = {"invoiceIds": [invoice_id], "paymentIds": sorted(p.id for p in found)}
+        if len(found) > 1:
+            findings.append(
+                Finding(
+                    Category.PAYMENT_COLLECTED_TWICE,
+                    tenant_id,
+                    f"{len(found)} payments collected invoice {invoice_id}: refund all but one",
+                    ids=ids,
+                    expected=1,
+                    actual=len(found),
+                )
+            )
+        settled = all(p.updated_at <= settled_before for p in found)
+        if status.get(invoice_id) is not InvoiceStatus.PAID and settled:
+            findings.append(
+                Finding(
+                    Category.PAYMENT_NOT_RECORDED,
+                    tenant_id,
+                    f"invoice {invoice_id} was collected but is {status.get(invoice_id, 'missing')}: "
+                    "its ledger has no PAYMENT for it",
+                    ids=ids,
+                    expected=sum(p.amount for p in found),
+                    actual=0,
+                )
+            )
+    return findings

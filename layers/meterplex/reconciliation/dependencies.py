@@ -22,6 +22,7 @@ def make_reconciler(clock: Clock) -> Reconciler:
     from meterplex.billing.ledger_repository import LedgerRepository
     from meterplex.billing.repository import BillingRepository
     from meterplex.entitlements.counters import UsageCounters
+    from meterplex.payments.repository import PaymentsRepository
     from meterplex.platform.settings import ReconciliationSettings, load
     from meterplex.reconciliation.repository import ReconciliationRepository
     from meterplex.reconciliation.usage_scan import UsageScan
@@ -46,6 +47,7 @@ def make_reconciler(clock: Clock) -> Reconciler:
         tenants_billing=tenants_billing,
         late_window=timedelta(days=settings.late_window_days),
         settle=timedelta(seconds=settings.settle_s),
+        payments=PaymentsRepository(),
     )
 
 

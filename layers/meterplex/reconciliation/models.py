@@ -19,6 +19,8 @@ class Category(StrEnum):
     LEDGER_ENTRY_AMOUNT = "LEDGER_ENTRY_AMOUNT"  # the entry's amount is not the invoice's total
     LEDGER_ENTRY_UNEXPECTED = "LEDGER_ENTRY_UNEXPECTED"  # no invoice (in that state) explains it
     LEDGER_BALANCE_MISMATCH = "LEDGER_BALANCE_MISMATCH"  # Σ entries ≠ the balance
+    PAYMENT_NOT_RECORDED = "PAYMENT_NOT_RECORDED"  # collected, but its invoice is not PAID (no PAYMENT)
+    PAYMENT_COLLECTED_TWICE = "PAYMENT_COLLECTED_TWICE"  # two collected attempts of one invoice: refund one
 
 
 class IssueStatus(StrEnum):

@@ -59,6 +59,10 @@ class Ledger(Protocol):
     def balances(self, tenant_id: str) -> list[Balance]: ...
 
 
+class Payments(Protocol):
+    def payments(self, tenant_id: str, start: Any, limit: int) -> tuple[list[Any], Any]: ...
+
+
 class Store(Protocol):
     def save(self, run: Run) -> None: ...
 
@@ -96,6 +100,7 @@ class Reconciler:
     tenants_billing: Any  # () -> Iterable[str]: tenants with a subscription still billing
     late_window: timedelta
     settle: timedelta
+    payments: Payments | None = None  # payment attempts (ADR 0060)
 
     def new_run(self, trigger: Trigger, tenant_id: str | None = None) -> Run:
         return Run(new_id(), trigger, RunStatus.RUNNING, self.clock.now(), tenant_id=tenant_id)
@@ -194,6 +199,9 @@ class Reconciler:
         findings += checks.ledger_findings(
             tenant_id, invoices, entries, self.ledger.balances(tenant_id), settled_before=settled_before
         )
+        if self.payments is not None:
+            attempts = read_all(self.payments.payments, tenant_id)
+            findings += checks.payment_findings(tenant_id, invoices, attempts, settled_before=settled_before)
         stats.invoices_checked += len(invoices)
         stats.ledger_entries_checked += len(entries)
         return findings

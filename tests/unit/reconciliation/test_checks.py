@@ -16,7 +16,8 @@ from meterplex.billing.models import (
     UsageBilled,
 )
 from meterplex.entitlements.counters import Counter, CounterReading
-from meterplex.reconciliation.checks import invoice_findings, ledger_findings, uncounted
+from meterplex.payments.models import Payment, PaymentStatus
+from meterplex.reconciliation.checks import invoice_findings, ledger_findings, payment_findings, uncounted
 from meterplex.reconciliation.models import Category
 from meterplex.usage.counters import Receipt
 from meterplex.usage.models import UsageRecord
@@ -114,3 +115,42 @@ def test_ledger_amounts_unexplained_entries_and_work_in_flight() -> None:
     assert ledger_findings(T, [inv], [], [], settled_before=AT) == []
     (missing,) = ledger_findings(T, [inv], [], [], settled_before=AT + timedelta(days=9))
     assert missing.category is Category.LEDGER_ENTRY_MISSING
+
+
+def payment(number: int, invoice_id: str, status: PaymentStatus = PaymentStatus.SUCCEEDED) -> Payment:
+    return Payment(
+        id=f"pay-{number}",
+        tenant_id=T,
+        invoice_id=invoice_id,
+        invoice_number=None,
+        provider="fake",
+        attempt_number=number,
+        amount=100,
+        currency="usd",
+        status=status,
+        created_at=AT,
+        updated_at=AT,
+    )
+
+
+def test_a_collected_payment_makes_its_invoice_paid_once() -> None:
+    paid = invoice(1, usage(60, 0, 60), status=InvoiceStatus.PAID, paid_at=AT)
+    later = AT + timedelta(days=9)
+    assert (
+        payment_findings(
+            T, [paid], [payment(1, paid.id), payment(2, paid.id, PaymentStatus.FAILED)], settled_before=later
+        )
+        == []
+    )
+    (twice,) = payment_findings(T, [paid], [payment(1, paid.id), payment(2, paid.id)], settled_before=later)
+    assert twice.category is Category.PAYMENT_COLLECTED_TWICE and twice.ids["paymentIds"] == [
+        "pay-1",
+        "pay-2",
+    ]
+    open_invoice = invoice(2, usage(60, 0, 60))
+    (unrecorded,) = payment_findings(T, [open_invoice], [payment(3, open_invoice.id)], settled_before=later)
+    assert unrecorded.category is Category.PAYMENT_NOT_RECORDED
+    assert (
+        payment_findings(T, [open_invoice], [payment(3, open_invoice.id)], settled_before=AT - timedelta(1))
+        == []
+    )
