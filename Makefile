@@ -83,6 +83,7 @@ bench: $(VENV)/.test
 	$(BIN)/python -m bench.sdk
 	$(BIN)/python -m bench.billing
 	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.reconciliation
 	$(BIN)/python -m bench.payments
 
 openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json (no local cloud needed)

@@ -90,6 +90,8 @@ class Function:
     runs_schedules: bool = False  # the test clock's advance invokes every scheduled function (ADR 0050)
     sends_to: tuple[str, ...] = ()  # SQS queues it sends to
     keys: dict[str, Access] = field(default_factory=dict)  # KMS keys: READ = Decrypt, WRITE = Encrypt
+    invokes: tuple[str, ...] = ()  # functions it invokes (Lambda Invoke)
+    scans: tuple[str, ...] = ()  # tables it Scans (batch jobs only; request paths Query)
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,21 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=60,
         tables={CORE: RW},
     ),
+    # -- reconciliation (SPEC §8.4, ADR 0095)
+    Function(
+        "reconciler",
+        "A reconciliation run: usage Scan, re-drive of uncounted events, counters, invoice lines, ledger",
+        memory_mb=2048,  # the run holds the Scan's events; Lambda CPU scales with memory
+        timeout_s=900,
+        tables={CORE: RW, USAGE: RW},  # runs, issues, re-driven counters; reads events, writes receipts
+        scans=(USAGE,),  # each usage item read once per run
+    ),
+    Function(
+        "reconciliation_api",
+        "Platform admin: reconciliation runs (request, list) and their issues (list, acknowledge, resolve)",
+        tables={CORE: RW},
+        invokes=("reconciler",),
+    ),
     # -- payments (SPEC §8.2, ADR 0060)
     Function(
         "payments_api",
@@ -465,6 +482,16 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/billing/ledger"),
         ("GET", "/billing/balance"),
     ),
+    # -- reconciliation: platform admin only, checked in the handler (ADR 0095) --
+    *_routes(
+        "reconciliation_api",
+        Auth.USER,
+        ("POST", "/admin/reconciliation/run"),
+        ("GET", "/admin/reconciliation/runs"),
+        ("GET", "/admin/reconciliation/runs/{runId}/issues"),
+        ("POST", "/admin/reconciliation/issues/{issueId}/acknowledge"),
+        ("POST", "/admin/reconciliation/issues/{issueId}/resolve"),
+    ),
     *_routes(
         "payments_api",
         Auth.TENANT,  # OWNER/ADMIN/BILLING, checked in the handler
@@ -579,6 +606,8 @@ SCHEDULES: tuple[Schedule, ...] = (
         completion="meterplex.webhooks.due:sweep_completed",
         next_work="meterplex.webhooks.due:next_due_at",
     ),
+    # ADR 0095: daily, after billing's run; the run is synchronous (nothing to wait for after it).
+    Schedule("reconciliation-daily", "reconciler", "cron(30 1 * * ? *)", local_interval_s=86_400),
 )
 
 

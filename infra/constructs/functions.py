@@ -13,6 +13,8 @@
 | a StreamTrigger                   | GetRecords/GetShardIterator/DescribeStream on that stream    |
 | `runs_schedules` (test clock on)  | InvokeFunction on every scheduled function, nothing else     |
 | `sends_to`, `keys`, QueueTriggers | see infra/constructs/queues.py                               |
+| `scans=(table,)`                  | Scan on that table (a batch job: reconciliation, ADR 0095)   |
+| `invokes=(function,)`             | InvokeFunction on it, its name in `MP_<FUNCTION>_FUNCTION`   |
 
 Stages with the test clock (every stage but prod, ADR 0050) set `MP_TEST_CLOCK=true` on every
 function, and give the functions that run schedules the schedules as `MP_SCHEDULES`.
@@ -161,8 +163,23 @@ class Functions(Construct):
             if queues:
                 queues.grant(function, spec)
             self.by_name[spec.name] = function
+        self._wire_invocations(topology)
         if config.test_clock_enabled:
             self._wire_test_clock(config, topology)
+
+    def _wire_invocations(self, topology: Topology) -> None:
+        for spec in topology.functions:
+            if not spec.invokes:
+                continue
+            function = self.by_name[spec.name]
+            for name in spec.invokes:
+                function.add_environment(env.function_name_var(name), self.by_name[name].function_name)
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"],
+                    resources=[self.by_name[name].function_arn for name in sorted(spec.invokes)],
+                )
+            )
 
     def _wire_test_clock(self, config: StageConfig, topology: Topology) -> None:
         stack = Stack.of(self)
@@ -241,6 +258,8 @@ class Functions(Construct):
         for name, access in spec.tables.items():
             actions = READ_ACTIONS + (WRITE_ACTIONS if access is topo.Access.WRITE else ())
             allow(actions, [tables.by_name[name].table_arn, *tables.index_arns(topology, name)])
+        for name in spec.scans:
+            allow(("dynamodb:Scan",), [tables.by_name[name].table_arn])
         for name in topology.stream_tables(spec.name):
             stream_arn = tables.by_name[name].table_stream_arn
             assert stream_arn is not None  # every table has a stream

@@ -49,6 +49,7 @@ SERVICE_ALARMS = (
     ),
 )
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+RECONCILER = "reconciler"  # emits ReconciliationIssues: open issues of each run (ADR 0095)
 
 
 class Monitoring(Construct):
@@ -151,6 +152,19 @@ class Monitoring(Construct):
             )
             self._alarm(f"{_pascal(name)}QueueAge", age, QUEUE_AGE_S, f"{name}: messages wait", periods=2)
             pipeline_metrics.append(age)
+        if RECONCILER in functions:
+            issues = cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name="ReconciliationIssues",
+                dimensions_map={"service": f"meterplex-{RECONCILER}"},
+                period=Duration.days(1),
+                statistic="Maximum",
+                label="reconciliation issues",
+            )
+            self._alarm(
+                "ReconciliationIssues", issues, 1, "a reconciliation run found issues it could not resolve"
+            )
+            pipeline_metrics.append(issues)
         for function_name, metric_name, threshold, description in SERVICE_ALARMS:
             if function_name not in functions:
                 continue

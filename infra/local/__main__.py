@@ -23,12 +23,21 @@ def _serve(port: int) -> int:
 
     started = time.perf_counter()
     stop = threading.Event()
+    wake = threading.Event()
+    broker_wanted: list[bool] = []  # SIGUSR1: stop the broker, SIGUSR2: start it (fault drills)
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        wake.set()
+
+    def _on_broker_signal(signum: int, frame: FrameType | None) -> None:
+        broker_wanted.append(signum == signal.SIGUSR2)
+        wake.set()
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGUSR1, _on_broker_signal)
+    signal.signal(signal.SIGUSR2, _on_broker_signal)
     cloud = LocalCloud(port=port)
     cloud.start()  # a taken port raises here, before anything runs: main() prints one line
     try:
@@ -43,7 +52,16 @@ def _serve(port: int) -> int:
             "Ctrl-C to stop.",
             flush=True,
         )
-        stop.wait()
+        while not stop.is_set():
+            wake.wait()
+            wake.clear()
+            while broker_wanted and cloud.kafka is not None and not stop.is_set():
+                if broker_wanted.pop(0):
+                    cloud.kafka.restart(cloud.topology.TOPICS)
+                    print("kafka broker started (SIGUSR2)", flush=True)
+                else:
+                    cloud.kafka.stop()
+                    print("kafka broker stopped (SIGUSR1)", flush=True)
     finally:
         print("stopping the local cloud…", flush=True)
         cloud.stop()

@@ -86,6 +86,13 @@ class TansuBroker:
                     raise RuntimeError(f"tansu did not answer on {self.bootstrap}") from None
                 time.sleep(0.05)
 
+    def restart(self, topics: Iterable[Topic] = ()) -> str:
+        """Start again on the port it had (clients keep their bootstrap): a broker outage's end.
+        Its storage is memory, so the topics are created anew, empty."""
+        self.stop()
+        self.requested_port = self.port
+        return self.start(topics)
+
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:

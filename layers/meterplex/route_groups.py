@@ -81,6 +81,13 @@ def _webhook_endpoints() -> list[Router]:
     return [routes.router, write_guard_router()]
 
 
+def _reconciliation() -> list[Router]:
+    from meterplex.identity.access import write_guard_router
+    from meterplex.reconciliation import routes
+
+    return [routes.router, write_guard_router()]
+
+
 def _payments() -> list[Router]:
     from meterplex.identity.access import write_guard_router
     from meterplex.payments.routes import payments
@@ -105,6 +112,7 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "admin_api": _admin,
     "billing_api": _billing,
     "webhook_endpoints_api": _webhook_endpoints,
+    "reconciliation_api": _reconciliation,
     "payments_api": _payments,
     "webhooks_api": _webhooks,
 }

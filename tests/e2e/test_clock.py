@@ -130,7 +130,8 @@ def test_the_cli_advances_shows_and_resets_the_clock(clock_cloud_url: str) -> No
     # every timed schedule at each of its fire times; webhook-retries (a next-work hint, ADR 0081)
     # never, as no delivery is due
     fired = Counter(re.findall(r"^\s+\S+Z\s+(\S+)$", advanced.stdout, re.MULTILINE))
-    assert fired == {"billing-daily": 31, "payments-twice-daily": 62}, advanced.stdout
+    daily = {"billing-daily": 31, "reconciliation-daily": 31}
+    assert fired == {**daily, "payments-twice-daily": 62}, advanced.stdout
     assert f"fired {fired.total()} scheduled invocation(s)" in advanced.stdout, advanced.stdout
 
     shown = cli(clock_cloud_url, "show")

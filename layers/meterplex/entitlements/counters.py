@@ -36,6 +36,7 @@ MAX_TRANSACT_GETS = 25
 __all__ = [
     "NEVER_ENDS",
     "Counter",
+    "CounterReading",
     "Grant",
     "UsageCounters",
     "add_on_archive",
@@ -53,6 +54,15 @@ class Counter:
     feature: str
     subscription_id: str
     window_start: str  # ISO 8601 (platform.clock.iso), as `window_text` spells it
+
+
+@dataclass(frozen=True)
+class CounterReading:
+    """A counter's units, and their parts: from consumes and from usage events (ADR 0070)."""
+
+    used: int
+    consumed: int
+    ingested: int
 
 
 def window_text(start: datetime, end: datetime | None) -> tuple[str, str]:
@@ -138,16 +148,20 @@ class UsageCounters:
         self.grants.roll_window(grant, start, end)
 
     def used(self, counters: Sequence[Counter]) -> dict[Counter, int]:
-        """Units counted in each window. A window's units = its archive + the grant while it holds
-        the window + the window's counter shards (a high-throughput grant's consumes, ADR 0071; none
-        for the others). Each counter is read with its grant in ONE TransactGetItems (≤ 25 items:
-        2 counters a call), so a window roll running meanwhile is seen wholly or not at all — a
-        plain Query could see the archive updated and the grant not yet reset, and count a window
-        twice.
+        """Units counted in each window (see `readings`)."""
+        return {counter: reading.used for counter, reading in self.readings(counters).items()}
+
+    def readings(self, counters: Sequence[Counter]) -> dict[Counter, CounterReading]:
+        """Each window's units and their parts. A window's units = its archive + the grant while it
+        holds the window + the window's counter shards (a high-throughput grant's consumes, ADR
+        0071; none for the others). Each counter is read with its grant in ONE TransactGetItems
+        (≤ 25 items: 2 counters a call), so a window roll running meanwhile is seen wholly or not
+        at all — a plain Query could see the archive updated and the grant not yet reset, and
+        count a window twice.
         """
         wanted = list(dict.fromkeys(counters))
         per_counter = 1 + COUNTER_SHARDS  # the archive and the shards
-        used: dict[Counter, int] = {}
+        found: dict[Counter, CounterReading] = {}
         for tenant_id, feature in dict.fromkeys((c.tenant_id, c.feature) for c in wanted):
             mine = [c for c in wanted if (c.tenant_id, c.feature) == (tenant_id, feature)]
             step = max(1, (MAX_TRANSACT_GETS - 1) // per_counter)
@@ -162,19 +176,23 @@ class UsageCounters:
                 answers = [answer.get("Item") or {} for answer in response.get("Responses", [])]
                 grant = answers[0]
                 for counter in group:
-                    parts = [item for (kind, ref), item in zip(gets, answers, strict=True) if kind != "grant"]
-                    refs = [ref for kind, ref in gets if kind != "grant"]
-                    counted = sum(
-                        _n(item, Attr.USED)
-                        for ref, item in zip(refs, parts, strict=True)
-                        if (ref if isinstance(ref, Counter) else ref[0]) == counter
-                    )
+                    items = [
+                        item
+                        for (kind, ref), item in zip(gets, answers, strict=True)
+                        if kind != "grant" and (ref if isinstance(ref, Counter) else ref[0]) == counter
+                    ]
                     holds = (
                         _s(grant, Attr.SUBSCRIPTION_ID) == counter.subscription_id
                         and _s(grant, Attr.WINDOW_START) == counter.window_start
                     )
-                    used[counter] = counted + (_n(grant, Attr.USED) if holds else 0)
-        return used
+                    if holds:
+                        items.append(grant)
+                    found[counter] = CounterReading(
+                        used=sum(_n(item, Attr.USED) for item in items),
+                        consumed=sum(_n(item, Attr.CONSUMED) for item in items),
+                        ingested=sum(_n(item, Attr.INGESTED) for item in items),
+                    )
+        return found
 
     def _get(self, kind: str, ref: Any) -> dict[str, Any]:
         if kind == "grant":
@@ -192,9 +210,11 @@ class UsageCounters:
             "Get": {
                 "TableName": self.table,
                 "Key": key,
-                "ProjectionExpression": "#used, #sub, #ws",
+                "ProjectionExpression": "#used, #consumed, #ingested, #sub, #ws",
                 "ExpressionAttributeNames": {
                     "#used": Attr.USED,
+                    "#consumed": Attr.CONSUMED,
+                    "#ingested": Attr.INGESTED,
                     "#sub": Attr.SUBSCRIPTION_ID,
                     "#ws": Attr.WINDOW_START,
                 },

@@ -29,3 +29,15 @@ STRIPE_SECRET_ARN = "MP_STRIPE_SECRET_ARN"  # Secrets Manager: JSON {apiKey, web
 STRIPE_API_KEY = "MP_STRIPE_API_KEY"  # local and tests: the Stripe secret key itself
 STRIPE_WEBHOOK_SECRET = "MP_STRIPE_WEBHOOK_SECRET"  # local and tests: the webhook signing secret
 STRIPE_API_BASE = "MP_STRIPE_API_BASE"  # tests: localstripe's URL (the stripe library's api_base)
+# how old work must be before a reconciliation run holds it to account (seconds of business time)
+RECONCILIATION_SETTLE_S = "MP_RECONCILIATION_SETTLE_S"
+RECONCILIATION_SCAN_SEGMENTS = "MP_RECONCILIATION_SCAN_SEGMENTS"  # parallel segments of the usage Scan
+
+
+def function_name_var(function: str) -> str:
+    """The variable carrying an invoked function's deployed name (`invokes` in the topology)."""
+    return f"MP_{function.upper()}_FUNCTION"
+
+
+RECONCILER_FUNCTION = function_name_var("reconciler")  # reconciliation_api: what a run request invokes
+KAFKA_MESSAGE_TIMEOUT_MS = "MP_KAFKA_MESSAGE_TIMEOUT_MS"  # how long a produced message waits for the broker

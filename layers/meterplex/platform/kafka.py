@@ -46,7 +46,7 @@ def create_producer(settings: KafkaSettings, extra: dict[str, Any] | None = None
             "acks": "all",
             "linger.ms": 5,
             "compression.type": "lz4",
-            "message.timeout.ms": 30_000,
+            "message.timeout.ms": settings.kafka_message_timeout_ms,
         }
         | (extra or {})
     )

@@ -58,6 +58,14 @@ class BillingSettings(StageSettings, CoreTableSettings, UsageWindowSettings):
     """billing_api, invoice_worker, billing_scheduler: the core table and how late usage may be."""
 
 
+class ReconciliationSettings(StageSettings, CoreTableSettings, UsageTableSettings, UsageWindowSettings):
+    """reconciler and reconciliation_api (ADR 0095)."""
+
+    settle_s: int = Field(900, alias=env.RECONCILIATION_SETTLE_S, ge=0, le=86_400)
+    scan_segments: int = Field(4, alias=env.RECONCILIATION_SCAN_SEGMENTS, ge=1, le=64)
+    reconciler_function: str = Field("reconciler", alias=env.RECONCILER_FUNCTION, min_length=1)
+
+
 class StripeSettings(_Settings):
     """The Stripe adapter's credentials: the secret's ARN in AWS, the values themselves locally."""
 
@@ -105,6 +113,9 @@ class JwtSettings(_Settings):
 class KafkaSettings(_Settings):
     kafka_bootstrap: str = Field(alias=env.KAFKA_BOOTSTRAP, min_length=3)
     kafka_auth: Literal["plaintext", "iam"] = Field("plaintext", alias=env.KAFKA_AUTH)
+    # how long a produced message may wait for the broker before its delivery fails (the relay
+    # reports it and the event source mapping retries); tests of a broker outage shorten it
+    kafka_message_timeout_ms: int = Field(30_000, alias=env.KAFKA_MESSAGE_TIMEOUT_MS, ge=100, le=300_000)
 
 
 class RateLimitSettings(_Settings):
