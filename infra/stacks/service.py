@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, NestedStack, Stack
 from constructs import Construct
 
 from infra.constructs.api import Api
@@ -56,7 +56,10 @@ class ServiceStack(Stack):
             stripe_secret=stripe_secret.secret,
         )
         queues.wire_triggers(topology, functions.by_name)
-        api = Api(self, "Api", config=config, topology=topology, functions=functions.by_name)
+        # The REST API (a resource and two methods per route, CORS preflights) lives in a nested stack:
+        # one CloudFormation stack holds at most 500 resources, and the API alone is ~half of them.
+        api_stack = NestedStack(self, "ApiStack", description=f"Meterplex {config.stage}: the REST API")
+        api = Api(api_stack, "Api", config=config, topology=topology, functions=functions.by_name)
         pipeline = Pipeline(
             self,
             "Pipeline",

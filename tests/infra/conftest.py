@@ -17,7 +17,7 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk import App, Stack
+from aws_cdk import App, NestedStack, Stack
 from aws_cdk.assertions import Template
 
 from infra.app import build
@@ -32,7 +32,14 @@ class Synthesized:
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
-        return self.template.to_json()["Resources"]
+        """Every resource of the stack and of its nested stacks (the REST API's), the nested ones
+        with their parameters replaced by what the parent passes — as if they were one template."""
+        resources = dict(self.template.to_json()["Resources"])
+        for nested in (c for c in self.stack.node.find_all() if isinstance(c, NestedStack)):
+            holder = resources[self.stack.resolve(nested.nested_stack_resource.logical_id)]  # type: ignore[union-attr]
+            passed = holder["Properties"].get("Parameters", {})
+            resources |= _substituted(Template.from_stack(nested).to_json()["Resources"], passed)
+        return resources
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v["Type"] == kind}
@@ -45,6 +52,16 @@ class Synthesized:
     def validation_report(self) -> dict[str, Any] | None:
         path = self.outdir / "validation-report.json"
         return json.loads(path.read_text()) if path.exists() else None
+
+
+def _substituted(value: Any, parameters: dict[str, Any]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        return {k: _substituted(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substituted(v, parameters) for v in value]
+    return value
 
 
 def synthesize(tmp: Path, **context: Any) -> Synthesized:
