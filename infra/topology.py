@@ -67,6 +67,7 @@ class Function:
     reads_jwt_secret: bool = False
     handler: str = "handler.lambda_handler"
     runs_schedules: bool = False  # the test clock's advance invokes every scheduled function (ADR 0050)
+    retries_dead_letters: bool = False  # invokes every consumer function (dead-letter retry, ADR 0091)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,9 @@ TABLES: tuple[Table, ...] = (
     Table(
         name=CORE,
         env_var=env.CORE_TABLE,
-        indexes=(GlobalIndex("gsi1", "gsi1pk", "gsi1sk"),),
+        # gsi1 is overloaded (catalog lookups, the billing due index, audit by month); gsi2–gsi4
+        # serve the audit trail's filters: tenant, actor, resource (ADR 0090).
+        indexes=tuple(GlobalIndex(f"gsi{n}", f"gsi{n}pk", f"gsi{n}sk") for n in (1, 2, 3, 4)),
     ),
     Table(name=USAGE, env_var=env.USAGE_TABLE),
 )
@@ -214,10 +217,11 @@ FUNCTIONS: tuple[Function, ...] = (
     # -- test clock (SPEC §8.1, ADR 0050) --
     Function(
         "admin_api",
-        "Platform admin: the test clock (show, advance running the due schedules, reset)",
+        "Platform admin: the test clock, audit logs, dead letters (list, retry, discard), overview",
         timeout_s=120,  # advance answers within its budget (20 s, under API Gateway's 29 s) + one firing
-        tables={CORE: RW},  # the CLOCK item
+        tables={CORE: RW, USAGE: RO},  # CLOCK, audit, dead letters; the usage tally (overview)
         runs_schedules=True,
+        retries_dead_letters=True,
     ),
     # -- billing (ADR 0041–0043)
     Function(
@@ -346,6 +350,18 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/admin/clock"),
         ("POST", "/admin/clock/advance"),
         ("POST", "/admin/clock/reset"),
+    ),
+    # -- admin: audit, dead letters, overview (SPEC §8.4, ADR 0090–0092); platform admin only --
+    *_routes(
+        "admin_api",
+        Auth.USER,
+        ("GET", "/admin/audit-logs"),
+        ("GET", "/admin/audit-logs/{id}"),
+        ("GET", "/admin/dead-letter"),
+        ("GET", "/admin/dead-letter/{id}"),
+        ("POST", "/admin/dead-letter/{id}/retry"),
+        ("POST", "/admin/dead-letter/{id}/discard"),
+        ("GET", "/admin/overview"),
     ),
     *_routes(
         "billing_api",

@@ -3,13 +3,16 @@
 Each table's records are mapped by the capability that owns the table (platform.relay): the
 usage table is its own outbox; every other table carries outbox items."""
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from meterplex.platform.clock import system_clock
+from meterplex.platform.dead_letters import RecordKind, dead_letter
 from meterplex.platform.kafka import create_producer
 from meterplex.platform.observability import logger, metrics, tracer
-from meterplex.platform.relay import Mapper, relay
+from meterplex.platform.relay import Mapper, relay, stream_source_of, table_of
 from meterplex.platform.settings import KafkaSettings, UsageTableSettings, load
 from meterplex.usage.outbox import usage_message
 
@@ -17,9 +20,29 @@ producer = create_producer(load(KafkaSettings))
 MAPPERS: dict[str, Mapper] = {load(UsageTableSettings).usage_table: usage_message}
 
 
+CONSUMER = "outbox_relay"
+
+
+def keep_poison(record: dict[str, Any], reason: str) -> None:
+    """A record no mapper can read: kept whole in the dead-letter store (ADR 0091)."""
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    pk = str((image.get("pk") or {}).get("S") or "")
+    dead_letter(
+        consumer=CONSUMER,
+        source=stream_source_of(record),
+        reason=reason,
+        payload=json.dumps(image, default=str),
+        at=system_clock.now(),
+        record=record,
+        kind=RecordKind.STREAM,
+        tenant_id=pk.split("#", 1)[1] if pk.startswith("OUTBOX#") else None,
+    )
+    logger.error("poison stream record dead-lettered", table=table_of(record), reason=reason)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    failed = relay(event.get("Records", []), producer, MAPPERS)
+    failed = relay(event.get("Records", []), producer, MAPPERS, on_poison=keep_poison)
     return {"batchItemFailures": [{"itemIdentifier": sequence} for sequence in failed]}

@@ -61,6 +61,12 @@ def table_of(record: dict[str, Any]) -> str | None:
     return rest.split("/", 1)[0] if found else None
 
 
+def stream_source_of(record: dict[str, Any]) -> str:
+    """Where a stream record came from, as dead letters name it: `<table>@<sequence number>`."""
+    sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+    return f"{table_of(record) or 'stream'}@{sequence_number}"
+
+
 def message_of(record: dict[str, Any], mappers: Mapping[str, Mapper]) -> OutboxMessage:
     """The Kafka message a stream record carries, by its table's mapper (outbox items by default)."""
     dynamodb = record.get("dynamodb") or {}
@@ -68,11 +74,19 @@ def message_of(record: dict[str, Any], mappers: Mapping[str, Mapper]) -> OutboxM
     return mapper(str(dynamodb.get("SequenceNumber", "")), dynamodb.get("NewImage") or {})
 
 
+# (the stream record, why it can never be relayed) → None: it is kept in the dead-letter store.
+PoisonHandler = Callable[[dict[str, Any], str], None]
+
+
 def relay(
-    records: Iterable[dict[str, Any]], producer: Producer, mappers: Mapping[str, Mapper] | None = None
+    records: Iterable[dict[str, Any]],
+    producer: Producer,
+    mappers: Mapping[str, Mapper] | None = None,
+    on_poison: PoisonHandler | None = None,
 ) -> list[str]:
     """Publish every record's message (`mappers`: table name → mapper); the sequence numbers of
-    the records that failed."""
+    the records that failed. A record that is not a message at all goes to `on_poison` (and counts
+    as done: retrying it cannot help) when given, else it fails like the others."""
     failed: list[str] = []
     pending: dict[str, OutboxMessage] = {}
 
@@ -91,7 +105,10 @@ def relay(
             message = message_of(record, mappers or {})
         except ValueError as error:
             logger.error("malformed outbox record", sequence_number=sequence_number, reason=str(error))
-            failed.append(sequence_number)
+            if on_poison is None:
+                failed.append(sequence_number)
+            else:
+                on_poison(record, str(error) or type(error).__name__)
             continue
         pending[sequence_number] = message
         producer.produce(

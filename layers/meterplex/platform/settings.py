@@ -5,6 +5,7 @@ A missing or malformed variable fails loudly at start-up, naming the variable.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from functools import cache
@@ -124,6 +125,18 @@ class AdminClockSettings(ClockSettings, CoreTableSettings):
     schedules: str = Field("[]", alias=env.SCHEDULES)
     advance_budget_s: float = Field(20.0, alias=env.CLOCK_ADVANCE_BUDGET_S, gt=0, le=900)
     completion_timeout_s: float = Field(30.0, alias=env.CLOCK_COMPLETION_TIMEOUT_S, gt=0, le=900)
+
+
+class DeadLetterSettings(CoreTableSettings):
+    """admin_api: the function each consumer's dead letters are re-delivered to (ADR 0091)."""
+
+    dead_letter_targets: str = Field("{}", alias=env.DEAD_LETTER_TARGETS)
+
+    def targets(self) -> dict[str, str]:
+        raw = json.loads(self.dead_letter_targets or "{}")
+        if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+            raise ValueError(f"{env.DEAD_LETTER_TARGETS} must be a JSON object of function names")
+        return {str(k): v for k, v in raw.items()}
 
 
 S = TypeVar("S", bound=_Settings)
