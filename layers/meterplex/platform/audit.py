@@ -82,6 +82,8 @@ _ACTIONS = {
     "finalized": "finalize",
     "voided": "void",
     "paid": "mark_paid",
+    "advanced": "advance",
+    "deactivated_price": "deactivate",
 }
 
 

@@ -43,3 +43,9 @@ def stage_events(tx: TransactWrite, events: Iterable[DomainEvent], topic: str = 
     (`platform.audit.event`) reaches the audit trail exactly when the write commits."""
     for event in events:
         tx.save(outbox_item(event, topic))
+
+
+def publish_alone(event: DomainEvent, topic: str = topics.DOMAIN) -> None:
+    """Put one event's outbox item on its own — only for a write that is not one transaction (the
+    test clock's advance: many conditional moves). Everywhere else: `stage_events`."""
+    outbox_item(event, topic).save()
