@@ -77,12 +77,13 @@ def _failures(result: Any) -> list[Any]:
 
 
 class DeadLetterService:
-    """`targets`: consumer name → the function to invoke (its physical name or ARN); a consumer
-    missing from it is invoked by its own name (the local cloud's names)."""
+    """`invoker`: makes the Lambda invoker on first use. `targets`: consumer name → the function
+    to invoke (its physical name or ARN); a consumer missing from it is invoked by its own name
+    (the local cloud's names)."""
 
     def __init__(
         self,
-        invoker: Invoker | Callable[[], Invoker],
+        invoker: Callable[[], Invoker],
         targets: Mapping[str, str] | None = None,
         clock: Clock = system_clock,
     ) -> None:
@@ -93,8 +94,7 @@ class DeadLetterService:
 
     def _invoke(self, function: str, event: dict[str, Any]) -> Any:
         if self._invoker is None:
-            source = self._invoker_source
-            self._invoker = source if hasattr(source, "invoke") else source()
+            self._invoker = self._invoker_source()  # built on first use: its client is not free
         assert self._invoker is not None
         return self._invoker.invoke(function, event)
 

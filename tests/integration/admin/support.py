@@ -7,10 +7,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from infra.local.kafka_poller import msk_event
 from meterplex.platform import topics
 from meterplex.platform.dead_letters import RecordKind, dead_letter
 from meterplex.platform.events import DomainEvent
-from tests.support.kafka_events import batch
+from tests.support.kafka_events import FakeMessage, batch
 
 _offsets = itertools.count(int(time.time() * 1000) % 1_000_000_000)
 
@@ -37,3 +38,13 @@ def dead_letter_of_an_ignored_event() -> str:
         kind=RecordKind.KAFKA,
         tenant_id="t-dl",
     )
+
+
+def keyed_batch(
+    topic: str, values: list[bytes], key: str, *, partition: int = 0, first_offset: int
+) -> dict[str, Any]:
+    """An MSK event as the relay's messages arrive: keyed by tenant id."""
+    messages = [
+        FakeMessage(topic, partition, first_offset + i, v, key.encode()) for i, v in enumerate(values)
+    ]
+    return msk_event(messages, "127.0.0.1:9092")
