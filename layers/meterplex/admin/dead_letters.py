@@ -77,7 +77,7 @@ def _failures(result: Any) -> list[Any]:
 
 
 class DeadLetterService:
-    """`invoker`: makes the Lambda invoker on first use. `targets`: consumer name → the function
+    """`invoker`: makes the Lambda invoker (per retry; its client is shared). `targets`: consumer name → the function
     to invoke (its physical name or ARN); a consumer missing from it is invoked by its own name
     (the local cloud's names)."""
 
@@ -88,15 +88,11 @@ class DeadLetterService:
         clock: Clock = system_clock,
     ) -> None:
         self._invoker_source = invoker
-        self._invoker: Invoker | None = None
         self._targets = dict(targets or {})
         self._clock = clock
 
     def _invoke(self, function: str, event: dict[str, Any]) -> Any:
-        if self._invoker is None:
-            self._invoker = self._invoker_source()  # built on first use: its client is not free
-        assert self._invoker is not None
-        return self._invoker.invoke(function, event)
+        return self._invoker_source().invoke(function, event)
 
     def get(self, id_: str) -> DeadLetterItem:
         item = get_dead_letter(id_)

@@ -5,9 +5,9 @@ are listed, retried after the cause is fixed (counted exactly once), and discard
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,7 +16,15 @@ from meterplex.platform import topics
 from meterplex.platform.dead_letters import dead_letter_id
 from tests.integration.admin.support import keyed_batch
 from tests.integration.identity.conftest import PASSWORD, Account, unique
-from tests.integration.usage.helpers import World, check_used, envelopes, event, send, subscribed
+from tests.integration.usage.helpers import (
+    World,
+    check_used,
+    envelopes,
+    event,
+    send,
+    stored_item,
+    subscribed,
+)
 from tests.support.api_client import ApiClient, runner
 
 DEAD_LETTERS = "/api/v1/admin/dead-letter"
@@ -140,16 +148,103 @@ def test_dead_letter_routes_are_for_platform_admins_only(admin: Account) -> None
 
 
 def stream_record(table: str, image: dict[str, Any], sequence: str) -> dict[str, Any]:
+    """A DynamoDB stream record as the stream trigger hands it to the relay."""
+    arn = f"arn:aws:dynamodb:us-east-1:000000000000:table/{table}/stream/2026-01-01T00:00:00.000"
     return {
         "eventID": uuid.uuid4().hex,
         "eventName": "INSERT",
         "eventSource": "aws:dynamodb",
-        "eventSourceARN": f"arn:aws:dynamodb:us-east-1:000000000000:table/{table}/stream/2026-01-01T00:00:00.000",
+        "eventSourceARN": arn,
         "dynamodb": {
             "Keys": {"pk": image["pk"], "sk": image["sk"]},
             "NewImage": image,
             "SequenceNumber": sequence,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
-            "ApproximateCreationDateTime": datetime.now(UTC).timestamp(),
         },
     }
+
+
+def usage_messages(bootstrap: str, start: dict[int, int], event_id: str) -> list[Any]:
+    """The usage topic's messages since `start` (partition → offset) that carry `event_id`."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4()}", "enable.auto.commit": False}
+    )
+    consumer.assign([TopicPartition(topics.USAGE, p, o) for p, o in start.items()])
+    found, idle = [], 0
+    while idle < 3:
+        message = consumer.poll(1.0)
+        if message is None:
+            idle += 1
+            continue
+        if message.error() is None and event_id.encode() in (message.value() or b""):
+            found.append(message)
+    consumer.close()
+    return found
+
+
+def high_watermarks(bootstrap: str) -> dict[int, int]:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4()}"})
+    marks = {
+        p: consumer.get_watermark_offsets(TopicPartition(topics.USAGE, p), timeout=10)[1] for p in range(3)
+    }
+    consumer.close()
+    return marks
+
+
+@pytest.fixture
+def relay(kafka_bootstrap: str, lambda_api: str) -> Iterator[Any]:
+    """outbox_relay as the Lambda API runs it, producing to the Tansu fixture — deployed without
+    its usage-table mapper (the cause); `relay.MAPPERS` restored is the fix."""
+    from meterplex.platform import settings
+
+    settings.load.cache_clear()  # MP_KAFKA_BOOTSTRAP now names the Tansu fixture
+    runner()._modules.pop("outbox_relay", None)  # its producer is built at import: now, for Tansu
+    module = runner().load("outbox_relay")
+    saved = dict(module.MAPPERS)
+    module.MAPPERS.clear()
+    yield module
+    module.MAPPERS.update(saved)
+    module.producer.flush(5)
+    runner()._modules.pop("outbox_relay", None)
+
+
+def test_a_poison_stream_record_is_kept_whole_retried_once_fixed_and_counted_once(
+    admin: Account, relay: Any, kafka_bootstrap: str
+) -> None:
+    # GIVEN an accepted usage event: its stored item, as its stream record reaches the relay
+    world = subscribed()
+    event_id = f"e-{uuid.uuid4().hex}"
+    reply = send(world.tenant, [event(event_id, world.key("calls"))])
+    assert reply.body["accepted"] == 1, reply.body
+    item = stored_item(world.tenant, event_id)
+    assert item is not None
+    usage_table = os.environ["MP_USAGE_TABLE"]
+    sequence = str(uuid.uuid4().int % 10**20)
+    record = stream_record(usage_table, item, sequence)
+    # WHEN the relay, deployed without the usage table's mapper, gets it
+    assert runner().invoke("outbox_relay", {"Records": [record]}) == {"batchItemFailures": []}
+    # THEN it is in the store with the stream record itself (not only its sequence number)
+    id_ = dead_letter_id("outbox_relay", f"{usage_table}@{sequence}")
+    letter = admin.get(f"{DEAD_LETTERS}/{id_}").body
+    assert (letter["status"], letter["kind"], letter["consumer"]) == ("OPEN", "stream", "outbox_relay")
+    assert letter["record"]["dynamodb"]["NewImage"] == item and "not an outbox record" in letter["reason"]
+    assert id_ in listed(admin, consumer="outbox_relay")
+
+    # WHEN the mapper is deployed again and the dead letter retried (twice)
+    relay.MAPPERS[usage_table] = relay.usage_message
+    start = high_watermarks(kafka_bootstrap)
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    # THEN the event reached Kafka once, and the aggregator counts it once
+    messages = usage_messages(kafka_bootstrap, start, event_id)
+    assert len(messages) == 1
+    delivery = keyed_batch(
+        topics.USAGE, [messages[0].value()], world.tenant, first_offset=messages[0].offset()
+    )
+    assert runner().invoke("usage_aggregator", delivery) == {"batchItemFailures": []}
+    assert runner().invoke("usage_aggregator", delivery) == {"batchItemFailures": []}
+    assert check_used(world, "calls") == 1
