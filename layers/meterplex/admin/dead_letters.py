@@ -77,9 +77,9 @@ def _failures(result: Any) -> list[Any]:
 
 
 class DeadLetterService:
-    """`invoker`: makes the Lambda invoker (per retry; its client is shared). `targets`: consumer name → the function
-    to invoke (its physical name or ARN); a consumer missing from it is invoked by its own name
-    (the local cloud's names)."""
+    """`invoker`: makes the Lambda invoker (per retry; its client is shared). `targets`: consumer
+    name → the function to invoke (its physical name or ARN); a consumer missing from it is
+    invoked by its own name (the local cloud's names)."""
 
     def __init__(
         self,
