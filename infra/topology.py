@@ -68,6 +68,8 @@ class Function:
     handler: str = "handler.lambda_handler"
     runs_schedules: bool = False  # the test clock's advance invokes every scheduled function (ADR 0050)
     retries_dead_letters: bool = False  # invokes every consumer function (dead-letter retry, ADR 0091)
+    # consumes every event source mapping's on-failure queue, re-reading stream records (ADR 0091)
+    takes_dead_letters: bool = False
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,13 @@ FUNCTIONS: tuple[Function, ...] = (
         tables={CORE: RW, USAGE: RO},  # CLOCK, audit, dead letters; the usage tally (overview)
         runs_schedules=True,
         retries_dead_letters=True,
+    ),
+    Function(
+        "dead_letter_intake",
+        "Event source mappings' on-failure queues → the dead-letter store (stream records re-read)",
+        timeout_s=60,
+        tables={CORE: RW},
+        takes_dead_letters=True,
     ),
     # -- billing (ADR 0041–0043)
     Function(

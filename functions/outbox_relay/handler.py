@@ -12,7 +12,7 @@ from meterplex.platform.clock import system_clock
 from meterplex.platform.dead_letters import RecordKind, dead_letter
 from meterplex.platform.kafka import create_producer
 from meterplex.platform.observability import logger, metrics, tracer
-from meterplex.platform.relay import Mapper, relay, stream_source_of, table_of
+from meterplex.platform.relay import Mapper, relay, stream_source_of, table_of, tenant_of_stream_record
 from meterplex.platform.settings import KafkaSettings, UsageTableSettings, load
 from meterplex.usage.outbox import usage_message
 
@@ -26,7 +26,6 @@ CONSUMER = "outbox_relay"
 def keep_poison(record: dict[str, Any], reason: str) -> None:
     """A record no mapper can read: kept whole in the dead-letter store (ADR 0091)."""
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    pk = str((image.get("pk") or {}).get("S") or "")
     dead_letter(
         consumer=CONSUMER,
         source=stream_source_of(record),
@@ -35,7 +34,7 @@ def keep_poison(record: dict[str, Any], reason: str) -> None:
         at=system_clock.now(),
         record=record,
         kind=RecordKind.STREAM,
-        tenant_id=pk.split("#", 1)[1] if pk.startswith("OUTBOX#") else None,
+        tenant_id=tenant_of_stream_record(record),
     )
     logger.error("poison stream record dead-lettered", table=table_of(record), reason=reason)
 

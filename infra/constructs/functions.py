@@ -11,12 +11,15 @@
 | a KafkaTrigger (consumer)         | Connect, DescribeGroup/AlterGroup on its group, ReadData     |
 | a StreamTrigger                   | GetRecords/GetShardIterator/DescribeStream on that stream    |
 | `runs_schedules` (test clock on)  | InvokeFunction on every scheduled function, nothing else     |
+| `retries_dead_letters`            | InvokeFunction on every trigger's consumer (dead-letter retry)|
 
 Stages with the test clock (every stage but prod, ADR 0050) set `MP_TEST_CLOCK=true` on every
 function, and give the functions that run schedules the schedules as `MP_SCHEDULES`.
 """
 
 from __future__ import annotations
+
+import json
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
@@ -122,6 +125,28 @@ class Functions(Construct):
             self.by_name[spec.name] = function
         if config.test_clock_enabled:
             self._wire_test_clock(config, topology)
+        self._wire_dead_letter_retries(topology)
+
+    def _wire_dead_letter_retries(self, topology: Topology) -> None:
+        """A dead letter's retry invokes the consumer that failed (ADR 0091): the functions that
+        retry get every consumer's physical name and InvokeFunction on exactly those."""
+        consumers = [name for name in topology.consumers if name in self.by_name]
+        targets = {name: self.by_name[name].function_name for name in consumers}
+        for spec in topology.functions:
+            if spec.takes_dead_letters:  # names the consumer of each failure it takes
+                self.by_name[spec.name].add_environment(
+                    env.DEAD_LETTER_TARGETS, json.dumps(targets, sort_keys=True)
+                )
+            if not spec.retries_dead_letters or not consumers:
+                continue
+            function = self.by_name[spec.name]
+            function.add_environment(env.DEAD_LETTER_TARGETS, json.dumps(targets, sort_keys=True))
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"],
+                    resources=[self.by_name[name].function_arn for name in consumers],
+                )
+            )
 
     def _wire_test_clock(self, config: StageConfig, topology: Topology) -> None:
         stack = Stack.of(self)

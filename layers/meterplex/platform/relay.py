@@ -67,6 +67,13 @@ def stream_source_of(record: dict[str, Any]) -> str:
     return f"{table_of(record) or 'stream'}@{sequence_number}"
 
 
+def tenant_of_stream_record(record: Mapping[str, Any]) -> str | None:
+    """The tenant of an outbox item (`OUTBOX#<tenant>`) or a usage item (`TENANT#<tenant>#…`)."""
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    prefix, _, rest = str((image.get("pk") or {}).get("S") or "").partition("#")
+    return rest.split("#", 1)[0] if prefix in {"OUTBOX", "TENANT"} and rest else None
+
+
 def message_of(record: dict[str, Any], mappers: Mapping[str, Mapper]) -> OutboxMessage:
     """The Kafka message a stream record carries, by its table's mapper (outbox items by default)."""
     dynamodb = record.get("dynamodb") or {}
