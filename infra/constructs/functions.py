@@ -12,6 +12,7 @@
 | a StreamTrigger                   | GetRecords/GetShardIterator/DescribeStream on that stream    |
 | `runs_schedules` (test clock on)  | InvokeFunction on every scheduled function, nothing else     |
 | `retries_dead_letters`            | InvokeFunction on every trigger's consumer (dead-letter retry)|
+| `takes_dead_letters`              | stream reads on every triggering stream (re-read by sequence) |
 
 Stages with the test clock (every stage but prod, ADR 0050) set `MP_TEST_CLOCK=true` on every
 function, and give the functions that run schedules the schedules as `MP_SCHEDULES`.
@@ -215,7 +216,13 @@ class Functions(Construct):
         for name, access in spec.tables.items():
             actions = READ_ACTIONS + (WRITE_ACTIONS if access is topo.Access.WRITE else ())
             allow(actions, [tables.by_name[name].table_arn, *tables.index_arns(topology, name)])
-        for name in topology.stream_tables(spec.name):
+        # its triggers' streams; the intake re-reads failed records from every triggering stream
+        streams = (
+            {t.table for t in topology.stream_triggers}
+            if spec.takes_dead_letters
+            else set(topology.stream_tables(spec.name))
+        )
+        for name in sorted(streams):
             stream_arn = tables.by_name[name].table_stream_arn
             assert stream_arn is not None  # every table has a stream
             allow(STREAM_ACTIONS, [stream_arn])

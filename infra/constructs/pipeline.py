@@ -126,17 +126,16 @@ class Pipeline(Construct):
 
         intake = next((f for f in topology.functions if f.takes_dead_letters), None)
         if intake is not None and self.dead_letter_queues:
-            self._wire_intake(functions[intake.name], topology, tables)
+            self._wire_intake(functions[intake.name])
 
-    def _wire_intake(self, intake: lambda_.Function, topology: Topology, tables: Tables) -> None:
+    def _wire_intake(self, intake: lambda_.Function) -> None:
         """Every on-failure queue feeds the intake, which re-reads the failed stream records by
-        sequence number (the queues hold only where they were: ADR 0091)."""
+        sequence number (the queues hold only where they were: ADR 0091; its stream reads are
+        granted with its role, in `Functions`)."""
         for queue in self.dead_letter_queues.values():
             intake.add_event_source(
                 sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True)
             )
-        for table in sorted({t.table for t in topology.stream_triggers}):
-            tables.by_name[table].grant_stream_read(intake)
 
 
 def _pascal(name: str) -> str:

@@ -76,6 +76,11 @@ class ServiceStack(Stack):
             stream_functions=pipeline.stream_functions,
             kafka_functions=pipeline.kafka_functions,
             scheduled_functions=tuple(s.function for s in topology.schedules),
+            # the consumers (they dead-letter poison) and the intake (exhausted retries)
+            dead_lettering_functions=tuple(
+                [*pipeline.stream_functions, *pipeline.kafka_functions]
+                + [f.name for f in topology.functions if f.takes_dead_letters]
+            ),
         )
 
         CfnOutput(self, "ApiUrl", value=api.url, description="base URL of the REST API (stage included)")
