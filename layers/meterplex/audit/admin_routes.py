@@ -21,6 +21,7 @@ router = Router()
 TAGS = ["Admin: audit"]
 # Without startDate the month index is read back this far from endDate (each empty month: one Query).
 DEFAULT_WINDOW = timedelta(days=366)
+MAX_WALK = timedelta(days=3 * 366)  # the widest month walk (36 Queries at most, empty months included)
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 
 
@@ -50,6 +51,12 @@ def list_audit_logs(
     wanted = AuditFilter(tenant_id, actor_id, resource, action, start, end)
     now = system_clock.now()
     earliest = (end or now) - DEFAULT_WINDOW
+    if not (tenant_id or actor_id or resource) and (end or now) - (start or earliest) > MAX_WALK:
+        # every month of the range is one Query: bound what one page may cost
+        raise InvalidInput(
+            "Without tenantId, actorId or resource the date range is at most 3 years",
+            code="INVALID_DATE_RANGE",
+        )
     items, meta = page_of(
         lambda key, n: search(wanted, key, n, earliest=earliest, now=now),
         cursor=cursor,
