@@ -10,12 +10,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import Field
 
-from meterplex.audit.repository import CURSOR_FIELDS, AuditFilter, audit_event, search
-from meterplex.audit.schemas import AuditEventOut, AuditEventPage, audit_event_out
+from meterplex.audit.repository import AuditFilter, audit_event
+from meterplex.audit.schemas import AuditEventOut, AuditEventPage, audit_event_out, audit_page
 from meterplex.platform.api import AUTH_USER, principal_of
 from meterplex.platform.clock import system_clock
 from meterplex.platform.errors import InvalidInput, NotFound
-from meterplex.platform.pagination import DEFAULT_LIMIT, Cursor, PageLimit, PageNumber, page_of
+from meterplex.platform.pagination import DEFAULT_LIMIT, Cursor, PageLimit, PageNumber
 
 router = Router()
 TAGS = ["Admin: audit"]
@@ -57,14 +57,7 @@ def list_audit_logs(
             "Without tenantId, actorId or resource the date range is at most 3 years",
             code="INVALID_DATE_RANGE",
         )
-    items, meta = page_of(
-        lambda key, n: search(wanted, key, n, earliest=earliest, now=now),
-        cursor=cursor,
-        limit=limit,
-        page=page,
-        fields=CURSOR_FIELDS,
-    )
-    return AuditEventPage(data=[audit_event_out(i) for i in items], meta=meta)
+    return audit_page(wanted, cursor=cursor, limit=limit, page=page, earliest=earliest, now=now)
 
 
 @router.get(

@@ -7,12 +7,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from meterplex.audit.repository import CURSOR_FIELDS, AuditFilter, search
-from meterplex.audit.schemas import AuditEventPage, audit_event_out
+from meterplex.audit.repository import AuditFilter
+from meterplex.audit.schemas import AuditEventPage, audit_page
 from meterplex.platform.api import AUTH_TENANT, principal_of, tenant_header_of
 from meterplex.platform.auth import MANAGERS, tenant_access
 from meterplex.platform.clock import system_clock
-from meterplex.platform.pagination import DEFAULT_LIMIT, Cursor, PageLimit, PageNumber, page_of
+from meterplex.platform.pagination import DEFAULT_LIMIT, Cursor, PageLimit, PageNumber
 
 router = Router()
 
@@ -29,13 +29,6 @@ def audit_events(
     page: Annotated[PageNumber | None, Query()] = None,
 ) -> AuditEventPage:
     access = tenant_access(principal_of(router), tenant_header_of(router), roles=MANAGERS)
-    only = AuditFilter(tenant_id=access.tenant_id)
     now = system_clock.now()
-    items, meta = page_of(
-        lambda key, n: search(only, key, n, earliest=now, now=now),
-        cursor=cursor,
-        limit=limit,
-        page=page,
-        fields=CURSOR_FIELDS,
-    )
-    return AuditEventPage(data=[audit_event_out(i) for i in items], meta=meta)
+    wanted = AuditFilter(tenant_id=access.tenant_id)
+    return audit_page(wanted, cursor=cursor, limit=limit, page=page, earliest=now, now=now)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
-from meterplex.audit.repository import AuditItem
+from meterplex.audit.repository import CURSOR_FIELDS, AuditFilter, AuditItem, search
 from meterplex.platform.api import ApiResponse
-from meterplex.platform.pagination import CursorMeta
+from meterplex.platform.pagination import CursorMeta, page_of
 
 
 class AuditEventOut(ApiResponse):
@@ -44,3 +45,23 @@ def audit_event_out(item: AuditItem) -> AuditEventOut:
         correlation_id=item.correlationId,
         occurred_at=item.occurredAt,
     )
+
+
+def audit_page(
+    wanted: AuditFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+    page: int | None,
+    earliest: datetime,
+    now: datetime,
+) -> AuditEventPage:
+    """One page of the events matching `wanted` (tenant and admin routes alike)."""
+    items, meta = page_of(
+        lambda key, n: search(wanted, key, n, earliest=earliest, now=now),
+        cursor=cursor,
+        limit=limit,
+        page=page,
+        fields=CURSOR_FIELDS,
+    )
+    return AuditEventPage(data=[audit_event_out(i) for i in items], meta=meta)

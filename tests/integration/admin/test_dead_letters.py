@@ -209,6 +209,7 @@ def relay(kafka_bootstrap: str, lambda_api: str) -> Iterator[Any]:
     yield module
     module.MAPPERS.update(saved)
     module.producer.flush(5)
+    module.producer = None  # destroyed now: no reconnect attempts once the session's broker stops
     runner()._modules.pop("outbox_relay", None)
 
 
