@@ -82,6 +82,7 @@ bench: $(VENV)/.test
 	$(BIN)/python -m bench.clock
 	$(BIN)/python -m bench.sdk
 	$(BIN)/python -m bench.billing
+	$(BIN)/python -m bench.payments
 
 openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json (no local cloud needed)
 	$(BIN)/python -m infra.local openapi > docs/openapi.json

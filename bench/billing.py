@@ -106,7 +106,7 @@ def count_usage(sub: Any, feature: str, events: int, at: datetime) -> None:
         late_window=late,
         future_skew=timedelta(seconds=300),
     )
-    counters = CounterStore(settings.core_table, settings.usage_table)
+    counters = CounterStore(settings.core_table, settings.usage_table, late_window=late)
     for first in range(0, events, 1000):
         batch = [
             IncomingEvent(f"bench-{first + i}", feature, 1, at + timedelta(seconds=first + i))

@@ -35,6 +35,7 @@ def stage_config(app: App) -> StageConfig:
             app.node.try_get_context("authorizerCacheTtl") or AUTHORIZER_CACHE_TTL_DEFAULT_S
         ),
         test_clock=_flag(app.node.try_get_context("testClock")),
+        payment_provider=app.node.try_get_context("paymentProvider") or None,
     )
 
 

@@ -65,6 +65,7 @@ class Function:
     produces: tuple[str, ...] = ()  # Kafka topics it writes
     kafka_describe: bool = False  # reads cluster metadata (health)
     reads_jwt_secret: bool = False
+    reads_stripe_secret: bool = False  # the payment provider's credentials (payments, ADR 0060)
     handler: str = "handler.lambda_handler"
     runs_schedules: bool = False  # the test clock's advance invokes every scheduled function (ADR 0050)
     retries_dead_letters: bool = False  # invokes every consumer function (dead-letter retry, ADR 0091)
@@ -257,6 +258,40 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_s=60,
         tables={CORE: RW},
     ),
+    # -- payments (SPEC §8.2, ADR 0060)
+    Function(
+        "payments_api",
+        "Payment attempts (list, read) and refunds",
+        tables={CORE: RW},
+        reads_stripe_secret=True,  # refunds call the provider
+    ),
+    Function(
+        "webhooks_api",
+        "Payment provider webhooks: verified, stored once, answered 200 (processing is payment_events')",
+        memory_mb=256,
+        tables={CORE: RW},
+        reads_stripe_secret=True,  # the webhook signing secret
+    ),
+    Function(
+        "payment_events",
+        "Stored provider events (core stream) → attempts, invoices paid, dunning, refunds (once each)",
+        timeout_s=60,
+        tables={CORE: RW},
+    ),
+    Function(
+        "payment_collector",
+        "The invoice lifecycle → payment collections: first attempts, overdue watches, settlements",
+        timeout_s=120,
+        tables={CORE: RW},
+        reads_stripe_secret=True,
+    ),
+    Function(
+        "payments_scheduler",
+        "The payments run: retries, the pending-payment janitor, overdue manual invoices",
+        timeout_s=300,
+        tables={CORE: RW},
+        reads_stripe_secret=True,
+    ),
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -385,6 +420,15 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/billing/ledger"),
         ("GET", "/billing/balance"),
     ),
+    *_routes(
+        "payments_api",
+        Auth.TENANT,  # OWNER/ADMIN/BILLING, checked in the handler
+        ("GET", "/billing/payments"),
+        ("GET", "/billing/payments/{paymentId}"),
+        ("POST", "/invoices/{invoiceId}/refund"),
+    ),
+    # provider webhooks: no authorizer (the signature is the authentication; fake: 404 in prod)
+    *_routes("webhooks_api", Auth.PUBLIC, ("POST", "/webhooks/stripe"), ("POST", "/webhooks/fake")),
 )
 
 # Unmatched requests (any method, any path) reach docs_api, which answers the 404 envelope; in AWS
@@ -399,11 +443,15 @@ OUTBOX_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"outbox": {"
 # MODIFY that marks them counted nor the TTL's REMOVE (ADR 0020).
 USAGE_EVENT_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S": ["EVENT"]}}}}
 
+# Stored provider events (ADR 0060): their own INSERT is the trigger of payment_events.
+PAYMENT_EVENT_FILTER = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S": ["PAYEVENT"]}}}}
+
 STREAM_TRIGGERS: tuple[StreamTrigger, ...] = (
     StreamTrigger(table=CORE, function="outbox_relay", filters=(OUTBOX_FILTER,)),
     # 500: one request of up to 1,000 events becomes ~2 relay invocations, each one produce flush;
     # bigger batches would add latency (ingest → check p99 ≤ 2 s) for little saving (ADR 0020).
     StreamTrigger(table=USAGE, function="outbox_relay", filters=(USAGE_EVENT_FILTER,), batch_size=500),
+    StreamTrigger(table=CORE, function="payment_events", filters=(PAYMENT_EVENT_FILTER,), batch_size=10),
 )
 
 KAFKA_TRIGGERS: tuple[KafkaTrigger, ...] = (
@@ -412,6 +460,7 @@ KAFKA_TRIGGERS: tuple[KafkaTrigger, ...] = (
     KafkaTrigger(topic=TOPIC_BILLING, function="ledger_writer", batch_size=100),
     # small batches: each message may issue several invoices; partitions run in parallel
     KafkaTrigger(topic=TOPIC_INVOICING, function="invoice_worker", batch_size=50),
+    KafkaTrigger(topic=TOPIC_BILLING, function="payment_collector", batch_size=50),
 )
 
 SCHEDULES: tuple[Schedule, ...] = (
@@ -422,6 +471,14 @@ SCHEDULES: tuple[Schedule, ...] = (
         "cron(5 0 * * ? *)",
         local_interval_s=3600,
         completion="meterplex.billing.scheduler:run_completed",
+    ),
+    # ADR 0060: retries (due from 00:00 UTC of their day), the 12 h janitor, overdue manual invoices
+    Schedule(
+        "payments-twice-daily",
+        "payments_scheduler",
+        "cron(30 0,12 * * ? *)",
+        local_interval_s=3600,
+        completion="meterplex.payments.scheduler:run_completed",
     ),
 )
 

@@ -1,6 +1,7 @@
 """usage_aggregator: usage events from Kafka → the counter of each event's usage window
 (idempotent, combined per counter; poison → dead letters). See meterplex.usage.aggregator."""
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,7 +16,9 @@ from meterplex.usage.counters import CounterStore
 from meterplex.usage.models import CounterKey, UsageRecord
 
 settings = load(UsageSettings)
-counters = CounterStore(settings.core_table, settings.usage_table)
+counters = CounterStore(
+    settings.core_table, settings.usage_table, late_window=timedelta(days=settings.late_window_days)
+)
 consumer = KafkaConsumer(CONSUMER, parse)
 
 

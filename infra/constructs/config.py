@@ -13,6 +13,7 @@ from meterplex.platform.settings import PROD_STAGE, AuthorizerCacheSettings
 
 STAGES = ("dev", PROD_STAGE)
 KAFKA_MODES = ("serverless", "provisioned")
+PAYMENT_PROVIDERS = ("fake", "stripe")  # meterplex.platform.settings.PaymentSettings
 SERVICE = "meterplex"
 METRICS_NAMESPACE = "Meterplex"
 AUTHORIZER_CACHE_TTL_DEFAULT_S: int = AuthorizerCacheSettings.model_fields["authorizer_cache_ttl_s"].default
@@ -28,6 +29,8 @@ class StageConfig:
     # the authorizer result cache: the revocation lag of reads (ADR 0031); context authorizerCacheTtl
     authorizer_cache_ttl_s: int = AUTHORIZER_CACHE_TTL_DEFAULT_S
     test_clock: bool | None = None  # None: on in every stage but prod (SPEC §8.1, ADR 0050)
+    # the payment adapter (ADR 0060): context paymentProvider; None: stripe in prod, fake elsewhere
+    payment_provider: str | None = None
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -36,6 +39,12 @@ class StageConfig:
             raise ValueError(f"context 'kafka' must be one of {KAFKA_MODES}, got {self.kafka_mode!r}")
         # validated by the same setting the local gateway reads (0–3600 s)
         AuthorizerCacheSettings(authorizer_cache_ttl_s=self.authorizer_cache_ttl_s)
+        if self.payments_provider not in PAYMENT_PROVIDERS:
+            raise ValueError(f"context 'paymentProvider' must be one of {PAYMENT_PROVIDERS}")
+        if self.is_prod and self.payments_provider == "fake":
+            raise ValueError(
+                "context 'paymentProvider' cannot be fake for the prod stage: it collects no money"
+            )
         if self.is_prod and self.test_clock:
             raise ValueError(
                 "context 'testClock' cannot be true for the prod stage: the test clock moves business "
@@ -45,6 +54,10 @@ class StageConfig:
     @property
     def is_prod(self) -> bool:
         return self.stage == PROD_STAGE
+
+    @property
+    def payments_provider(self) -> str:
+        return self.payment_provider or ("stripe" if self.is_prod else "fake")
 
     @property
     def test_clock_enabled(self) -> bool:

@@ -6,6 +6,7 @@
 | a table or stream it reads        | the table's name in its env var (`Table.env_var`)            |
 | `tables={name: WRITE}`            | the above + Put/Update/Delete/BatchWrite                     |
 | `reads_jwt_secret`                | GetSecretValue on the JWT secret                             |
+| `reads_stripe_secret`             | GetSecretValue on the Stripe secret; the payment provider    |
 | `produces=(topic,)`               | Connect, WriteData(+Idempotently), DescribeTopic on topic    |
 | `kafka_describe`                  | Connect, DescribeCluster, DescribeTopic on declared topics   |
 | a KafkaTrigger (consumer)         | Connect, DescribeGroup/AlterGroup on its group, ReadData     |
@@ -93,6 +94,34 @@ class JwtSecret(Construct):
         )
 
 
+class StripeSecret(Construct):
+    """Stripe's API key and webhook signing secret (payments, ADR 0060), one JSON secret
+    `{apiKey, webhookSecret}`. Created with an empty key and a random placeholder signing secret:
+    the operator puts Stripe's values in (docs/deploy.md); nothing of them is in code or config."""
+
+    def __init__(self, scope: Construct, id: str, *, config: StageConfig) -> None:
+        super().__init__(scope, id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            secret_name=config.name("stripe"),
+            description="Stripe API key and webhook signing secret for Meterplex payments: set both",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template='{"apiKey": ""}',
+                generate_string_key="webhookSecret",
+                password_length=32,
+                exclude_punctuation=True,
+            ),
+            removal_policy=config.removal_policy,
+        )
+        suppress(
+            self.secret,
+            "SMG4",
+            "Stripe issues and rolls these keys in its dashboard; rotation is a runbook step "
+            "(docs/deploy.md), Secrets Manager cannot rotate them itself",
+        )
+
+
 class Functions(Construct):
     def __init__(
         self,
@@ -106,8 +135,11 @@ class Functions(Construct):
         jwt_secret: secretsmanager.ISecret,
         kafka: Kafka | None,
         network: Network | None,
+        stripe_secret: secretsmanager.ISecret | None = None,
     ) -> None:
         super().__init__(scope, id)
+        self._config = config
+        self._stripe_secret = stripe_secret
         self.by_name: dict[str, lambda_.Function] = {}
         for spec in topology.functions:
             in_vpc = topology.connects_to_kafka(spec) and kafka is not None
@@ -119,10 +151,13 @@ class Functions(Construct):
                 description=spec.description,
                 memory_mb=spec.memory_mb,
                 timeout=Duration.seconds(spec.timeout_s),
-                environment=self._environment(spec, topology, tables, jwt_secret, kafka),
+                environment=self._environment(spec, topology, tables, jwt_secret, kafka)
+                | self._payments_environment(spec),
                 network=network if in_vpc else None,
             )
             self._grant(function, spec, topology, tables, jwt_secret, kafka)
+            if spec.reads_stripe_secret and self._stripe_secret is not None:
+                self._stripe_secret.grant_read(function)
             self.by_name[spec.name] = function
         if config.test_clock_enabled:
             self._wire_test_clock(config, topology)
@@ -180,6 +215,15 @@ class Functions(Construct):
                         resources=[self.by_name[name].function_arn for name in invoked],
                     )
                 )
+
+    def _payments_environment(self, spec: topo.Function) -> dict[str, str]:
+        """The payment provider for every function that talks to it (and the webhook receiver)."""
+        if not spec.reads_stripe_secret:
+            return {}
+        variables = {env.PAYMENT_PROVIDER: self._config.payments_provider}
+        if self._stripe_secret is not None:
+            variables[env.STRIPE_SECRET_ARN] = self._stripe_secret.secret_arn
+        return variables
 
     @staticmethod
     def _environment(

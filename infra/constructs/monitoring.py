@@ -1,7 +1,8 @@
 """Alarms and one dashboard: function errors and throttles, DLQ depth, stream iterator age, Kafka
-consumer lag (OffsetLag), dead letters stored (> 0), API 5xx, and a scheduled function that did
-not run (a missed daily billing run is no invoices). Alarms notify an SNS topic (subscribe with
-`-c alarmEmail=`)."""
+consumer lag (OffsetLag), dead letters stored (> 0), API 5xx, a scheduled function that did not
+run (a missed daily billing run is no invoices), and payments' own (ADR 0060): a provider event
+dead-lettered, a burst of webhooks that do not verify (a wrong signing secret, or someone forging
+them). Alarms notify an SNS topic (subscribe with `-c alarmEmail=`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,22 @@ PERIOD = Duration.minutes(5)
 ITERATOR_AGE_MS = 60_000  # the outbox is more than a minute behind
 OFFSET_LAG = 1_000  # records a consumer group is behind
 API_5XX = 5
+WEBHOOKS_REJECTED = 10  # in 5 minutes: Stripe retries a refused webhook, so real ones are few
+# Payments' metrics (Powertools EMF: the `service` dimension is the function's service name)
+PAYMENT_ALARMS = (
+    (
+        "payment_events",
+        "PaymentEventsDeadLettered",
+        1,
+        "a provider event was dead-lettered (unknown payment, or failing)",
+    ),
+    (
+        "webhooks_api",
+        "PaymentWebhooksRejected",
+        WEBHOOKS_REJECTED,
+        "provider webhooks are failing verification",
+    ),
+)
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 
@@ -127,6 +144,18 @@ class Monitoring(Construct):
                 comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 missing=cloudwatch.TreatMissingData.BREACHING,
             )
+        for function_name, metric_name, threshold, description in PAYMENT_ALARMS:
+            if function_name not in functions:
+                continue
+            metric = cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=metric_name,
+                dimensions_map={"service": f"meterplex-{function_name}"},
+                period=PERIOD,
+                statistic="Sum",
+            )
+            self._alarm(metric_name, metric, threshold, description)
+            pipeline_metrics.append(metric)
         if pipeline_metrics:
             dashboard.add_widgets(
                 cloudwatch.GraphWidget(

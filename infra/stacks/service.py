@@ -7,7 +7,7 @@ from constructs import Construct
 
 from infra.constructs.api import Api
 from infra.constructs.config import StageConfig, Topology
-from infra.constructs.functions import Functions, JwtSecret
+from infra.constructs.functions import Functions, JwtSecret, StripeSecret
 from infra.constructs.kafka import Kafka
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import Network
@@ -32,6 +32,7 @@ class ServiceStack(Stack):
 
         tables = Tables(self, "Tables", config=config, topology=topology)
         jwt_secret = JwtSecret(self, "JwtSecret", config=config)
+        stripe_secret = StripeSecret(self, "StripeSecret", config=config)
         runtime = Runtime(self, "Runtime", config=config)
         network = Network(self, "Network", config=config) if topology.uses_kafka else None
         kafka = (
@@ -49,6 +50,7 @@ class ServiceStack(Stack):
             jwt_secret=jwt_secret.secret,
             kafka=kafka,
             network=network,
+            stripe_secret=stripe_secret.secret,
         )
         api = Api(self, "Api", config=config, topology=topology, functions=functions.by_name)
         pipeline = Pipeline(
@@ -85,6 +87,7 @@ class ServiceStack(Stack):
 
         CfnOutput(self, "ApiUrl", value=api.url, description="base URL of the REST API (stage included)")
         CfnOutput(self, "JwtSecretArn", value=jwt_secret.secret.secret_arn)
+        CfnOutput(self, "StripeSecretArn", value=stripe_secret.secret.secret_arn)
         CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn)
         for name, table in tables.by_name.items():
             CfnOutput(self, f"{name.title()}TableName", value=table.table_name)

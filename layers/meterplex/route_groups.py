@@ -77,6 +77,19 @@ def _billing() -> list[Router]:
     return [invoices.router, ledger.router, write_guard_router()]
 
 
+def _payments() -> list[Router]:
+    from meterplex.identity.access import write_guard_router
+    from meterplex.payments.routes import payments
+
+    return [payments.router, write_guard_router()]
+
+
+def _webhooks() -> list[Router]:
+    from meterplex.payments.routes import webhooks
+
+    return [webhooks.router]  # public: the providers call it, nobody is re-checked
+
+
 ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "docs_api": _docs,
     "health_api": _health,
@@ -87,4 +100,6 @@ ROUTE_GROUPS: dict[str, Callable[[], list[Router]]] = {
     "usage_api": _usage,
     "admin_api": _admin,
     "billing_api": _billing,
+    "payments_api": _payments,
+    "webhooks_api": _webhooks,
 }

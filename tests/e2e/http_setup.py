@@ -4,6 +4,7 @@ admin), a tenant registered and subscribed to it, and the tenant's API key."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,17 @@ def ok(reply: requests.Response) -> Any:
 def admin_headers(url: str) -> dict[str, str]:
     token = ok(requests.post(f"{url}/auth/login", json=ADMIN, timeout=10))["accessToken"]
     return {"authorization": f"Bearer {token}"}
+
+
+def on_the_test_clock(cloud_url: str, story: Callable[[str, dict[str, str]], None]) -> None:
+    """`story(url, admin headers)` against `cloud_url`'s API (url ends with /api/v1); the test clock
+    is reset afterwards, whatever happened, so the next test on that cloud starts at real time."""
+    url = f"{cloud_url}/api/v1"
+    admin = admin_headers(url)
+    try:
+        story(url, admin)
+    finally:
+        requests.post(f"{url}/admin/clock/reset", headers=admin, timeout=30)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.http_setup import admin_headers, metered_tenant, ok
+from tests.e2e.http_setup import metered_tenant, ok, on_the_test_clock
 
 ADVANCE = "/api/v1/admin/clock/advance"
 TIMEOUT_S = 30
@@ -51,12 +51,7 @@ def clock_url(clock_cloud_url: str) -> str:
 
 
 def test_billing_over_http_with_the_test_clock(clock_url: str) -> None:
-    url = f"{clock_url}/api/v1"
-    admin = admin_headers(url)
-    try:
-        _story(url, admin)
-    finally:
-        requests.post(f"{url}/admin/clock/reset", headers=admin, timeout=30)
+    on_the_test_clock(clock_url, _story)
 
 
 def _story(url: str, admin: dict[str, str]) -> None:

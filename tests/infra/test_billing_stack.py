@@ -14,7 +14,11 @@ from tests.infra.test_service_stack import function_ids, function_ref, role_stat
 
 def test_the_daily_schedule_targets_billing_scheduler_with_its_fire_time(dev: Synthesized) -> None:
     (schedule,) = [s for s in topology.SCHEDULES if s.function == "billing_scheduler"]
-    (resource,) = dev.of_type("AWS::Scheduler::Schedule").values()
+    (resource,) = [
+        r
+        for r in dev.of_type("AWS::Scheduler::Schedule").values()
+        if r["Properties"]["Name"] == f"meterplex-dev-{schedule.name}"
+    ]
     props = resource["Properties"]
     assert props["Name"] == f"meterplex-dev-{schedule.name}"
     assert props["ScheduleExpression"] == "cron(5 0 * * ? *)" == schedule.expression

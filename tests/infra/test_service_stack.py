@@ -171,7 +171,9 @@ def test_function_iam_actions_are_what_it_declares(dev: Synthesized, fn: topolog
     if fn.tables:
         assert set(READ_ACTIONS) <= dynamodb
     assert "dynamodb:Scan" not in dynamodb
-    assert ("secretsmanager:GetSecretValue" in actions) == fn.reads_jwt_secret
+    # which secret is checked here (JWT) and in test_payments_stack (Stripe)
+    reads_secret = fn.reads_jwt_secret or fn.reads_stripe_secret
+    assert ("secretsmanager:GetSecretValue" in actions) == reads_secret
     assert ("kafka-cluster:WriteData" in actions) == bool(fn.produces)
     assert ("kafka-cluster:ReadData" in actions) == consumes
     assert ("kafka-cluster:AlterGroup" in actions) == consumes

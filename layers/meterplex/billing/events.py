@@ -24,6 +24,7 @@ FINALIZED = "invoice.finalized"
 PAID = "invoice.paid"
 VOIDED = "invoice.voided"
 DUE = "invoice.due"
+REFUNDED = "payment.refunded"  # a provider refund succeeded (payments, ADR 0060) → ledger REFUND
 _DUE_NAMESPACE = uuid.UUID("0b4e5a3c-0f6e-4f51-9d7c-5b2c8e7a1d40")
 
 

@@ -1,8 +1,9 @@
 """The ledger (SPEC §7, ADR 0041), pure: which entry a billing event makes, and balances.
 
 Append-only, one entry per (invoice, type): CHARGE when an invoice is finalized, PAYMENT when it is
-marked paid, CREDIT when a finalized invoice is voided. REFUND and ADJUSTMENT are reserved for the
-payments issue. `balance = Σdebit − Σcredit` per currency.
+paid (by hand or by a provider), CREDIT when a finalized invoice is voided; one REFUND per refund
+(ADR 0060: a debit, it reverses part of a payment). ADJUSTMENT is reserved.
+`balance = Σdebit − Σcredit` per currency.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class EntryType(StrEnum):
     CHARGE = "CHARGE"
     PAYMENT = "PAYMENT"
     CREDIT = "CREDIT"
-    REFUND = "REFUND"  # reserved: payments issue
+    REFUND = "REFUND"  # a provider refunded part of a payment (payments, ADR 0060)
     ADJUSTMENT = "ADJUSTMENT"  # reserved
 
 
@@ -69,11 +70,13 @@ def _field(changes: dict[str, Any], name: str, kind: type) -> Any:
 
 def entry_for(event: DomainEvent) -> LedgerEntry | None:
     """The ledger entry a billing event makes (None: it makes none); ValueError if malformed."""
-    if event.type not in {events.FINALIZED, events.PAID, events.VOIDED}:
+    if event.type not in {events.FINALIZED, events.PAID, events.VOIDED, events.REFUNDED}:
         return None
     changes = (event.data or {}).get("changes") if isinstance(event.data, dict) else None
     if not isinstance(changes, dict):
         raise ValueError("billing event data.changes must be an object")
+    if event.type == events.REFUNDED:
+        return _refund_entry(event, changes)
     invoice_id = _field(changes, "id", str)
     total = _field(changes, "total", int)
     currency = _field(changes, "currency", str)
@@ -95,6 +98,25 @@ def entry_for(event: DomainEvent) -> LedgerEntry | None:
         credit=credit,
         currency=currency,
         invoice_id=invoice_id,
+        invoice_number=changes.get("invoiceNumber"),
+        created_at=parse_iso(event.occurredAt),
+    )
+
+
+def _refund_entry(event: DomainEvent, changes: dict[str, Any]) -> LedgerEntry:
+    """`payment.refunded` → one REFUND per refund id (a refund is partial: several per invoice)."""
+    refund_id = _field(changes, "refundId", str)
+    amount = _field(changes, "amount", int)
+    number = changes.get("invoiceNumber") or changes.get("invoiceId")
+    return LedgerEntry(
+        id=entry_id(refund_id, EntryType.REFUND),
+        tenant_id=event.tenantId,
+        type=EntryType.REFUND,
+        description=f"Refund of invoice {number}",
+        debit=amount,
+        credit=0,
+        currency=_field(changes, "currency", str),
+        invoice_id=changes.get("invoiceId"),
         invoice_number=changes.get("invoiceNumber"),
         created_at=parse_iso(event.occurredAt),
     )

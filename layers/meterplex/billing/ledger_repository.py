@@ -62,6 +62,13 @@ def _entry_of(record: LedgerEntryRecord, tenant_id: str) -> LedgerEntry:
     )
 
 
+def _paid_by(entry: LedgerEntry) -> int:
+    """What an entry adds to `totalPaid`: payments add, refunds take back (ADR 0060)."""
+    if entry.type is EntryType.PAYMENT:
+        return entry.credit
+    return -entry.debit if entry.type is EntryType.REFUND else 0
+
+
 class LedgerRepository:
     def __init__(self) -> None:
         self._connection = core_connection()
@@ -93,7 +100,7 @@ class LedgerRepository:
                         BalanceRecord.debit.add(entry.debit),
                         BalanceRecord.credit.add(entry.credit),
                         BalanceRecord.charged.add(entry.debit if entry.type is EntryType.CHARGE else 0),
-                        BalanceRecord.paid.add(entry.credit if entry.type is EntryType.PAYMENT else 0),
+                        BalanceRecord.paid.add(_paid_by(entry)),
                     ],
                 )
         except TransactWriteError as error:

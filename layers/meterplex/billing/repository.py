@@ -201,13 +201,25 @@ class BillingRepository:
         """The invoice moved from `before`'s status to `after` (conditional), with its events."""
 
         def stage(tx: TransactWrite) -> None:
-            tx.save(self._record(after), condition=InvoiceRecord.status == before.status.value)
+            self.stage_transition(tx, before, after, events)
             if numbering is not None:
                 self._stage_number(tx, numbering)
-            for event in events:
-                tx.save(outbox_item(event, _topic_of(event)))
 
         self._commit(stage, invoice_key=(billing_pk(before.tenant_id), invoice_sk(before.id)))
+
+    @classmethod
+    def stage_transition(
+        cls, tx: TransactWrite, before: Invoice, after: Invoice, events: Sequence[DomainEvent]
+    ) -> None:
+        """Stage the invoice's move from `before`'s status to `after` (conditional) with its events,
+        in a caller's transaction (payments: a provider's success pays the invoice, ADR 0060)."""
+        tx.save(cls._record(after), condition=InvoiceRecord.status == before.status.value)
+        for event in events:
+            tx.save(outbox_item(event, _topic_of(event)))
+
+    @staticmethod
+    def invoice_key(tenant_id: str, invoice_id: str) -> tuple[str, str]:
+        return billing_pk(tenant_id), invoice_sk(invoice_id)
 
     def settle(self, settlement: Settlement) -> None:
         """Settle a step that invoices nothing (a trial's end, a period already invoiced by hand)."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from meterplex.entitlements.keys import PAST_DUE, UNPAID
 from meterplex.periods import usage_window_for
 from meterplex.platform.clock import iso, parse_iso
 
@@ -35,6 +36,16 @@ class Grant:
     ingested: int = 0  # the parts of `used`: from usage events, and from consumes (ADR 0070)
     consumed: int = 0
     throughput: str | None = None  # "HIGH": leases or sharded counters (ADR 0071)
+    standing: str | None = None  # PAST_DUE | UNPAID while the tenant's payments are in dunning
+
+    @property
+    def past_due(self) -> bool:
+        return self.standing in (PAST_DUE, UNPAID)
+
+    @property
+    def blocked_by_payment(self) -> bool:
+        """UNPAID blocks QUOTA and METERED usage (SPEC §8.2); BOOLEAN features keep working."""
+        return self.standing == UNPAID and self.feature_type in (QUOTA, METERED)
 
     def ended(self, now: datetime) -> bool:
         return self.ends_at is not None and parse_iso(self.ends_at) <= now
@@ -59,7 +70,14 @@ class Grant:
 
     @property
     def high_throughput(self) -> bool:
+        """Consumes take the high-throughput path (leases or counter shards)."""
         return self.throughput == "HIGH" and self.feature_type in {QUOTA, METERED}
+
+    @property
+    def sharded(self) -> bool:
+        """Readers add the window's counter shards: on the high-throughput path, or switched back
+        from it (DRAINING: the shards may still hold units consumed before the switch)."""
+        return self.throughput in {"HIGH", "DRAINING"} and self.feature_type in {QUOTA, METERED}
 
     @property
     def room(self) -> int:
@@ -106,15 +124,17 @@ def check_answer(grant: Grant | None, feature_key: str, amount: int, now: dateti
         return not_in_plan(feature_key, "The feature is not in the tenant's plan")
     if grant.ended(now):
         return not_in_plan(feature_key, "The tenant's subscription has ended")
+    standing = {"pastDue": True} if grant.past_due else {}
     if grant.feature_type == BOOLEAN:
-        return {"allowed": bool(grant.value), "feature": feature_key, "type": BOOLEAN}
+        return {"allowed": bool(grant.value), "feature": feature_key, "type": BOOLEAN, **standing}
     used = grant.used_now(now)
     _, end = grant.current_window(now)
     reset_at = iso(end) if end else None
+    payable = not grant.blocked_by_payment
     if grant.feature_type == QUOTA:
         limit = grant.limit or 0
         return {
-            "allowed": grant.limit_behavior == SOFT or used + amount <= limit,
+            "allowed": payable and (grant.limit_behavior == SOFT or used + amount <= limit),
             "feature": feature_key,
             "type": QUOTA,
             "limit": limit,
@@ -122,16 +142,18 @@ def check_answer(grant: Grant | None, feature_key: str, amount: int, now: dateti
             "remaining": max(0, limit - used),
             "resetAt": reset_at,
             "limitBehavior": grant.limit_behavior or HARD,
+            **standing,
         }
     included = grant.included_amount or 0
     return {
-        "allowed": True,
+        "allowed": payable,
         "feature": feature_key,
         "type": METERED,
         "includedAmount": included,
         "used": used,
         "overage": max(0, used - included),
         "resetAt": reset_at,
+        **standing,
     }
 
 
@@ -145,4 +167,5 @@ def consume_answer(grant: Grant, feature_key: str, consumed: int) -> dict[str, A
         "used": grant.used,
         "remaining": max(0, allowance - grant.used),
         "overage": 0 if grant.is_hard else max(0, grant.used - allowance),
+        **({"pastDue": True} if grant.past_due else {}),
     }

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 GRANT_SK = "GRANT"
 HIGH_THROUGHPUT = "HIGH"  # a grant's `throughput`: leases (HARD) or sharded counters (ADR 0071)
+# Switched back to the single-item path: consumes write the grant again, but its shards may still
+# hold units of the window, so readers keep adding them (ADR 0071).
+DRAINING = "DRAINING"
 # A high-throughput SOFT/METERED grant counts consumes on COUNTER_SHARDS items per usage window as
 # well as on the grant; every reader of a window's units reads them all. Changing it loses counts.
 COUNTER_SHARDS = 8
 NEVER_ENDS = "9999-12-31T23:59:59.999Z"  # windowEnd of a NEVER-reset window (sorts after any moment)
 IDEMPOTENCY_TTL_DAYS = 7
+PAST_DUE, UNPAID = "PAST_DUE", "UNPAID"  # grant `standing` values (absent: the tenant is in good standing)
 
 
 def grant_pk(tenant_id: str, feature_key: str) -> str:
@@ -62,9 +66,10 @@ class Attr:
     # with its source: `ingested` with the window's accepted usage events (ADR 0070).
     INGESTED = "ingested"
     CONSUMED = "consumed"
-    THROUGHPUT = "throughput"  # absent: the single-item path; HIGH_THROUGHPUT: ADR 0071
+    THROUGHPUT = "throughput"  # absent: the single-item path; HIGH_THROUGHPUT or DRAINING: ADR 0071
     ROOM = "room"  # allowance - used, kept with `used` so a HARD limit is a plain condition
     AMOUNT = "amount"
     FEATURE = "feature"  # the claim's feature: with `amount`, the request a key is bound to
     ANSWER = "answer"
     EXPIRES_AT = "expiresAt"
+    STANDING = "standing"  # the tenant's payment standing when not ACTIVE: PAST_DUE | UNPAID (ADR 0060)

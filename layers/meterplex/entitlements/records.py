@@ -43,6 +43,7 @@ class GrantRecord(CoreItem):
     room = NumberAttribute(default=0)
     ingested = NumberAttribute(null=True)  # the parts of `used` (ADR 0070)
     consumed = NumberAttribute(null=True)
+    standing = UnicodeAttribute(null=True)  # PAST_DUE | UNPAID while the tenant is in dunning
 
 
 class WindowRecord(CoreItem):
@@ -67,7 +68,7 @@ class GrantSpec:
     terms: Terms
 
 
-def grant_record(spec: GrantSpec, at: datetime) -> GrantRecord:
+def grant_record(spec: GrantSpec, at: datetime, standing: str | None = None) -> GrantRecord:
     """A fresh grant for `spec`, its window opened at `at` with nothing used."""
     t = spec.terms
     reset = t.reset_period.value if t.reset_period else "MONTHLY"
@@ -91,6 +92,7 @@ def grant_record(spec: GrantSpec, at: datetime) -> GrantRecord:
         windowEnd=iso(end) if end else NEVER_ENDS,
         used=0,
         room=allowance,
+        standing=standing,
     )
 
 
@@ -118,10 +120,27 @@ def unchanged(grant: GrantRecord) -> Any:
     return (GrantRecord.subscriptionId == grant.subscriptionId) & (GrantRecord.used == grant.used)
 
 
-def stage_grant(tx: TransactWrite, spec: GrantSpec, at: datetime, seen: GrantRecord | None) -> None:
-    """Put a fresh grant for `spec`, conditional on the item being as read (`seen`) or absent."""
+def stage_grant(
+    tx: TransactWrite, spec: GrantSpec, at: datetime, seen: GrantRecord | None, standing: str | None = None
+) -> None:
+    """Put a fresh grant for `spec`, conditional on the item being as read (`seen`) or absent;
+    `standing`: the tenant's payment standing, carried onto the new grant (ADR 0060)."""
     condition = unchanged(seen) if seen else GrantRecord.pk.does_not_exist()
-    tx.save(grant_record(spec, at), condition=condition)
+    tx.save(grant_record(spec, at, standing), condition=condition)
+
+
+def stage_standing(
+    tx: TransactWrite, tenant_id: str, subscription_id: str, feature_keys: Iterable[str], standing: str | None
+) -> None:
+    """Set (or, with None, remove) the payment standing on the subscription's grants, each
+    conditional on still being that subscription's grant (a plan change in between: retry)."""
+    for key in sorted(set(feature_keys)):
+        action = GrantRecord.standing.set(standing) if standing else GrantRecord.standing.remove()
+        tx.update(
+            GrantRecord(pk=grant_pk(tenant_id, key), sk=GRANT_SK),
+            actions=[action],
+            condition=GrantRecord.subscriptionId == subscription_id,
+        )
 
 
 def stage_retire(tx: TransactWrite, tenant_id: str, old: dict[str, GrantRecord], keep: set[str]) -> None:

@@ -25,6 +25,15 @@ class ConsumeRequest(ApiModel):
     )
 
 
+PastDue = Annotated[
+    bool,
+    Field(
+        description="Present (true) only while an invoice of the tenant is in dunning: PAST_DUE or UNPAID",
+        exclude_if=lambda value: not value,  # in good standing: SPEC §5's exact shapes
+    ),
+]
+
+
 class _Check(ApiResponse):
     allowed: bool
     feature: str
@@ -39,6 +48,7 @@ class UnknownCheckOut(_Check):
 
 class BooleanCheckOut(_Check):
     type: Literal["BOOLEAN"]
+    past_due: PastDue = False
 
 
 class QuotaCheckOut(_Check):
@@ -48,6 +58,7 @@ class QuotaCheckOut(_Check):
     remaining: int
     reset_at: ResetAt
     limit_behavior: Literal["HARD", "SOFT"]
+    past_due: PastDue = False
 
 
 class MeteredCheckOut(_Check):
@@ -56,6 +67,7 @@ class MeteredCheckOut(_Check):
     used: int
     overage: int
     reset_at: ResetAt
+    past_due: PastDue = False
 
 
 CheckOut = Annotated[
@@ -73,3 +85,4 @@ class ConsumeOut(ApiResponse):
     used: int = Field(description="Units used in the window after this consume")
     remaining: int = Field(description="Units left before the limit (0 once exceeded)")
     overage: int = Field(description="Units beyond the limit or included amount (0 for a HARD limit)")
+    past_due: PastDue = False

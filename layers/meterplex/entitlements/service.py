@@ -20,7 +20,14 @@ from meterplex.entitlements.grants import (
 )
 from meterplex.entitlements.throughput import HighThroughput, ShardStore
 from meterplex.platform.clock import Clock, business_clock, iso
-from meterplex.platform.errors import Conflict, Forbidden, MeterplexError, NotFound, Unavailable
+from meterplex.platform.errors import (
+    Conflict,
+    Forbidden,
+    MeterplexError,
+    NotFound,
+    PaymentRequired,
+    Unavailable,
+)
 
 MAX_ROLL_ATTEMPTS = 3
 # A keyed consume retries when another write moved the counter between its read and its write;
@@ -72,7 +79,7 @@ class EntitlementService:
         sharded grant: one TransactGetItems of the grant and its window's shards, ADR 0071)."""
         now = self._clock.now()
         grant = self._store.get(tenant_id, feature_key)
-        if grant is not None and grant.high_throughput and not grant.is_hard and not grant.ended(now):
+        if grant is not None and grant.sharded and not grant.is_hard and not grant.ended(now):
             window = iso(grant.current_window(now)[0])
             fresh, shards = self._store.with_shards(grant, window)
             if fresh is not None:
@@ -181,6 +188,11 @@ class EntitlementService:
             raise Forbidden(
                 f"Feature '{feature_key}' is a BOOLEAN feature and cannot be consumed",
                 code="FEATURE_NOT_CONSUMABLE",
+            )
+        if grant.blocked_by_payment:
+            raise PaymentRequired(
+                f"The tenant's payments failed: '{feature_key}' cannot be consumed until an invoice is paid",
+                code="PAYMENT_REQUIRED",
             )
         start, end = grant.current_window(now)
         if grant.window_start != iso(start):

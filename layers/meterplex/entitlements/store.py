@@ -19,10 +19,12 @@ from botocore.exceptions import ClientError
 from meterplex.entitlements.grants import Claim, ConsumeRejected, CounterMoved, Grant
 from meterplex.entitlements.keys import (
     COUNTER_SHARDS,
+    DRAINING,
     GRANT_SK,
     HIGH_THROUGHPUT,
     IDEMPOTENCY_TTL_DAYS,
     NEVER_ENDS,
+    UNPAID,
     Attr,
     consume_pk,
     consume_sk,
@@ -42,6 +44,7 @@ CHECK_FAILED = "ConditionalCheckFailed"  # a cancellation reason: that item's co
 CONSUME_CONDITION = (
     "attribute_exists(pk) AND #type <> :boolean AND #ws <= :now AND #we > :now"
     " AND (attribute_not_exists(#ends) OR #ends > :now)"
+    " AND (attribute_not_exists(#standing) OR #standing <> :unpaid)"
     " AND (attribute_not_exists(#behavior) OR #behavior = :soft OR #room >= :amount)"
 )
 # A keyed consume writes only if the counter is still what it read (a grant always has `used`; the
@@ -56,6 +59,7 @@ CONSUME_NAMES = {
     "#room": Attr.ROOM,
     "#used": Attr.USED,
     "#consumed": Attr.CONSUMED,
+    "#standing": Attr.STANDING,
 }
 
 
@@ -104,6 +108,7 @@ def grant_from_item(tenant_id: str, feature_key: str, item: dict[str, Any] | Non
         ingested=_n(item, Attr.INGESTED) or 0,
         consumed=_n(item, Attr.CONSUMED) or 0,
         throughput=_s(item, Attr.THROUGHPUT),
+        standing=_s(item, Attr.STANDING),
     )
 
 
@@ -135,6 +140,7 @@ class GrantStore:
                 ":now": {"S": iso(now)},
                 ":boolean": {"S": "BOOLEAN"},
                 ":soft": {"S": "SOFT"},
+                ":unpaid": {"S": UNPAID},
             },
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
@@ -279,9 +285,10 @@ class GrantStore:
 
     # -- the high-throughput path (ADR 0071) -----------------------------------------------------
     def set_throughput(self, tenant_id: str, feature_key: str, high: bool = True) -> Grant | None:
-        """Switch a grant to the high-throughput path (or back): one UpdateItem; None: no grant."""
-        change = "SET #tp = :high" if high else "REMOVE #tp"
-        values = {":high": {"S": HIGH_THROUGHPUT}} if high else None
+        """Switch a grant to the high-throughput path (or back, to DRAINING: its shards stay read):
+        one UpdateItem; None: no grant."""
+        change = "SET #tp = :mode"
+        values = {":mode": {"S": HIGH_THROUGHPUT if high else DRAINING}}
         try:
             response = retrying(
                 lambda: self.client.update_item(
@@ -290,7 +297,7 @@ class GrantStore:
                     UpdateExpression=change,
                     ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeNames={"#tp": Attr.THROUGHPUT},
-                    **({"ExpressionAttributeValues": values} if values else {}),
+                    ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
                 )
             )

@@ -16,8 +16,9 @@ switched to the high-throughput path without writing its one item for every cons
   every answer would read every shard on every consume — the ceiling again).
 
 The grant read the environment relies on is at most `VIEW_S` old (refreshed by a consume on the
-grant itself); what it checks (in plan, not ended, not BOOLEAN) is re-checked from a fresh read
-then, and a consume it cannot serve here goes the single-item path, which answers exactly.
+grant itself); what it checks (in plan, not ended, not BOOLEAN, not UNPAID — ADR 0060) is
+re-checked from a fresh read then, and a consume it cannot serve here goes the single-item path,
+which answers exactly.
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ class HighThroughput:
     # -- consume ------------------------------------------------------------------------------
     def consume(self, grant: Grant, amount: int, now: datetime) -> dict[str, Any] | None:
         """The answer, or None: take the single-item path (it reads, refuses or rolls exactly)."""
-        if grant.ended(now) or grant.feature_type == BOOLEAN:
-            return None
+        if grant.ended(now) or grant.feature_type == BOOLEAN or grant.blocked_by_payment:
+            return None  # the single path refuses exactly (UNPAID: 402, ADR 0060)
         start, _ = grant.current_window(now)
         if grant.window_start != iso(start):
             return None  # the stored window is closed: the single path rolls it

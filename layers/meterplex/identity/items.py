@@ -88,6 +88,7 @@ class TenantItem(IdentityItem, discriminator="Tenant"):
     status = UnicodeAttribute()
     meta = JSONAttribute(attr_name="metadata", default=dict)
     version = NumberAttribute(null=True)  # absent on tenants older than it: version 0
+    collection = UnicodeAttribute(null=True)  # payment collection (SPEC §8.2); absent: automatic
     createdAt = UnicodeAttribute()
     updatedAt = UnicodeAttribute()
 

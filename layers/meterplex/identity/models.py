@@ -11,6 +11,7 @@ from meterplex.platform.auth import Role, TenantStatus
 
 __all__ = [
     "ApiKey",
+    "Collection",
     "Invitation",
     "InvitationStatus",
     "Membership",
@@ -37,6 +38,14 @@ class User:
     session_version: int = 0  # bumped to revoke every session (refresh and access tokens)
 
 
+class Collection(StrEnum):
+    """How the tenant's invoices are paid (SPEC §8.2): charged by the payment provider when
+    finalized, or settled by hand (`mark-paid`) only."""
+
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
 @dataclass
 class Tenant:
     id: str
@@ -47,6 +56,7 @@ class Tenant:
     status: TenantStatus = TenantStatus.ACTIVE
     metadata: dict[str, Any] = field(default_factory=dict)
     version: int = 0  # bumped by every update; updates are conditional on the version they read
+    collection: Collection = Collection.AUTOMATIC
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pynamodb.transactions import TransactWrite
 from meterplex.identity import items as it
 from meterplex.identity.models import (
     ApiKey,
+    Collection,
     Invitation,
     InvitationStatus,
     Membership,
@@ -119,6 +120,7 @@ def _tenant(item: it.TenantItem) -> Tenant:
         status=TenantStatus(item.status),
         metadata=dict(item.meta or {}),
         version=int(item.version or 0),
+        collection=Collection(item.collection or Collection.AUTOMATIC.value),
         created_at=parse_iso(item.createdAt),
         updated_at=parse_iso(item.updatedAt),
     )
@@ -134,6 +136,7 @@ def _tenant_item(tenant: Tenant) -> it.TenantItem:
         status=tenant.status.value,
         meta=tenant.metadata,
         version=tenant.version,
+        collection=tenant.collection.value,
         createdAt=iso(tenant.created_at),
         updatedAt=iso(tenant.updated_at),
         gsi4pk=it.ALL_TENANTS_GSI,

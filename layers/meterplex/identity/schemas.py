@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from meterplex.identity.models import (
     ApiKey,
+    Collection,
     Invitation,
     InvitationStatus,
     Membership,
@@ -85,11 +86,14 @@ class UpdateTenantRequest(ApiModel):
     name: TenantName | None = None
     metadata: Metadata | None = None
     status: TenantStatus | None = None
+    collection: Collection | None = Field(
+        None, description="How invoices are paid: automatic (charged when finalized) or manual (mark-paid)"
+    )
 
     @model_validator(mode="after")
     def _something(self) -> UpdateTenantRequest:
         if not self.model_fields_set:
-            raise ValueError("give at least one of name, metadata, status")
+            raise ValueError("give at least one of name, metadata, status, collection")
         return self
 
 
@@ -228,6 +232,7 @@ class TenantOut(ApiResponse):
     slug: str
     status: TenantStatus
     metadata: dict[str, Any]
+    collection: Collection
     created_at: datetime
     updated_at: datetime
 
@@ -239,6 +244,7 @@ class TenantOut(ApiResponse):
             slug=tenant.slug,
             status=tenant.status,
             metadata=tenant.metadata,
+            collection=tenant.collection,
             created_at=tenant.created_at,
             updated_at=tenant.updated_at,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from meterplex.identity.auth_service import IdentityDeps
-from meterplex.identity.models import Membership, Tenant, TenantStatus
+from meterplex.identity.models import Collection, Membership, Tenant, TenantStatus
 from meterplex.platform import audit
 from meterplex.platform.audit import Actor
 from meterplex.platform.auth import MANAGERS, Principal, Role, ensure_writable
@@ -105,6 +105,8 @@ class TenantService:
             tenant.metadata = changes["metadata"]
         if "status" in changes:
             tenant.status = TenantStatus(changes["status"])
+        if "collection" in changes:
+            tenant.collection = Collection(changes["collection"])
         now = self.clock.now()
         tenant.updated_at = now
         recorded = changes | ({"statusBefore": before.value} if "status" in changes else {})

@@ -18,6 +18,7 @@ class ErrorKind(Enum):
 
     INVALID = HTTPStatus.BAD_REQUEST
     UNAUTHENTICATED = HTTPStatus.UNAUTHORIZED
+    PAYMENT_REQUIRED = HTTPStatus.PAYMENT_REQUIRED
     FORBIDDEN = HTTPStatus.FORBIDDEN
     NOT_FOUND = HTTPStatus.NOT_FOUND
     CONFLICT = HTTPStatus.CONFLICT
@@ -68,6 +69,13 @@ class InvalidInput(MeterplexError):
 class Unauthenticated(MeterplexError):
     kind = ErrorKind.UNAUTHENTICATED
     default_code = "UNAUTHORIZED"
+
+
+class PaymentRequired(MeterplexError):
+    """The tenant's payments are exhausted (UNPAID, SPEC §8.2): usage is blocked until it pays."""
+
+    kind = ErrorKind.PAYMENT_REQUIRED
+    default_code = "PAYMENT_REQUIRED"
 
 
 class Forbidden(MeterplexError):

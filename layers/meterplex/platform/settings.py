@@ -9,6 +9,7 @@ import json
 import os
 from collections.abc import Mapping
 from functools import cache
+from itertools import pairwise
 from typing import Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -56,6 +57,39 @@ class UsageSettings(StageSettings, CoreTableSettings, UsageTableSettings, UsageW
 
 class BillingSettings(StageSettings, CoreTableSettings, UsageWindowSettings):
     """billing_api, invoice_worker, billing_scheduler: the core table and how late usage may be."""
+
+
+class StripeSettings(_Settings):
+    """The Stripe adapter's credentials: the secret's ARN in AWS, the values themselves locally."""
+
+    stripe_secret_arn: str | None = Field(None, alias=env.STRIPE_SECRET_ARN)
+    stripe_api_key: str | None = Field(None, alias=env.STRIPE_API_KEY, min_length=4)
+    stripe_webhook_secret: str | None = Field(None, alias=env.STRIPE_WEBHOOK_SECRET, min_length=4)
+    stripe_api_base: str | None = Field(None, alias=env.STRIPE_API_BASE, pattern=r"^https?://")
+
+
+class PaymentSettings(StageSettings, CoreTableSettings, StripeSettings):
+    """Payments (SPEC §8.2, ADR 0060): which provider, the dunning schedule, what exhaustion does.
+    An unknown provider name fails here, at cold start, naming the variable."""
+
+    payment_provider: Literal["fake", "stripe"] = Field("fake", alias=env.PAYMENT_PROVIDER)
+    retry_days_text: str = Field(
+        "3,8,15", alias=env.PAYMENT_RETRY_DAYS, pattern=r"^\s*\d{1,3}(\s*,\s*\d{1,3}){0,9}\s*$"
+    )
+    exhausted: Literal["unpaid", "cancel"] = Field("unpaid", alias=env.PAYMENT_EXHAUSTED)
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        days = self.retry_days
+        if any(b <= a for a, b in pairwise(days)) or days[0] < 1:
+            raise ValueError(f"{env.PAYMENT_RETRY_DAYS} must be increasing days ≥ 1, e.g. 3,8,15")
+        if self.payment_provider == "stripe" and not (self.stripe_secret_arn or self.stripe_api_key):
+            raise ValueError(f"the stripe provider needs {env.STRIPE_SECRET_ARN} or {env.STRIPE_API_KEY}")
+        return self
+
+    @property
+    def retry_days(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in self.retry_days_text.split(","))
 
 
 class JwtSettings(_Settings):

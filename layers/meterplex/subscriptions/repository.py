@@ -42,6 +42,7 @@ from meterplex.platform.transactions import failed_keys, transaction
 from meterplex.subscriptions.documents import SUB_PREFIX, from_document, sub_sk, subs_pk, to_document
 from meterplex.subscriptions.events import CANCEL_SCHEDULED, CANCELLED, CREATED, subscription_event
 from meterplex.subscriptions.models import EntitlementSnapshot, Subscription, billing_due_at
+from meterplex.subscriptions.standing import read_standing, stage_unchanged
 
 POINTER_SK = "CURRENT"
 TRIAL_SK = "TRIAL"
@@ -169,6 +170,7 @@ class DynamoSubscriptionRepository:
         old_keys = sorted({e.feature_key for e in replaced.entitlements} if replaced else set())
         for attempt in range(MAX_ATTEMPTS):
             old = current_grants(new.tenant_id, set(old_keys) | new_keys)
+            standing = read_standing(new.tenant_id)  # a plan change keeps the tenant's dunning (ADR 0060)
             pointer_condition = (
                 PointerRecord.pk.does_not_exist()
                 if replaced is None
@@ -194,8 +196,15 @@ class DynamoSubscriptionRepository:
                         tx.save(to_record(replaced), condition=_position_unchanged(replaced))
                         tx.save(_event(CANCELLED, replaced, new.created_at))
                     for snap in new.entitlements:
-                        stage_grant(tx, grant_spec(new, snap), new.started_at, old.get(snap.feature_key))
+                        stage_grant(
+                            tx,
+                            grant_spec(new, snap),
+                            new.started_at,
+                            old.get(snap.feature_key),
+                            standing.grant_value,
+                        )
                     stage_retire(tx, new.tenant_id, old, keep=new_keys)
+                    stage_unchanged(tx, standing)
                 return
             except TransactWriteError as error:
                 failed = failed_keys(tx, error)

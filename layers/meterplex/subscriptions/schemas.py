@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -11,7 +11,11 @@ from meterplex.catalog.schemas import Timestamp
 from meterplex.platform.api import ApiModel, ApiResponse
 from meterplex.platform.limits import KeyPart
 from meterplex.platform.pagination import PageMeta
-from meterplex.subscriptions.models import Subscription, SubscriptionStatus
+from meterplex.subscriptions.models import Subscription
+from meterplex.subscriptions.standing import ACTIVE, shown_status
+
+# The stored lifecycle status, shown as PAST_DUE or UNPAID while the tenant is in dunning (SPEC §8.2)
+StatusOut = Literal["TRIALING", "ACTIVE", "PAST_DUE", "UNPAID", "CANCELLED"]
 
 
 class SubscribeRequest(ApiModel):
@@ -57,7 +61,7 @@ class SubscriptionOut(ApiResponse):
     interval: Interval
     amount: int
     currency: str
-    status: SubscriptionStatus
+    status: StatusOut = Field(description="PAST_DUE / UNPAID: an invoice is in dunning (SPEC §8.2)")
     started_at: Timestamp
     trial_ends_at: Timestamp | None
     current_period_start: Timestamp
@@ -77,7 +81,8 @@ class SubscriptionPage(ApiResponse):
     meta: PageMeta
 
 
-def subscription_out(sub: Subscription) -> SubscriptionOut:
+def subscription_out(sub: Subscription, standing: str = ACTIVE) -> SubscriptionOut:
+    """`standing`: the tenant's payment standing level (subscriptions.standing)."""
     bill = sub.final_bill
     return SubscriptionOut(
         id=sub.id,
@@ -89,7 +94,7 @@ def subscription_out(sub: Subscription) -> SubscriptionOut:
         interval=sub.interval,
         amount=sub.amount,
         currency=sub.currency,
-        status=sub.status,
+        status=shown_status(sub.status.value, sub.is_live, standing),
         started_at=sub.started_at,
         trial_ends_at=sub.trial_ends_at,
         current_period_start=sub.current_period_start,

@@ -11,6 +11,7 @@ def active_subscription_summary(tenant_id: str, clock: Clock = business_clock) -
     """The tenant's live subscription as it stands now (trial and period transitions applied), or None."""
     from meterplex.subscriptions.models import as_of
     from meterplex.subscriptions.repository import DynamoSubscriptionRepository
+    from meterplex.subscriptions.standing import read_standing, shown_status
 
     current = DynamoSubscriptionRepository().current(tenant_id)
     if current is None:
@@ -23,7 +24,7 @@ def active_subscription_summary(tenant_id: str, clock: Clock = business_clock) -
         "planId": sub.plan_id,
         "planSlug": sub.plan_slug,
         "planName": sub.plan_name,
-        "status": sub.status.value,
+        "status": shown_status(sub.status.value, sub.is_live, read_standing(tenant_id).level),
         "interval": sub.interval.value,
         "amount": sub.amount,
         "currency": sub.currency,

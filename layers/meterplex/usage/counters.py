@@ -40,8 +40,10 @@ MAX_RECEIPTS_PER_TRANSACTION = 99  # + the counter update = DynamoDB's limit of 
 MAX_KEYS_PER_BATCH_GET = 100
 MAX_ATTEMPTS = 6
 # A receipt must outlive every redelivery of its events: the usage item's dedup lifetime (received +
-# late window + 1 day, ADR 0020) bounds them all; 37 days covers the default 35-day late window.
-RECEIPT_TTL = timedelta(days=37)
+# late window + 1 day, ADR 0020) bounds them all. A receipt is written after its events were received,
+# so it lives for the late window + this margin from its write: never shorter than its usage items.
+RECEIPT_MARGIN = timedelta(days=2)
+DEFAULT_LATE_WINDOW = timedelta(days=35)  # UsageWindowSettings' default
 CHECK_FAILED = "ConditionalCheckFailed"
 
 
@@ -124,9 +126,16 @@ def by_request(records: Sequence[UsageRecord]) -> dict[str, list[UsageRecord]]:
 
 class CounterStore:
     def __init__(
-        self, core_table: str, usage_table: str, client: Any | None = None, clock: Clock = business_clock
+        self,
+        core_table: str,
+        usage_table: str,
+        client: Any | None = None,
+        clock: Clock = business_clock,
+        *,
+        late_window: timedelta = DEFAULT_LATE_WINDOW,
     ) -> None:
         self.client = client or dynamodb_client()
+        self.receipt_ttl = late_window + RECEIPT_MARGIN
         self.core_table = core_table
         self.usage_table = usage_table
         self.counters = UsageCounters(core_table, self.client)
@@ -247,7 +256,7 @@ class CounterStore:
                 ReceiptAttr.COUNTED: {"B": receipt.bits},
                 ReceiptAttr.UNITS: {"N": str(receipt.units)},
                 ReceiptAttr.EVENTS: {"N": str(receipt.events)},
-                ReceiptAttr.EXPIRES_AT: {"N": str(epoch_s(self.clock.now() + RECEIPT_TTL))},
+                ReceiptAttr.EXPIRES_AT: {"N": str(epoch_s(self.clock.now() + self.receipt_ttl))},
             },
         }
         if seen.stored:

@@ -13,7 +13,7 @@ import pytest
 import respx
 from conftest import BASE, envelope, make_client
 
-from meterplex_client import AsyncMeterplex, ConflictError
+from meterplex_client import AsyncMeterplex, ConflictError, PaymentRequiredError
 
 V1 = f"{BASE}/api/v1"
 WHEN = "2026-12-01T00:00:00Z"
@@ -274,3 +274,30 @@ async def test_async_invoices(tmp_path: Path) -> None:
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+@respx.mock
+def test_refund_posts_the_amount_and_an_unpaid_consume_is_payment_required(tmp_path: Path) -> None:
+    refund = {
+        "id": "re_1",
+        "invoiceId": "inv_1",
+        "paymentId": "pay_1",
+        "amount": 1000,
+        "currency": "usd",
+        "status": "PENDING",
+        "failureReason": None,
+        "createdAt": WHEN,
+    }
+    route = respx.post(f"{V1}/invoices/inv_1/refund").respond(201, json=refund)
+    refused = envelope(402, "PAYMENT_REQUIRED", "The tenant is UNPAID")
+    respx.post(f"{V1}/entitlements/api_calls/consume").respond(402, json=refused)
+    mp, _ = make_client(tmp_path)
+
+    answer = mp.invoices.refund("inv_1", amount=1000)
+    assert (answer.status, answer.amount, answer.payment_id) == ("PENDING", 1000, "pay_1")
+    assert json.loads(route.calls.last.request.content) == {"amount": 1000}
+    mp.invoices.refund("inv_1")  # the whole rest: no amount sent
+    assert json.loads(route.calls.last.request.content) == {}
+    with pytest.raises(PaymentRequiredError) as raised:
+        mp.entitlements.consume("api_calls", 1)
+    assert raised.value.code == "PAYMENT_REQUIRED"

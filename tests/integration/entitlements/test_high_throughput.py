@@ -22,6 +22,7 @@ from meterplex.platform.errors import Forbidden
 from meterplex.platform.settings import CoreTableSettings, load
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService
+from tests.integration.billing.helpers import billing
 from tests.integration.catalog.builders import build_plan
 from tests.integration.catalog.handlers import serialize_moto_writes
 
@@ -125,6 +126,12 @@ def test_50_workers_on_sharded_soft_counters_bill_exactly_what_was_consumed() ->
     # AND the units really went to the shards, not to the one grant item
     _, shards = GrantStore().with_shards(grant, grant.window_start)
     assert len(shards) == COUNTER_SHARDS and sum(shards) > consumed // 2
+    # AND the invoice of the period bills exactly that: its usage line counted every unit and
+    # billed the overage above the 1,000 included, at 10 hundredths of a cent each
+    invoice = billing().generate(tenant, subscription_id)
+    (line,) = [li for li in invoice.line_items if li.feature_lookup_key == feature]
+    assert sum(u.counted for u in line.usage) == consumed
+    assert line.quantity == consumed - 1_000 and line.amount == ((consumed - 1_000) * 10 + 50) // 100
 
 
 def test_a_lease_holder_gives_back_what_it_did_not_spend() -> None:
@@ -150,7 +157,8 @@ def test_a_grant_switched_back_takes_the_single_item_path_again() -> None:
     answer = service.consume(tenant, feature, 2)
     grant = GrantStore().get(tenant, feature)
     assert grant is not None and not grant.high_throughput
-    assert answer["used"] == grant.used == 5  # the grant item's own units: 3 + 2
-    assert EntitlementService(GrantStore()).check(tenant, feature)["used"] == 5  # back to one read
+    assert answer["used"] == grant.used == 5  # one write on the grant item (3 + 2): its own units
     _, shards = GrantStore().with_shards(grant, iso(grant.current_window(system_clock.now())[0]))
-    assert sum(shards) == 4  # the shard still holds its units: billing reads them (UsageCounters)
+    assert sum(shards) == 4  # the shard still holds the units consumed before the switch
+    # and a check still counts them, as billing does: 3 + 4 + 2, not the grant item's 5
+    assert EntitlementService(GrantStore()).check(tenant, feature)["used"] == 9

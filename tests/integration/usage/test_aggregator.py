@@ -266,3 +266,32 @@ def test_a_redrive_of_counted_events_adds_nothing_and_of_uncounted_ones_counts_t
     aggregate(counted + lost, first_offset=9_000)
     # THEN the four never counted are counted, the six are not counted again
     assert check_used(world, "calls") == 10
+
+
+def test_a_receipt_outlives_its_usage_items_whatever_the_late_window() -> None:
+    # GIVEN a platform configured with a 200-day late window (the setting allows up to 365)
+    from meterplex.platform.settings import UsageSettings, load
+    from meterplex.usage.keys import ReceiptAttr, receipt_pk, receipt_sk
+    from meterplex.usage.models import record_from_envelope
+
+    settings = load(UsageSettings)
+    late = timedelta(days=200)
+    world = subscribed()
+    records = [record_from_envelope(v) for v in envelopes(world.tenant, accepted(world, calls(world, 3)))]
+    store = counters.CounterStore(settings.core_table, settings.usage_table, late_window=late)
+    # WHEN its aggregator counts the events
+    store.apply(records[0].counter, records)
+    # THEN their receipt expires no sooner than a usage item stored with that window would: a
+    # re-drive of these events within their dedup lifetime still finds their bits set
+    key, (request_id, _) = records[0].counter, records[0].receipt
+    receipt = dynamodb_client().get_item(
+        TableName=settings.usage_table,
+        Key={
+            "pk": {"S": receipt_pk(world.tenant, request_id)},
+            "sk": {"S": receipt_sk(key.feature, key.subscription_id, key.window_start)},
+        },
+        ConsistentRead=True,
+    )["Item"]
+    received = max(datetime.fromisoformat(r.received_at) for r in records)
+    usage_item_expires = received + late + timedelta(days=1)
+    assert int(receipt[ReceiptAttr.EXPIRES_AT]["N"]) >= usage_item_expires.timestamp()

@@ -20,6 +20,7 @@ from meterplex.subscriptions.schemas import (
     subscription_out,
 )
 from meterplex.subscriptions.service import SubscriptionService
+from meterplex.subscriptions.standing import read_standing
 
 router = Router()
 TAGS = ["Subscriptions"]
@@ -66,7 +67,8 @@ def subscribe(body: Annotated[SubscribeRequest, Body()]) -> Response[Subscriptio
     security=AUTH_TENANT,
 )
 def active_subscription() -> SubscriptionOut:
-    return subscription_out(subscription_service().active(_access().tenant_id))
+    tenant_id = _access().tenant_id
+    return subscription_out(subscription_service().active(tenant_id), read_standing(tenant_id).level)
 
 
 @router.get(
@@ -76,7 +78,9 @@ def list_subscriptions(
     page: Annotated[PageNumber, Query()] = 1,
     limit: Annotated[PageLimit, Query()] = DEFAULT_LIMIT,
 ) -> SubscriptionPage:
-    subs = [subscription_out(s) for s in subscription_service().history(_access().tenant_id)]
+    tenant_id = _access().tenant_id
+    level = read_standing(tenant_id).level
+    subs = [subscription_out(s, level) for s in subscription_service().history(tenant_id)]
     return SubscriptionPage.model_validate(paginate(subs, page, limit))
 
 

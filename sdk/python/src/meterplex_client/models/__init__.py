@@ -1,7 +1,7 @@
 """Typed models of the Meterplex API (camelCase on the wire, snake_case attributes)."""
 
 from meterplex_client.models.base import Message, Page, PageMeta
-from meterplex_client.models.billing import Balance, Invoice, LedgerEntry, LineItem, Payment
+from meterplex_client.models.billing import Balance, Invoice, LedgerEntry, LineItem, Payment, Refund
 from meterplex_client.models.catalog import Feature, Plan, PlanEntitlement, Price
 from meterplex_client.models.entitlements import ConsumeResult, EntitlementCheck
 from meterplex_client.models.identity import (
@@ -49,6 +49,7 @@ __all__ = [
     "Plan",
     "PlanEntitlement",
     "Price",
+    "Refund",
     "RegisterResult",
     "Subscription",
     "Tenant",

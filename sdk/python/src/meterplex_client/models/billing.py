@@ -98,3 +98,20 @@ class Payment(Model):
     attempt_number: int
     next_retry_at: datetime | None = None
     created_at: datetime
+
+
+class Refund(Model):
+    """`POST /invoices/{invoiceId}/refund` (201): PENDING until the provider's answer is processed."""
+
+    id: str
+    invoice_id: str
+    payment_id: str
+    amount: int
+    currency: str
+    status: str
+    failure_reason: str | None = None
+    created_at: datetime
+
+
+class RefundRequest(Body):
+    amount: int | None = None

@@ -43,6 +43,7 @@ class ConsumeResult(Model):
     used: int | None = None
     remaining: int | None = None
     overage: int | None = None
+    past_due: bool | None = None  # an invoice of the tenant is in dunning (SPEC §8.2)
     degraded: bool = False
     idempotency_key: str | None = None
 

@@ -31,6 +31,7 @@ class Tenant(Model):
     slug: str
     status: str
     metadata: dict[str, Any]
+    collection: str = "automatic"  # how invoices are paid: automatic | manual (SPEC §8.2)
     created_at: datetime
     updated_at: datetime
 

@@ -11,6 +11,8 @@ from meterplex_client.models.billing import (
     LedgerEntry,
     LineItems,
     Payment,
+    Refund,
+    RefundRequest,
 )
 from meterplex_client.resources.paging import page_params
 
@@ -50,6 +52,11 @@ class Invoices(Resource[M]):
     @endpoint("POST", "/invoices/{id}/mark-paid", response=Invoice)
     def mark_paid(self, invoice_id: str) -> Args:
         return Args.of(invoice_id)
+
+    @endpoint("POST", "/invoices/{id}/refund", response=Refund, body=RefundRequest)
+    def refund(self, invoice_id: str, *, amount: int | None = None) -> Args:
+        """Refund a PAID invoice's payment (cents; default: all not refunded yet). OWNER/ADMIN/BILLING."""
+        return Args.of(invoice_id, json=RefundRequest(amount=amount))
 
     @endpoint("POST", "/invoices/{id}/void", response=Invoice)
     def void(self, invoice_id: str) -> Args:

@@ -1,0 +1,17 @@
+"""payments_api: payment attempts and refunds (see infra/topology.py for its routes)."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from meterplex.platform.api import create_app
+from meterplex.platform.observability import logger, metrics, tracer
+from meterplex.route_groups import ROUTE_GROUPS
+
+app = create_app(*ROUTE_GROUPS["payments_api"]())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
