@@ -44,6 +44,9 @@ NOT_AUDITED: dict[tuple[str, str], str] = {
     "consumed units are usage, kept with their idempotency key — usage is not a resource change",
     ("POST", V1 + "/usage/events"): "usage itself: each event is stored once with its eventId and the "
     "request's correlation id; the audit trail records changes to resources, not metered usage",
+    ("POST", V1 + "/webhooks/stripe"): "a payment provider's notification, verified and stored once "
+    "under the provider's event id (its own record); nobody of ours acts",
+    ("POST", V1 + "/webhooks/fake"): "the fake provider's notification (local and test stages): as Stripe's",
 }
 
 
@@ -258,6 +261,25 @@ def _dead_letter(step: str) -> Callable[[World], Act]:
     return scenario
 
 
+def _refund(w: World) -> Act:
+    """A PAID invoice through the (fake) provider, refunded by its tenant's OWNER (handler call with
+    the gateway's principal, as the payments tests build such a tenant)."""
+    from tests.integration.catalog.handlers import call
+    from tests.integration.payments.test_payments_routes import _tenant_with_payments
+
+    _, invoice_id, _, owner = _tenant_with_payments("succeed")
+    correlation_id = f"audit-walk-{uuid.uuid4()}"
+    reply = call(
+        "payments_api",
+        "POST",
+        f"{V1}/invoices/{invoice_id}/refund",
+        {"amount": 100},
+        headers={"x-correlation-id": correlation_id},
+        **owner,
+    )
+    return Act(reply, correlation_id)
+
+
 def _own(method: str, path: str, body: Any = None, *, tenant: bool = False) -> Callable[[World], Act]:
     """A write the caller does to itself or its own tenant (`{id}` = the tenant, `{self}` = itself)."""
 
@@ -321,6 +343,7 @@ SCENARIOS: dict[tuple[str, str], Callable[[World], Act]] = {
     ("POST", V1 + "/invoices/{invoiceId}/finalize"): _invoice_step("finalize"),
     ("POST", V1 + "/invoices/{invoiceId}/mark-paid"): _invoice_step("mark-paid", "finalize"),
     ("POST", V1 + "/invoices/{invoiceId}/void"): _invoice_step("void", "finalize"),
+    ("POST", V1 + "/invoices/{invoiceId}/refund"): _refund,
     ("POST", V1 + "/admin/clock/advance"): _clock("advance"),
     ("POST", V1 + "/admin/clock/reset"): _clock("reset"),
     ("POST", V1 + "/admin/dead-letter/{id}/retry"): _dead_letter("retry"),
