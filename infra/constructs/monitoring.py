@@ -130,9 +130,7 @@ class Monitoring(Construct):
                 statistic="Sum",
                 label=f"{name} dead letters",
             )
-            self._alarm(
-                f"{_pascal(name)}DeadLettered", stored, 1, f"{name} put a record in the dead-letter store"
-            )
+            self._alarm(f"{_pascal(name)}DeadLettersStored", stored, 1, f"{name} dead-lettered a record")
             pipeline_metrics.append(stored)
         for name in sorted(set(scheduled_functions)):
             runs = functions[name].metric_invocations(period=Duration.days(1), statistic="Sum", label=name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, NestedStack, Stack
 from constructs import Construct
 
 from infra.constructs.api import Api
@@ -68,8 +68,10 @@ class ServiceStack(Stack):
         dead_letter_queues = dict(pipeline.dead_letter_queues)
         if schedules.dead_letter_queue:
             dead_letter_queues["Schedules"] = schedules.dead_letter_queue
+        # Alarms and the dashboard in a nested stack: the service stack stays under
+        # CloudFormation's 500 resources per stack (one resource here instead of ~80).
         monitoring = Monitoring(
-            self,
+            NestedStack(self, "MonitoringStack"),
             "Monitoring",
             config=config,
             functions=functions.by_name,

@@ -17,7 +17,7 @@ import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk import App, Stack
+from aws_cdk import App, NestedStack, Stack
 from aws_cdk.assertions import Template
 
 from infra.app import build
@@ -31,8 +31,15 @@ class Synthesized:
     outdir: Path
 
     @property
+    def monitoring(self) -> Template:
+        """The nested stack of alarms and the dashboard (infra/stacks/service.py)."""
+        (nested,) = [c for c in self.stack.node.find_all() if isinstance(c, NestedStack)]
+        return Template.from_stack(nested)
+
+    @property
     def resources(self) -> dict[str, dict[str, Any]]:
-        return self.template.to_json()["Resources"]
+        """The service stack's resources and its nested monitoring stack's."""
+        return self.template.to_json()["Resources"] | self.monitoring.to_json()["Resources"]
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v["Type"] == kind}

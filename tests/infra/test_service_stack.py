@@ -426,7 +426,7 @@ def test_alarms_cover_errors_throttles_dlq_iterator_age_lag_and_5xx(dev: Synthes
     assert alarms.count("OffsetLag") == len({t.function for t in topology.KAFKA_TRIGGERS})
     for alarm in dev.of_type("AWS::CloudWatch::Alarm").values():
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the alarm topic"
-    dev.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    dev.monitoring.resource_count_is("AWS::CloudWatch::Dashboard", 1)
 
 
 # -- linters -----------------------------------------------------------------------------------
