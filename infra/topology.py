@@ -92,6 +92,9 @@ class Function:
     keys: dict[str, Access] = field(default_factory=dict)  # KMS keys: READ = Decrypt, WRITE = Encrypt
     invokes: tuple[str, ...] = ()  # functions it invokes (Lambda Invoke)
     scans: tuple[str, ...] = ()  # tables it Scans (batch jobs only; request paths Query)
+    retries_dead_letters: bool = False  # invokes every consumer function (dead-letter retry, ADR 0091)
+    # consumes every event source mapping's on-failure queue, re-reading stream records (ADR 0091)
+    takes_dead_letters: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,9 @@ TABLES: tuple[Table, ...] = (
     Table(
         name=CORE,
         env_var=env.CORE_TABLE,
-        indexes=(GlobalIndex("gsi1", "gsi1pk", "gsi1sk"),),
+        # gsi1 is overloaded (catalog lookups, the billing due index, audit by month); gsi2–gsi4
+        # serve the audit trail's filters: tenant, actor, resource (ADR 0090).
+        indexes=tuple(GlobalIndex(f"gsi{n}", f"gsi{n}pk", f"gsi{n}sk") for n in (1, 2, 3, 4)),
     ),
     Table(name=USAGE, env_var=env.USAGE_TABLE),
 )
@@ -254,10 +259,18 @@ FUNCTIONS: tuple[Function, ...] = (
     # -- test clock (SPEC §8.1, ADR 0050) --
     Function(
         "admin_api",
-        "Platform admin: the test clock (show, advance running the due schedules, reset)",
+        "Platform admin: the test clock, audit logs, dead letters (list, retry, discard), overview",
         timeout_s=120,  # advance answers within its budget (20 s, under API Gateway's 29 s) + one firing
-        tables={CORE: RW},  # the CLOCK item
+        tables={CORE: RW, USAGE: RO},  # CLOCK, audit, dead letters; the usage tally (overview)
         runs_schedules=True,
+        retries_dead_letters=True,
+    ),
+    Function(
+        "dead_letter_intake",
+        "Event source mappings' on-failure queues → the dead-letter store (stream records re-read)",
+        timeout_s=60,
+        tables={CORE: RW},
+        takes_dead_letters=True,
     ),
     # -- billing (ADR 0041–0043)
     Function(
@@ -468,6 +481,18 @@ ROUTES: tuple[Route, ...] = (
         ("GET", "/admin/clock"),
         ("POST", "/admin/clock/advance"),
         ("POST", "/admin/clock/reset"),
+    ),
+    # -- admin: audit, dead letters, overview (SPEC §8.4, ADR 0090–0092); platform admin only --
+    *_routes(
+        "admin_api",
+        Auth.USER,
+        ("GET", "/admin/audit-logs"),
+        ("GET", "/admin/audit-logs/{id}"),
+        ("GET", "/admin/dead-letter"),
+        ("GET", "/admin/dead-letter/{id}"),
+        ("POST", "/admin/dead-letter/{id}/retry"),
+        ("POST", "/admin/dead-letter/{id}/discard"),
+        ("GET", "/admin/overview"),
     ),
     *_routes(
         "billing_api",

@@ -1,10 +1,13 @@
-"""audit_writer: domain events from Kafka → the tenant's audit trail (idempotent; poison → dead letters)."""
+"""audit_writer: the audit events among the domain topic's messages → the audit trail (idempotent;
+poison → dead letters). Other domain events (subscription, payment… lifecycles) are not audit
+records: their write's own audit event is (ADR 0090)."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from meterplex.audit.repository import keep_in_trail
+from meterplex.platform.audit import is_audit_event
 from meterplex.platform.consumer import KafkaConsumer, domain_event_of
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.observability import logger, metrics, tracer
@@ -14,6 +17,8 @@ consumer = KafkaConsumer(CONSUMER, domain_event_of)
 
 
 def keep(event: DomainEvent) -> None:
+    if not is_audit_event(event):
+        return
     if not keep_in_trail(event):
         logger.info("audit event already recorded", event_id=event.id)
 

@@ -138,6 +138,12 @@ class Topology:
     def stream_tables(self, function: str) -> tuple[str, ...]:
         return tuple(t.table for t in self.stream_triggers if t.function == function)
 
+    @property
+    def consumers(self) -> tuple[str, ...]:
+        """Every function a trigger invokes: the consumers whose dead letters an admin retries."""
+        names = {t.function for t in self.stream_triggers} | {t.function for t in self.kafka_triggers}
+        return tuple(sorted(names))
+
     def connects_to_kafka(self, fn: topo.Function) -> bool:
         """Opens its own Kafka connection, so runs in the VPC beside the cluster."""
         return bool(fn.produces) or fn.kafka_describe

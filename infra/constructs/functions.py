@@ -15,12 +15,16 @@
 | `sends_to`, `keys`, QueueTriggers | see infra/constructs/queues.py                               |
 | `scans=(table,)`                  | Scan on that table (a batch job: reconciliation, ADR 0095)   |
 | `invokes=(function,)`             | InvokeFunction on it, its name in `MP_<FUNCTION>_FUNCTION`   |
+| `retries_dead_letters`            | InvokeFunction on every trigger's consumer (dead-letter retry)|
+| `takes_dead_letters`              | stream reads on every triggering stream (re-read by sequence) |
 
 Stages with the test clock (every stage but prod, ADR 0050) set `MP_TEST_CLOCK=true` on every
 function, and give the functions that run schedules the schedules as `MP_SCHEDULES`.
 """
 
 from __future__ import annotations
+
+import json
 
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
@@ -166,6 +170,28 @@ class Functions(Construct):
         self._wire_invocations(topology)
         if config.test_clock_enabled:
             self._wire_test_clock(config, topology)
+        self._wire_dead_letter_retries(topology)
+
+    def _wire_dead_letter_retries(self, topology: Topology) -> None:
+        """A dead letter's retry invokes the consumer that failed (ADR 0091): the functions that
+        retry get every consumer's physical name and InvokeFunction on exactly those."""
+        consumers = [name for name in topology.consumers if name in self.by_name]
+        targets = {name: self.by_name[name].function_name for name in consumers}
+        for spec in topology.functions:
+            if spec.takes_dead_letters:  # names the consumer of each failure it takes
+                self.by_name[spec.name].add_environment(
+                    env.DEAD_LETTER_TARGETS, json.dumps(targets, sort_keys=True)
+                )
+            if not spec.retries_dead_letters or not consumers:
+                continue
+            function = self.by_name[spec.name]
+            function.add_environment(env.DEAD_LETTER_TARGETS, json.dumps(targets, sort_keys=True))
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"],
+                    resources=[self.by_name[name].function_arn for name in consumers],
+                )
+            )
 
     def _wire_invocations(self, topology: Topology) -> None:
         for spec in topology.functions:
@@ -260,7 +286,13 @@ class Functions(Construct):
             allow(actions, [tables.by_name[name].table_arn, *tables.index_arns(topology, name)])
         for name in spec.scans:
             allow(("dynamodb:Scan",), [tables.by_name[name].table_arn])
-        for name in topology.stream_tables(spec.name):
+        # its triggers' streams; the intake re-reads failed records from every triggering stream
+        streams = (
+            {t.table for t in topology.stream_triggers}
+            if spec.takes_dead_letters
+            else set(topology.stream_tables(spec.name))
+        )
+        for name in sorted(streams):
             stream_arn = tables.by_name[name].table_stream_arn
             assert stream_arn is not None  # every table has a stream
             allow(STREAM_ACTIONS, [stream_arn])

@@ -1,9 +1,9 @@
 """Alarms and one dashboard: function errors and throttles, DLQ depth, stream iterator age, Kafka
-consumer lag (OffsetLag), API 5xx, a scheduled function that did not run (a missed daily billing
-run is no invoices), payments' own (ADR 0060): a provider event dead-lettered, a burst of
-webhooks that do not verify (a wrong signing secret, or someone forging them), and outbound
-webhooks' (ADR 0080): exhausted deliveries, a queue whose oldest message waits. Alarms notify an
-SNS topic (subscribe with `-c alarmEmail=`)."""
+consumer lag (OffsetLag), dead letters stored (> 0), API 5xx, a scheduled function that did not
+run (a missed daily billing run is no invoices), payments' own (ADR 0060): a provider event
+dead-lettered, a burst of webhooks that do not verify (a wrong signing secret, or someone forging
+them), and outbound webhooks' (ADR 0080): exhausted deliveries, a queue whose oldest message waits.
+Alarms notify an SNS topic (subscribe with `-c alarmEmail=`)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.config import METRICS_NAMESPACE, StageConfig
+from meterplex.platform.dead_letters import DEAD_LETTERED_METRIC
 
 PERIOD = Duration.minutes(5)
 ITERATOR_AGE_MS = 60_000  # the outbox is more than a minute behind
@@ -66,6 +67,7 @@ class Monitoring(Construct):
         kafka_functions: list[str],
         scheduled_functions: tuple[str, ...] = (),
         queues: dict[str, sqs.Queue] | None = None,
+        dead_lettering_functions: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, id)
         self.topic = sns.Topic(
@@ -136,6 +138,18 @@ class Monitoring(Construct):
                 f"{_pascal(name)}OffsetLag", lag, OFFSET_LAG, f"{name}'s consumer group is behind", periods=3
             )
             pipeline_metrics.append(lag)
+        for name in sorted(set(dead_lettering_functions)):
+            # EMF from `platform.dead_letters.dead_letter` (ADR 0091): the store gained a record
+            stored = cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=DEAD_LETTERED_METRIC,
+                dimensions_map={"service": f"meterplex-{name}"},
+                period=PERIOD,
+                statistic="Sum",
+                label=f"{name} dead letters",
+            )
+            self._alarm(f"{_pascal(name)}DeadLettersStored", stored, 1, f"{name} dead-lettered a record")
+            pipeline_metrics.append(stored)
         for name in sorted(set(scheduled_functions)):
             runs = functions[name].metric_invocations(period=Duration.days(1), statistic="Sum", label=name)
             self._alarm(

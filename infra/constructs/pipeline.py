@@ -2,7 +2,9 @@
 
 Every mapping reports partial batch failures (`ReportBatchItemFailures`): the functions use
 Powertools' BatchProcessor, so one bad record is retried alone and never replays the batch.
-A stream mapping that exhausts its retries sends the record's pointer to an encrypted SQS DLQ.
+A mapping that exhausts its retries sends where the batch was to an encrypted SQS DLQ; every DLQ
+feeds `dead_letter_intake`, which re-reads stream records by sequence number into the one
+dead-letter store (ADR 0091).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -129,6 +132,19 @@ class Pipeline(Construct):
                 mapping.node.add_dependency(function.role)
             mapping.node.add_dependency(kafka.topics)
             self.kafka_functions.append(kafka_trigger.function)
+
+        intake = next((f for f in topology.functions if f.takes_dead_letters), None)
+        if intake is not None and self.dead_letter_queues:
+            self._wire_intake(functions[intake.name])
+
+    def _wire_intake(self, intake: lambda_.Function) -> None:
+        """Every on-failure queue feeds the intake, which re-reads the failed stream records by
+        sequence number (the queues hold only where they were: ADR 0091; its stream reads are
+        granted with its role, in `Functions`)."""
+        for queue in self.dead_letter_queues.values():
+            intake.add_event_source(
+                sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True)
+            )
 
 
 def _pascal(name: str) -> str:

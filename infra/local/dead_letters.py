@@ -1,4 +1,7 @@
-"""The event source mappings' on-failure destination, locally: `.local/dlq/<function>.jsonl`."""
+"""The event source mappings' on-failure destination, locally: `.local/dlq/<function>.jsonl` (the
+SQS queue of AWS), and — what `dead_letter_intake` does with that queue in AWS — every failed
+record in the one dead-letter store (ADR 0091). Locally the poller still holds the records, so
+they are stored as they are, with no re-read from the stream."""
 
 from __future__ import annotations
 
@@ -37,6 +40,8 @@ class DeadLetters:
                         "record": record,
                     }
                     file.write(json.dumps(line, default=str) + "\n")
+        for record in records:
+            store(function, record, source=source, reason=reason, attempts=attempts)
         log.warning(
             "%d record(s) of %s sent to the on-failure destination %s after %d attempt(s): %s",
             len(records),
@@ -51,3 +56,40 @@ class DeadLetters:
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def store(function: str, record: Any, *, source: str, reason: str, attempts: int) -> None:
+    """One failed record into the dead-letter store, as the intake keeps it in AWS."""
+    import base64
+
+    from meterplex.platform.clock import system_clock
+    from meterplex.platform.dead_letters import RecordKind, dead_letter
+    from meterplex.platform.relay import stream_source_of, tenant_of_stream_record
+
+    why = f"retries exhausted ({attempts} attempts): {reason}"
+    try:
+        if source == "aws:dynamodb":
+            dead_letter(
+                consumer=function,
+                source=stream_source_of(record),
+                reason=why,
+                payload=json.dumps((record.get("dynamodb") or {}).get("NewImage") or {}, default=str),
+                at=system_clock.now(),
+                record=record,
+                kind=RecordKind.STREAM,
+                tenant_id=tenant_of_stream_record(record),
+            )
+        else:
+            key = base64.b64decode(record.get("key") or b"").decode("utf-8", "replace") or None
+            dead_letter(
+                consumer=function,
+                source=f"{record.get('topic')}-{record.get('partition')}@{record.get('offset')}",
+                reason=why,
+                payload=base64.b64decode(record.get("value") or b"").decode("utf-8", "replace"),
+                at=system_clock.now(),
+                record=record,
+                kind=RecordKind.KAFKA,
+                tenant_id=key,
+            )
+    except Exception:  # the queue file keeps it; never lose the poller over the store
+        log.exception("could not store a dead letter of %s", function)

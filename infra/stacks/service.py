@@ -75,8 +75,10 @@ class ServiceStack(Stack):
         dead_letter_queues = dict(pipeline.dead_letter_queues) | queues.dead_letter_queues
         if schedules.dead_letter_queue:
             dead_letter_queues["Schedules"] = schedules.dead_letter_queue
+        # Alarms and the dashboard in a nested stack: the service stack stays under
+        # CloudFormation's 500 resources per stack (one resource here instead of ~80).
         monitoring = Monitoring(
-            self,
+            NestedStack(self, "MonitoringStack"),
             "Monitoring",
             config=config,
             functions=functions.by_name,
@@ -86,6 +88,11 @@ class ServiceStack(Stack):
             kafka_functions=pipeline.kafka_functions,
             scheduled_functions=tuple(s.function for s in topology.schedules),
             queues=queues.by_name,
+            # the consumers (they dead-letter poison) and the intake (exhausted retries)
+            dead_lettering_functions=tuple(
+                [*pipeline.stream_functions, *pipeline.kafka_functions]
+                + [f.name for f in topology.functions if f.takes_dead_letters]
+            ),
         )
 
         CfnOutput(self, "ApiUrl", value=api.url, description="base URL of the REST API (stage included)")

@@ -62,9 +62,12 @@ def _usage() -> list[Router]:
 
 
 def _admin() -> list[Router]:
+    from meterplex.admin import routes as admin
+    from meterplex.audit import admin_routes as audit_logs
+    from meterplex.identity.access import write_guard_router
     from meterplex.testclock import routes as clock
 
-    return [clock.router]
+    return [clock.router, audit_logs.router, admin.router, write_guard_router()]
 
 
 def _billing() -> list[Router]:

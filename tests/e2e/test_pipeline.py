@@ -42,14 +42,15 @@ def test_a_write_travels_the_outbox_through_kafka_to_its_consumer(local_cloud_ur
         )
         assert reply.status_code == 200, reply.text
         events = reply.json()["data"]
-        actions = {e["action"] for e in events}
+        actions = {e["type"] for e in events}
         time.sleep(0.1)
 
     # THEN the consumer wrote them to the tenant's audit trail, with the request's correlation id
     assert {"user.registered", "tenant.created"} <= actions, events
-    created = next(e for e in events if e["action"] == "tenant.created")
+    created = next(e for e in events if e["type"] == "tenant.created")
     assert created["correlationId"] == f"corr-{suffix}"
-    assert created["changes"]["slug"] == f"pipeline-{suffix}"
+    assert (created["resource"], created["action"]) == ("tenant", "create")
+    assert created["after"]["slug"] == f"pipeline-{suffix}"
     assert "password" not in str(events).lower() or "[REDACTED]" in str(events)
 
 

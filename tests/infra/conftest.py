@@ -31,9 +31,19 @@ class Synthesized:
     outdir: Path
 
     @property
+    def monitoring(self) -> Template:
+        """The nested stack of alarms and the dashboard (infra/stacks/service.py)."""
+        (nested,) = [
+            c
+            for c in self.stack.node.find_all()
+            if isinstance(c, NestedStack) and c.node.id == "MonitoringStack"
+        ]
+        return Template.from_stack(nested)
+
+    @property
     def resources(self) -> dict[str, dict[str, Any]]:
-        """Every resource of the stack and of its nested stacks (the REST API's), the nested ones
-        with their parameters replaced by what the parent passes — as if they were one template."""
+        """Every resource of the stack and of its nested stacks (the REST API's, monitoring's), the
+        nested ones with their parameters replaced by what the parent passes — as one template."""
         resources = dict(self.template.to_json()["Resources"])
         for nested in (c for c in self.stack.node.find_all() if isinstance(c, NestedStack)):
             holder = resources[self.stack.resolve(nested.nested_stack_resource.logical_id)]  # type: ignore[union-attr]

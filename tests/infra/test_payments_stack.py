@@ -123,7 +123,7 @@ def test_prod_collects_with_stripe_and_refuses_the_fake(
     ],
 )
 def test_payments_alarms(dev: Synthesized, metric: str, service: str) -> None:
-    dev.template.has_resource_properties(
+    dev.monitoring.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
             "MetricName": metric,

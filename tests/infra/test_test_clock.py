@@ -19,7 +19,7 @@ from infra.constructs.runtime import PLACEHOLDER_CONTEXT, Runtime
 from infra.constructs.tables import Tables
 from meterplex.testclock.targets import load_targets
 from tests.infra.conftest import Synthesized, synthesize
-from tests.infra.test_service_stack import actions_of, api_methods, function_ids, role_statements
+from tests.infra.test_service_stack import api_methods, function_ids, role_statements
 
 CLOCK_ROUTES = [r for r in topology.ROUTES if r.path.startswith("/api/v1/admin/clock")]
 
@@ -55,8 +55,21 @@ def test_prod_has_no_test_clock_and_admin_api_may_invoke_nothing(prod_provisione
     for fn in topology.FUNCTIONS:
         assert "MP_TEST_CLOCK" not in variables(prod_provisioned, fn.name), fn.name
         assert "MP_SCHEDULES" not in variables(prod_provisioned, fn.name), fn.name
-    statements = role_statements(prod_provisioned, function_ids(prod_provisioned)["admin_api"])
-    assert not {a for a in actions_of(statements) if a.startswith("lambda:")}
+    # admin_api still invokes the consumers (dead-letter retries, ADR 0091), never a scheduled one
+    ids = function_ids(prod_provisioned)
+    statements = role_statements(prod_provisioned, ids["admin_api"])
+    invokes = [s for s in statements if any(str(a).startswith("lambda:") for a in _actions(s))]
+    assert all(_actions(s) == ["lambda:InvokeFunction"] for s in invokes)
+    invoked = json.dumps([s["Resource"] for s in invokes])
+    consumers = {t.function for t in topology.STREAM_TRIGGERS} | {t.function for t in topology.KAFKA_TRIGGERS}
+    for schedule in topology.SCHEDULES:
+        if schedule.function not in consumers:
+            assert ids[schedule.function] not in invoked, schedule.function
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
 
 
 def test_a_prod_stage_with_the_test_clock_on_does_not_synthesize(tmp_path: Path) -> None:
@@ -126,13 +139,14 @@ def test_admin_api_may_invoke_exactly_the_scheduled_functions(scheduled: dict[st
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]
         if "lambda:InvokeFunction" in json.dumps(statement["Action"])
     ]
-    (statement,) = invoke
-    assert statement["Action"] == "lambda:InvokeFunction"
-    targets = {resource["Fn::GetAtt"][0] for resource in statement["Resource"]}
-    assert targets == {
+    # one statement for the schedules; the other is the dead-letter retries' (every consumer)
+    assert all(statement["Action"] == "lambda:InvokeFunction" for statement in invoke)
+    scheduled_targets = {
         _function_logical_id(template, "usage_aggregator"),
         _function_logical_id(template, "audit_writer"),
     }
+    target_sets = [{resource["Fn::GetAtt"][0] for resource in statement["Resource"]} for statement in invoke]
+    assert scheduled_targets in target_sets and len(invoke) == 2
     # nobody else may invoke functions
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role} not in resource["Properties"]["Roles"]:

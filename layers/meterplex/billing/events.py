@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from meterplex.billing.models import Invoice, InvoiceStatus
+from meterplex.platform import audit
+from meterplex.platform.audit import Actor
 from meterplex.platform.clock import iso, parse_iso
 from meterplex.platform.events import ENVELOPE_VERSION, DomainEvent
 
@@ -66,6 +68,20 @@ def invoice_event(
         at=at,
         actor=actor,
         data={"resource": RESOURCE, "resourceId": invoice.id, "changes": invoice_fields(invoice, previous)},
+    )
+
+
+def invoice_audit(type_: str, actor: Actor, before: Invoice | None, after: Invoice) -> DomainEvent:
+    """The audit event of an invoice write (generate, finalize, mark-paid, void), ADR 0090."""
+    return audit.event(
+        type_,
+        actor=actor,
+        tenant_id=after.tenant_id,
+        resource=RESOURCE,
+        resource_id=after.id,
+        action="generate" if before is None else None,
+        before=invoice_fields(before, None) if before is not None else None,
+        after=invoice_fields(after, before.status if before is not None else None),
     )
 
 

@@ -18,11 +18,12 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from meterplex.billing.documents import from_document, to_document
-from meterplex.billing.models import Invoice
+from meterplex.billing.models import Invoice, InvoiceStatus
 from meterplex.billing.usage_billed import UsageBilledState
 from meterplex.platform import topics
+from meterplex.platform.audit import is_audit_event
 from meterplex.platform.clock import iso
-from meterplex.platform.core_table import CoreItem, core_connection
+from meterplex.platform.core_table import GSI2, CoreItem, core_connection
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
 from meterplex.platform.pagination import Key, exclusive_start, sort_key_cursor
@@ -50,6 +51,9 @@ def claim_sk(subscription_id: str, period_start: datetime) -> str:
 
 def year_sk(year: int) -> str:
     return f"YEAR#{year:04d}"
+
+
+OUTSTANDING_PK = "INVOICES#OUTSTANDING"
 
 
 class InvoiceRecord(CoreItem):
@@ -230,13 +234,26 @@ class BillingRepository:
     # -- helpers -----------------------------------------------------------------------------
     @staticmethod
     def _record(invoice: Invoice) -> InvoiceRecord:
+        # A FINALIZED invoice is on the sparse outstanding index (gsi2), by due date: the admin
+        # overview reads outstanding and overdue invoices there (paid and voided ones leave it).
+        outstanding = invoice.status is InvoiceStatus.FINALIZED and invoice.due_date is not None
         return InvoiceRecord(
             billing_pk(invoice.tenant_id),
             invoice_sk(invoice.id),
             status=invoice.status.value,
             subscriptionId=invoice.subscription_id,
             doc=json.dumps(to_document(invoice), separators=(",", ":")),
+            gsi2pk=OUTSTANDING_PK if outstanding else None,
+            gsi2sk=f"{iso(invoice.due_date)}#{invoice.tenant_id}#{invoice.id}"
+            if outstanding and invoice.due_date
+            else None,
         )
+
+    def outstanding(self) -> list[Invoice]:
+        """Every FINALIZED invoice of every tenant, by due date (the sparse outstanding index)."""
+        return [
+            from_document(json.loads(r.doc)) for r in InvoiceRecord.query(OUTSTANDING_PK, index_name=GSI2)
+        ]
 
     @staticmethod
     def _stage_usage_billed(
@@ -303,4 +320,6 @@ class BillingRepository:
 
 
 def _topic_of(event: DomainEvent) -> str:
+    if is_audit_event(event):
+        return topics.DOMAIN
     return topics.DOMAIN if event.type.startswith("subscription.") else topics.BILLING

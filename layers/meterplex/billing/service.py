@@ -33,6 +33,8 @@ from meterplex.billing.repository import CommitConflict, Numbering, Settlement
 from meterplex.billing.usage_billed import UsageBilledState
 from meterplex.entitlements.counters import Counter
 from meterplex.periods import billing_period_at
+from meterplex.platform import audit
+from meterplex.platform.audit import Actor
 from meterplex.platform.clock import Clock, business_clock
 from meterplex.platform.errors import Conflict, ErrorKind, MeterplexError, NotFound
 from meterplex.platform.events import DomainEvent
@@ -192,7 +194,7 @@ class BillingService:
 
     # -- POST /invoices/generate ---------------------------------------------------------------
     def generate(
-        self, tenant_id: str, subscription_id: str | None = None, *, actor: str = "system"
+        self, tenant_id: str, subscription_id: str | None = None, *, actor: Actor = audit.SYSTEM
     ) -> Invoice:
         """A DRAFT invoice of the subscription's current span (full), or of its final span
         (prorated) once it was cancelled; idempotent per (subscription, period): 409 with the id."""
@@ -207,7 +209,10 @@ class BillingService:
                     claim_start=span.period_start,
                     state_before=state,
                     state_after=after,
-                    events=[events.invoice_event(events.CREATED, invoice, now, actor=actor)],
+                    events=[
+                        events.invoice_event(events.CREATED, invoice, now, actor=actor.id),
+                        events.invoice_audit(events.CREATED, actor, None, invoice),
+                    ],
                 )
             except CommitConflict as conflict:
                 if conflict.claimed_by:
@@ -275,16 +280,16 @@ class BillingService:
         )
 
     # -- the state machine -----------------------------------------------------------------------
-    def finalize(self, tenant_id: str, invoice_id: str, *, actor: str = "system") -> Invoice:
+    def finalize(self, tenant_id: str, invoice_id: str, *, actor: Actor = audit.SYSTEM) -> Invoice:
         return self._transition(tenant_id, invoice_id, Action.FINALIZE, actor)
 
-    def mark_paid(self, tenant_id: str, invoice_id: str, *, actor: str = "system") -> Invoice:
+    def mark_paid(self, tenant_id: str, invoice_id: str, *, actor: Actor = audit.SYSTEM) -> Invoice:
         return self._transition(tenant_id, invoice_id, Action.MARK_PAID, actor)
 
-    def void(self, tenant_id: str, invoice_id: str, *, actor: str = "system") -> Invoice:
+    def void(self, tenant_id: str, invoice_id: str, *, actor: Actor = audit.SYSTEM) -> Invoice:
         return self._transition(tenant_id, invoice_id, Action.VOID, actor)
 
-    def _transition(self, tenant_id: str, invoice_id: str, action: Action, actor: str) -> Invoice:
+    def _transition(self, tenant_id: str, invoice_id: str, action: Action, actor: Actor) -> Invoice:
         invoice = self.invoice(tenant_id, invoice_id)
         for attempt in range(MAX_ATTEMPTS):
             transition_target(invoice, action)  # 409 INVALID_TRANSITION
@@ -299,9 +304,10 @@ class BillingService:
                 after, type_ = paid(invoice, now), events.PAID
             else:
                 after, type_ = voided(invoice, now), events.VOIDED
-            event = events.invoice_event(type_, after, now, previous=invoice.status, actor=actor)
+            event = events.invoice_event(type_, after, now, previous=invoice.status, actor=actor.id)
+            record = events.invoice_audit(type_, actor, invoice, after)
             try:
-                self._store.transition(invoice, after, [event], numbering)
+                self._store.transition(invoice, after, [event, record], numbering)
             except CommitConflict as conflict:
                 if conflict.number_last is not None:
                     self._numbers.found(now.year, conflict.number_last)

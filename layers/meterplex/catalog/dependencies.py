@@ -8,6 +8,8 @@ from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel
 
 from meterplex.catalog.service import CatalogService
+from meterplex.platform.api import HasEvent, actor_of, principal_of
+from meterplex.platform.audit import Actor
 
 JSON = "application/json"
 
@@ -26,3 +28,10 @@ def created(body: BaseModel) -> Response:
 def no_content() -> Response[None]:
     """204 with no body at all (an empty string would be serialized as `null`)."""
     return Response(status_code=204, body=None)
+
+
+def platform_admin(router: HasEvent) -> Actor:
+    """The platform admin writing to the catalog (403 for anyone else), for the audit trail."""
+    principal = principal_of(router)
+    principal.require_platform_admin()
+    return actor_of(router, principal)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from meterplex.catalog.models import (
@@ -32,7 +32,9 @@ from meterplex.catalog.service import feature_archived, plan_archived
 from meterplex.platform.clock import iso, parse_iso, system_clock
 from meterplex.platform.core_table import GSI1, CoreItem, core_connection
 from meterplex.platform.errors import Conflict, NotFound
-from meterplex.platform.transactions import condition_failed, failed_keys, transaction
+from meterplex.platform.events import DomainEvent
+from meterplex.platform.outbox import stage_events
+from meterplex.platform.transactions import failed_keys, transaction
 
 PLANS_GSI_PK = "CATALOG#PLANS"
 FEATURES_GSI_PK = "CATALOG#FEATURES"
@@ -270,12 +272,13 @@ class DynamoCatalogRepository:
         return transaction(self._connection)
 
     # -- plans -------------------------------------------------------------------------------
-    def create_plan(self, plan: Plan) -> None:
+    def create_plan(self, plan: Plan, audit: DomainEvent) -> None:
         tx = self._transaction()
         try:
             with tx:
                 tx.save(_claim(slug_claim_pk(plan.slug), CLAIM_SK, plan.id), condition=_NEW)
                 tx.save(plan_to_item(plan), condition=_NEW)
+                stage_events(tx, [audit])
         except TransactWriteError as error:
             if (slug_claim_pk(plan.slug), CLAIM_SK) in failed_keys(tx, error):
                 raise Conflict(f"Plan slug '{plan.slug}' is taken", code="PLAN_SLUG_TAKEN") from error
@@ -314,11 +317,25 @@ class DynamoCatalogRepository:
     def list_plans(self) -> list[Plan]:
         return self._plans_from(list(CatalogRecord.query(PLANS_GSI_PK, index_name=GSI1)))
 
-    def save_plan(self, plan: Plan) -> None:
-        plan_to_item(plan).save(condition=CatalogRecord.pk.exists())
+    def save_plan(self, plan: Plan, audit: DomainEvent) -> None:
+        self._save_existing(plan_to_item(plan), audit)
+
+    def _save_existing(self, item: CatalogRecord, audit: DomainEvent) -> None:
+        """Replace an existing item (404 when it is gone), with the write's audit event."""
+        tx = self._transaction()
+        try:
+            with tx:
+                tx.save(item, condition=CatalogRecord.pk.exists())
+                stage_events(tx, [audit])
+        except TransactWriteError as error:
+            if (item.pk, item.sk) not in failed_keys(tx, error):
+                raise
+            raise NotFound(
+                f"{item.kind.title()} {item.id} not found", code=f"{item.kind}_NOT_FOUND"
+            ) from error
 
     # -- prices ------------------------------------------------------------------------------
-    def create_price(self, price: Price) -> None:
+    def create_price(self, price: Price, audit: DomainEvent) -> None:
         plan = self.get_plan(price.plan_id)
         if plan is None:
             raise NotFound(f"Plan {price.plan_id} not found", code="PLAN_NOT_FOUND")
@@ -334,6 +351,7 @@ class DynamoCatalogRepository:
                     ENTITY_SK_PLAN,
                     condition=CatalogRecord.status == CatalogStatus.ACTIVE.value,
                 )
+                stage_events(tx, [audit])
         except TransactWriteError as error:
             failed = failed_keys(tx, error)
             if (plan_pk(price.plan_id), claim_sk) in failed:
@@ -353,7 +371,7 @@ class DynamoCatalogRepository:
             )
         ]
 
-    def deactivate_price(self, price: Price) -> Price:
+    def deactivate_price(self, price: Price, audit: DomainEvent) -> Price:
         claim_sk = active_price_claim_sk(price.interval.value, price.currency)
         tx = self._transaction()
         try:
@@ -370,6 +388,7 @@ class DynamoCatalogRepository:
                     CatalogRecord(pk=plan_pk(price.plan_id), sk=claim_sk),
                     condition=CatalogRecord.ownerId == price.id,
                 )
+                stage_events(tx, [audit])
         except TransactWriteError as error:
             if (plan_pk(price.plan_id), f"PRICE#{price.id}") not in failed_keys(tx, error):
                 raise
@@ -377,12 +396,13 @@ class DynamoCatalogRepository:
         return price
 
     # -- features ----------------------------------------------------------------------------
-    def create_feature(self, feature: Feature) -> None:
+    def create_feature(self, feature: Feature, audit: DomainEvent) -> None:
         tx = self._transaction()
         try:
             with tx:
                 tx.save(_claim(lookup_key_claim_pk(feature.lookup_key), CLAIM_SK, feature.id), condition=_NEW)
                 tx.save(feature_to_item(feature), condition=_NEW)
+                stage_events(tx, [audit])
         except TransactWriteError as error:
             if (lookup_key_claim_pk(feature.lookup_key), CLAIM_SK) in failed_keys(tx, error):
                 raise Conflict(
@@ -406,11 +426,11 @@ class DynamoCatalogRepository:
     def list_features(self) -> list[Feature]:
         return [feature_from_item(i) for i in CatalogRecord.query(FEATURES_GSI_PK, index_name=GSI1)]
 
-    def save_feature(self, feature: Feature) -> None:
-        feature_to_item(feature).save(condition=CatalogRecord.pk.exists())
+    def save_feature(self, feature: Feature, audit: DomainEvent) -> None:
+        self._save_existing(feature_to_item(feature), audit)
 
     # -- entitlements ------------------------------------------------------------------------
-    def create_entitlement(self, entitlement: Entitlement) -> None:
+    def create_entitlement(self, entitlement: Entitlement, audit: DomainEvent) -> None:
         pk = plan_pk(entitlement.plan_id)
         active = CatalogRecord.status == CatalogStatus.ACTIVE.value
         tx = self._transaction()
@@ -424,6 +444,7 @@ class DynamoCatalogRepository:
                 tx.condition_check(
                     CatalogRecord, feature_pk(entitlement.feature_id), ENTITY_SK_FEATURE, condition=active
                 )
+                stage_events(tx, [audit])
         except TransactWriteError as error:
             failed = failed_keys(tx, error)
             if (pk, entitlement_claim_sk(entitlement.feature_id)) in failed:
@@ -445,16 +466,12 @@ class DynamoCatalogRepository:
             )
         ]
 
-    def save_entitlement(self, entitlement: Entitlement) -> None:
-        try:
-            entitlement_to_item(entitlement).save(condition=CatalogRecord.pk.exists())
-        except PutError as error:
-            if not condition_failed(error):
-                raise
-            raise NotFound(f"Entitlement {entitlement.id} not found", code="ENTITLEMENT_NOT_FOUND") from error
+    def save_entitlement(self, entitlement: Entitlement, audit: DomainEvent) -> None:
+        self._save_existing(entitlement_to_item(entitlement), audit)
 
-    def delete_entitlement(self, entitlement: Entitlement) -> None:
+    def delete_entitlement(self, entitlement: Entitlement, audit: DomainEvent) -> None:
         pk = plan_pk(entitlement.plan_id)
         with self._transaction() as tx:
             tx.delete(CatalogRecord(pk=pk, sk=f"ENT#{entitlement.id}"))
             tx.delete(CatalogRecord(pk=pk, sk=entitlement_claim_sk(entitlement.feature_id)))
+            stage_events(tx, [audit])

@@ -24,8 +24,11 @@ from meterplex.catalog.models import (
     ResetPeriod,
     Terms,
 )
+from meterplex.platform import audit
+from meterplex.platform.audit import Actor, snapshot
 from meterplex.platform.clock import Clock, system_clock
 from meterplex.platform.errors import FieldError, InvalidInput, NotFound
+from meterplex.platform.events import DomainEvent
 from meterplex.platform.ids import new_id
 
 # Wire names of the entitlement terms, per feature type (SPEC §3).
@@ -38,23 +41,23 @@ ALL_TERM_FIELDS = frozenset().union(*TERM_FIELDS.values())
 
 
 class CatalogRepository(Protocol):
-    def create_plan(self, plan: Plan) -> None: ...  # Conflict PLAN_SLUG_TAKEN
+    def create_plan(self, plan: Plan, audit: DomainEvent) -> None: ...  # Conflict PLAN_SLUG_TAKEN
     def get_plan(self, plan_id: str) -> Plan | None: ...  # with active prices
     def get_plan_by_slug(self, slug: str) -> Plan | None: ...
     def list_plans(self) -> list[Plan]: ...
-    def save_plan(self, plan: Plan) -> None: ...
-    def create_price(self, price: Price) -> None: ...  # Conflict ACTIVE_PRICE_EXISTS
+    def save_plan(self, plan: Plan, audit: DomainEvent) -> None: ...
+    def create_price(self, price: Price, audit: DomainEvent) -> None: ...  # Conflict ACTIVE_PRICE_EXISTS
     def list_prices(self, plan_id: str) -> list[Price]: ...
-    def deactivate_price(self, price: Price) -> Price: ...  # releases the (interval, currency) claim
-    def create_feature(self, feature: Feature) -> None: ...  # Conflict FEATURE_KEY_TAKEN
+    def deactivate_price(self, price: Price, audit: DomainEvent) -> Price: ...  # releases its claim
+    def create_feature(self, feature: Feature, audit: DomainEvent) -> None: ...  # Conflict FEATURE_KEY_TAKEN
     def get_feature(self, feature_id: str) -> Feature | None: ...
     def get_feature_by_key(self, lookup_key: str) -> Feature | None: ...
     def list_features(self) -> list[Feature]: ...
-    def save_feature(self, feature: Feature) -> None: ...
-    def create_entitlement(self, entitlement: Entitlement) -> None: ...  # Conflict / InvalidInput
+    def save_feature(self, feature: Feature, audit: DomainEvent) -> None: ...
+    def create_entitlement(self, entitlement: Entitlement, audit: DomainEvent) -> None: ...  # Conflict
     def list_entitlements(self, plan_id: str) -> list[Entitlement]: ...
-    def save_entitlement(self, entitlement: Entitlement) -> None: ...
-    def delete_entitlement(self, entitlement: Entitlement) -> None: ...
+    def save_entitlement(self, entitlement: Entitlement, audit: DomainEvent) -> None: ...
+    def delete_entitlement(self, entitlement: Entitlement, audit: DomainEvent) -> None: ...
 
 
 def plan_not_found(plan_id: str) -> NotFound:
@@ -71,6 +74,23 @@ def plan_archived(plan_id: str) -> InvalidInput:
 
 def feature_archived(ref: str) -> InvalidInput:
     return InvalidInput(f"Feature {ref} is archived", code="FEATURE_ARCHIVED")
+
+
+def catalog_audit(
+    type_: str, actor: Actor, resource_id: str, before: Any = None, after: Any = None
+) -> DomainEvent:
+    """The audit event of a catalog write (a platform write: no tenant). Plans are recorded
+    without their prices: each price is audited on its own."""
+    resource = type_.split(".", 1)[0]
+    return audit.event(
+        type_,
+        actor=actor,
+        tenant_id=None,
+        resource=resource,
+        resource_id=resource_id,
+        before=snapshot(before, omit=("prices",)) if before is not None else None,
+        after=snapshot(after, omit=("prices",)) if after is not None else None,
+    )
 
 
 def build_terms(feature_type: FeatureType, provided: Mapping[str, Any], base: Terms | None = None) -> Terms:
@@ -146,6 +166,7 @@ class CatalogService:
         is_public: bool = True,
         display_order: int = 0,
         metadata: dict[str, Any] | None = None,
+        actor: Actor = audit.SYSTEM,
     ) -> Plan:
         now = self._clock.now()
         plan = Plan(
@@ -160,7 +181,7 @@ class CatalogService:
             created_at=now,
             updated_at=now,
         )
-        self._repo.create_plan(plan)
+        self._repo.create_plan(plan, catalog_audit("plan.created", actor, plan.id, after=plan))
         return plan
 
     def list_plans(self, *, include_archived: bool = False) -> list[Plan]:
@@ -179,16 +200,18 @@ class CatalogService:
             raise plan_not_found(slug)
         return plan
 
-    def update_plan(self, plan_id: str, changes: Mapping[str, Any]) -> Plan:
+    def update_plan(self, plan_id: str, changes: Mapping[str, Any], actor: Actor = audit.SYSTEM) -> Plan:
         """`changes`: any of name, description, is_public, display_order, metadata, status."""
         plan = self.get_plan(plan_id)
         updated = replace(plan, **changes, updated_at=self._clock.now())
         updated.status = CatalogStatus(updated.status)
-        self._repo.save_plan(updated)
+        self._repo.save_plan(updated, catalog_audit("plan.updated", actor, plan.id, plan, updated))
         return updated
 
     # -- prices ------------------------------------------------------------------------------
-    def add_price(self, plan_id: str, *, interval: Interval, amount: int, currency: str) -> Price:
+    def add_price(
+        self, plan_id: str, *, interval: Interval, amount: int, currency: str, actor: Actor = audit.SYSTEM
+    ) -> Price:
         plan = self.get_plan(plan_id)
         if not plan.is_active:
             raise plan_archived(plan_id)
@@ -201,7 +224,7 @@ class CatalogService:
             is_active=True,
             created_at=self._clock.now(),
         )
-        self._repo.create_price(price)
+        self._repo.create_price(price, catalog_audit("price.created", actor, price.id, after=price))
         return price
 
     def list_prices(self, plan_id: str) -> list[Price]:
@@ -214,14 +237,16 @@ class CatalogService:
                 return price
         raise NotFound(f"Price {price_id} not found on plan {plan_id}", code="PRICE_NOT_FOUND")
 
-    def deactivate_price(self, plan_id: str, price_id: str) -> Price:
-        """Deactivate a price (idempotent); a new price for its (interval, currency) may follow."""
+    def deactivate_price(self, plan_id: str, price_id: str, actor: Actor = audit.SYSTEM) -> Price:
+        """Deactivate a price (idempotent); a new price for its (interval, currency) may follow.
+        Deactivating an inactive price changes nothing and records no audit event."""
         price = self.get_price(plan_id, price_id)
         if not price.is_active:
             return price
-        price.is_active = False
-        price.deactivated_at = self._clock.now()
-        return self._repo.deactivate_price(price)
+        after = replace(price, is_active=False, deactivated_at=self._clock.now())
+        return self._repo.deactivate_price(
+            after, catalog_audit("price.deactivated", actor, price.id, price, after)
+        )
 
     # -- features ----------------------------------------------------------------------------
     def create_feature(
@@ -232,6 +257,7 @@ class CatalogService:
         type: FeatureType,
         unit: str | None = None,
         description: str | None = None,
+        actor: Actor = audit.SYSTEM,
     ) -> Feature:
         now = self._clock.now()
         feature = Feature(
@@ -245,7 +271,7 @@ class CatalogService:
             created_at=now,
             updated_at=now,
         )
-        self._repo.create_feature(feature)
+        self._repo.create_feature(feature, catalog_audit("feature.created", actor, feature.id, after=feature))
         return feature
 
     def list_features(self) -> list[Feature]:
@@ -263,16 +289,22 @@ class CatalogService:
             raise feature_not_found(lookup_key)
         return feature
 
-    def update_feature(self, feature_id: str, changes: Mapping[str, Any]) -> Feature:
+    def update_feature(
+        self, feature_id: str, changes: Mapping[str, Any], actor: Actor = audit.SYSTEM
+    ) -> Feature:
         """`changes`: any of name, unit, description, status (lookup key and type are immutable)."""
         feature = self.get_feature(feature_id)
         updated = replace(feature, **changes, updated_at=self._clock.now())
         updated.status = CatalogStatus(updated.status)
-        self._repo.save_feature(updated)
+        self._repo.save_feature(
+            updated, catalog_audit("feature.updated", actor, feature.id, feature, updated)
+        )
         return updated
 
     # -- entitlements ------------------------------------------------------------------------
-    def create_entitlement(self, plan_id: str, feature_id: str, provided: Mapping[str, Any]) -> Entitlement:
+    def create_entitlement(
+        self, plan_id: str, feature_id: str, provided: Mapping[str, Any], actor: Actor = audit.SYSTEM
+    ) -> Entitlement:
         plan = self.get_plan(plan_id)
         feature = self._repo.get_feature(feature_id)
         if feature is None:
@@ -293,7 +325,9 @@ class CatalogService:
             created_at=now,
             updated_at=now,
         )
-        self._repo.create_entitlement(entitlement)
+        self._repo.create_entitlement(
+            entitlement, catalog_audit("entitlement.created", actor, entitlement.id, after=entitlement)
+        )
         return entitlement
 
     def list_entitlements(self, plan_id: str) -> list[Entitlement]:
@@ -309,14 +343,19 @@ class CatalogService:
         )
 
     def update_entitlement(
-        self, plan_id: str, entitlement_id: str, provided: Mapping[str, Any]
+        self, plan_id: str, entitlement_id: str, provided: Mapping[str, Any], actor: Actor = audit.SYSTEM
     ) -> Entitlement:
         """Change the terms; subscribers keep the snapshot taken when they subscribed."""
-        entitlement = self.get_entitlement(plan_id, entitlement_id)
-        entitlement.terms = build_terms(entitlement.feature_type, provided, base=entitlement.terms)
-        entitlement.updated_at = self._clock.now()
-        self._repo.save_entitlement(entitlement)
-        return entitlement
+        before = self.get_entitlement(plan_id, entitlement_id)
+        terms = build_terms(before.feature_type, provided, base=before.terms)
+        after = replace(before, terms=terms, updated_at=self._clock.now())
+        self._repo.save_entitlement(
+            after, catalog_audit("entitlement.updated", actor, after.id, before, after)
+        )
+        return after
 
-    def delete_entitlement(self, plan_id: str, entitlement_id: str) -> None:
-        self._repo.delete_entitlement(self.get_entitlement(plan_id, entitlement_id))
+    def delete_entitlement(self, plan_id: str, entitlement_id: str, actor: Actor = audit.SYSTEM) -> None:
+        entitlement = self.get_entitlement(plan_id, entitlement_id)
+        self._repo.delete_entitlement(
+            entitlement, catalog_audit("entitlement.deleted", actor, entitlement.id, before=entitlement)
+        )

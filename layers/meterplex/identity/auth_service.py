@@ -237,7 +237,8 @@ class AuthService:
         else:
             logger.info("password reset token issued", user_id=user_id)
 
-    def reset_password(self, token: str, new_password: str) -> None:
+    def reset_password(self, token: str, new_password: str, request: Actor = audit.SYSTEM) -> None:
+        """`request`: the anonymous caller's correlation id and IP; the actor is the token's user."""
         check_password_policy(new_password, "newPassword")
         now = self.clock.now()
 
@@ -245,7 +246,7 @@ class AuthService:
             return [
                 audit.event(
                     "user.password_reset",
-                    actor=Actor(f"user:{user_id}"),
+                    actor=Actor(f"user:{user_id}", request.correlation_id, request.ip),
                     at=now,
                     tenant_id=None,
                     resource="user",

@@ -8,6 +8,7 @@ Access patterns (docs/data-model/identity.md):
 * tenant → members: GSI1 `TENANT#<id>#MEMBERS` / `USER#<id>`
 * API-key hash → key (one GetItem, used by the authorizer): `APIKEY#<sha256>` / `APIKEY`
 * tenant → API keys: GSI1 `TENANT#<id>#APIKEYS` / `<createdAt>#<id>`
+* all tenants (the admin overview): GSI4 `TENANTS` / `TENANT#<id>`
 * refresh / reset token hash → token: `REFRESH#<sha256>`, `RESET#<sha256>` (TTL)
 * rate-limit windows: `RATE#<scope>#<subject>` / `WINDOW#<start>` (TTL)
 """
@@ -75,6 +76,9 @@ class UserItem(IdentityItem, discriminator="User"):
 
 class EmailItem(IdentityItem, discriminator="Email"):
     userId = UnicodeAttribute()
+
+
+ALL_TENANTS_GSI = "TENANTS"
 
 
 class TenantItem(IdentityItem, discriminator="Tenant"):

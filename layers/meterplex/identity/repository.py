@@ -27,7 +27,7 @@ from meterplex.identity.models import (
 from meterplex.platform import topics
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import epoch_s, iso, parse_iso
-from meterplex.platform.core_table import GSI1, core_transaction
+from meterplex.platform.core_table import GSI1, GSI4, core_transaction
 from meterplex.platform.errors import Conflict, Forbidden, MeterplexError, NotFound, Unauthenticated
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.outbox import outbox_item
@@ -139,6 +139,8 @@ def _tenant_item(tenant: Tenant) -> it.TenantItem:
         collection=tenant.collection.value,
         createdAt=iso(tenant.created_at),
         updatedAt=iso(tenant.updated_at),
+        gsi4pk=it.ALL_TENANTS_GSI,
+        gsi4sk=it.tenant_pk(tenant.id),
     )
 
 
@@ -457,11 +459,21 @@ class IdentityRepository:
                     item.status.set(tenant.status.value),
                     item.updatedAt.set(iso(tenant.updated_at)),
                     item.version.add(1),
+                    # tenants written before the all-tenants index joined it: indexed on their next write
+                    item.gsi4pk.set(it.ALL_TENANTS_GSI),
+                    item.gsi4sk.set(it.tenant_pk(tenant.id)),
                 ],
                 condition=_exists() & unchanged,
             )
             self._outbox(tx, events)
         tenant.version = read_version + 1
+
+    def tenant_status_counts(self) -> dict[str, int]:
+        """How many tenants are in each status (the all-tenants index, gsi4: reads ∝ tenants)."""
+        counts: dict[str, int] = {}
+        for item in it.TenantItem.query(it.ALL_TENANTS_GSI, index_name=GSI4):
+            counts[item.status] = counts.get(item.status, 0) + 1
+        return counts
 
     # ------------------------------------------------------------------ memberships and invitations
     def save_invitation(self, invitation: Invitation, events: Sequence[DomainEvent]) -> None:

@@ -20,7 +20,7 @@ from meterplex.payments.models import EventStatus, ProviderEvent
 from meterplex.payments.processor import EventProcessor
 from meterplex.payments.repository import PaymentsRepository
 from meterplex.platform.clock import invocation_scope, system_clock
-from meterplex.platform.dead_letters import dead_letter
+from meterplex.platform.dead_letters import RecordKind, dead_letter
 from meterplex.platform.observability import logger, metrics
 
 CONSUMER = "payment_events"
@@ -50,7 +50,16 @@ class PaymentEventsConsumer:
         logger.error("provider event dead-lettered", source=source, reason=reason)
         metrics.add_metric(name="PaymentEventsDeadLettered", unit=MetricUnit.Count, value=1)
         payload = event.to_json() if event else str(record.raw_event)[:100_000]
-        dead_letter(consumer=CONSUMER, source=source, reason=reason, payload=payload, at=system_clock.now())
+        dead_letter(  # the stream record itself: a retry re-delivers it (ADR 0091)
+            consumer=CONSUMER,
+            source=source,
+            reason=reason,
+            payload=payload,
+            at=system_clock.now(),
+            record=dict(record.raw_event),
+            kind=RecordKind.STREAM,
+            tenant_id=event.tenant_id if event else None,
+        )
         if event is not None:
             self._repo.close_event(event, EventStatus.DEAD_LETTERED, reason[:1000])
 

@@ -10,6 +10,8 @@ from meterplex.payments.collection import Intake
 from meterplex.payments.models import Payment, PaymentStatus, Refund
 from meterplex.payments.provider import PaymentProvider, RefundRequest
 from meterplex.payments.repository import Change, Conflict, PaymentsRepository
+from meterplex.platform import audit, topics
+from meterplex.platform.audit import Actor, snapshot
 from meterplex.platform.clock import Clock, business_clock
 from meterplex.platform.errors import Conflict as Refused
 from meterplex.platform.errors import NotFound, Unavailable
@@ -43,12 +45,14 @@ class PaymentsService:
             raise payment_not_found(payment_id)
         return payment
 
-    def refund(self, tenant_id: str, invoice_id: str, amount: int | None) -> Refund:
+    def refund(
+        self, tenant_id: str, invoice_id: str, amount: int | None, actor: Actor = audit.SYSTEM
+    ) -> Refund:
         """Refund (part of) the payment that paid the invoice: the amount is reserved on the
         attempt first (never more than was paid, even under concurrent refunds), then the provider
         is asked; its answer comes back as an event (ledger REFUND once it succeeded)."""
         for _ in range(MAX_ATTEMPTS):
-            payment, refund = self._reserve(tenant_id, invoice_id, amount)
+            payment, refund = self._reserve(tenant_id, invoice_id, amount, actor)
             if refund is not None:
                 break
         else:
@@ -86,7 +90,7 @@ class PaymentsService:
         return named
 
     def _reserve(
-        self, tenant_id: str, invoice_id: str, amount: int | None
+        self, tenant_id: str, invoice_id: str, amount: int | None, actor: Actor
     ) -> tuple[Payment | None, Refund | None]:
         snap = self._repo.snapshot(tenant_id, None, invoice_id)
         if snap.invoice is None:
@@ -128,7 +132,19 @@ class PaymentsService:
         )
         reserved = replace(payment, refunded=payment.refunded + wanted, updated_at=payment.updated_at)
         try:
-            self._repo.apply(Change(payment=(payment, reserved), refund=(None, refund)))
+            # the refund's audit event (ADR 0090) commits with its reservation
+            record = audit.event(
+                "refund.created",
+                actor=actor,
+                tenant_id=tenant_id,
+                resource="refund",
+                resource_id=refund.id,
+                after=snapshot(refund),
+            )
+            change = Change(
+                payment=(payment, reserved), refund=(None, refund), outbox=[(record, topics.DOMAIN)]
+            )
+            self._repo.apply(change)
         except Conflict:
             return payment, None
         return payment, refund

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventR
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from meterplex.platform.clock import Clock, system_clock
-from meterplex.platform.dead_letters import dead_letter
+from meterplex.platform.dead_letters import RecordKind, dead_letter
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.observability import logger
 
@@ -40,6 +40,16 @@ def payload_of(record: KafkaEventRecord) -> str:
         return str(record.raw_event.get("value"))
 
 
+def tenant_of(record: KafkaEventRecord) -> str | None:
+    """The record's key: every topic is keyed by tenant id (platform.relay)."""
+    try:
+        key = record.decoded_key
+    except (TypeError, ValueError):
+        return None
+    text = key.decode("utf-8", "replace") if key else ""
+    return text if 0 < len(text) <= 255 else None
+
+
 def domain_event_of(record: KafkaEventRecord) -> DomainEvent:
     """A record's event envelope (docs/events.md); ValueError/TypeError when it is not one."""
     return DomainEvent.from_json(record.decoded_value)
@@ -57,10 +67,18 @@ class KafkaConsumer(Generic[T]):
         self.processor = BatchProcessor(event_type=EventType.Kafka)
 
     def dead_letter(self, record: KafkaEventRecord, reason: str) -> None:
+        """Keep the record as it arrived (the retry hands it back to this consumer: ADR 0091)."""
         source = source_of(record)
         logger.error("poison record dead-lettered", consumer=self.name, source=source, reason=reason)
         dead_letter(
-            consumer=self.name, source=source, reason=reason, payload=payload_of(record), at=self.clock.now()
+            consumer=self.name,
+            source=source,
+            reason=reason,
+            payload=payload_of(record),
+            at=self.clock.now(),
+            record=dict(record.raw_event),
+            kind=RecordKind.KAFKA,
+            tenant_id=tenant_of(record),
         )
 
     def parsed(self, record: KafkaEventRecord) -> T | None:

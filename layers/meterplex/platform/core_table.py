@@ -18,6 +18,9 @@ from meterplex.platform.transactions import Transaction
 # `condition_failed` is re-exported: repositories long imported it from here.
 __all__ = [
     "GSI1",
+    "GSI2",
+    "GSI3",
+    "GSI4",
     "MAX_TRANSACT_ITEMS",
     "CoreItem",
     "Gsi1",
@@ -27,6 +30,7 @@ __all__ = [
 ]
 
 GSI1 = "gsi1"  # query it by name through the model family's base class (see Gsi1)
+GSI2, GSI3, GSI4 = "gsi2", "gsi3", "gsi4"  # more overloaded lookups (the audit trail's filters)
 
 # DynamoDB's TransactWriteItems limit: a transaction touches at most this many items.
 MAX_TRANSACT_ITEMS = 100
@@ -46,6 +50,33 @@ class Gsi1(GlobalSecondaryIndex):
 
     gsi1pk = UnicodeAttribute(hash_key=True)
     gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex):
+    class Meta:
+        index_name = GSI2
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi3(GlobalSecondaryIndex):
+    class Meta:
+        index_name = GSI3
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi4(GlobalSecondaryIndex):
+    class Meta:
+        index_name = GSI4
+        projection = AllProjection()
+
+    gsi4pk = UnicodeAttribute(hash_key=True)
+    gsi4sk = UnicodeAttribute(range_key=True)
 
 
 class _TableNameFromSettings(type):
@@ -69,8 +100,17 @@ class CoreItem(Model):
     expiresAt = NumberAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
     # Declared on the base so every model shares one table schema (and one cached connection).
     gsi1 = Gsi1()
+    gsi2 = Gsi2()
+    gsi3 = Gsi3()
+    gsi4 = Gsi4()
 
 
 def core_connection() -> Connection:

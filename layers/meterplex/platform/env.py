@@ -16,6 +16,7 @@ USAGE_FUTURE_SKEW_S = "MP_USAGE_FUTURE_SKEW_S"  # how far in the future it may b
 AUTHORIZER_CACHE_TTL = "MP_AUTHORIZER_CACHE_TTL"  # seconds API Gateway caches an authorizer result
 INVITATION_TTL_DAYS = "MP_INVITATION_TTL_DAYS"  # how long a tenant invitation can be accepted
 TEST_CLOCK = "MP_TEST_CLOCK"  # the test clock (SPEC §8.1, ADR 0050): local/test default on, never prod
+DEAD_LETTER_TARGETS = "MP_DEAD_LETTER_TARGETS"  # admin_api: JSON {consumer: function name/ARN} for retries
 SCHEDULES = "MP_SCHEDULES"  # admin_api: JSON list of the schedules advance runs (name, target, expression…)
 CLOCK_ADVANCE_BUDGET_S = "MP_CLOCK_ADVANCE_BUDGET_S"  # advance stops between firings after this
 CLOCK_COMPLETION_TIMEOUT_S = "MP_CLOCK_COMPLETION_TIMEOUT_S"  # how long a completion check may take

@@ -78,6 +78,19 @@ def table_of(record: dict[str, Any]) -> str | None:
     return rest.split("/", 1)[0] if found else None
 
 
+def stream_source_of(record: dict[str, Any]) -> str:
+    """Where a stream record came from, as dead letters name it: `<table>@<sequence number>`."""
+    sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+    return f"{table_of(record) or 'stream'}@{sequence_number}"
+
+
+def tenant_of_stream_record(record: Mapping[str, Any]) -> str | None:
+    """The tenant of an outbox item (`OUTBOX#<tenant>`) or a usage item (`TENANT#<tenant>#…`)."""
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    prefix, _, rest = str((image.get("pk") or {}).get("S") or "").partition("#")
+    return rest.split("#", 1)[0] if prefix in {"OUTBOX", "TENANT"} and rest else None
+
+
 def message_of(record: dict[str, Any], mappers: Mapping[str, Mapper]) -> OutboxMessage:
     """The Kafka message a stream record carries, by its table's mapper (outbox items by default)."""
     dynamodb = record.get("dynamodb") or {}
@@ -96,14 +109,21 @@ def messages_of(
     return [message_of(record, mappers)]
 
 
+# (the stream record, why it can never be relayed) → None: it is kept in the dead-letter store.
+PoisonHandler = Callable[[dict[str, Any], str], None]
+
+
 def relay(
     records: Iterable[dict[str, Any]],
     producer: Producer,
     mappers: Mapping[str, Mapper] | None = None,
     watchers: Mapping[str, Watcher] | None = None,
+    on_poison: PoisonHandler | None = None,
 ) -> list[str]:
     """Publish every record's messages (`mappers`, `watchers`: by table name); the sequence
-    numbers of the records that failed (a record fails when any of its messages did)."""
+    numbers of the records that failed (a record fails when any of its messages did). A record
+    that is not a message at all goes to `on_poison` (and counts as done: retrying it cannot
+    help) when given, else it fails like the others."""
     failed: list[str] = []
     records = list(records)
     last_sequence_number = str(
@@ -140,7 +160,10 @@ def relay(
             messages = messages_of(record, mappers or {}, watchers or {})
         except ValueError as error:
             logger.error("malformed outbox record", sequence_number=sequence_number, reason=str(error))
-            failed.append(sequence_number)
+            if on_poison is None:
+                failed.append(sequence_number)
+            else:
+                on_poison(record, str(error) or type(error).__name__)
             continue
         publish(replace(m, sequence_number=sequence_number) for m in messages)
     for watcher in (watchers or {}).values():

@@ -5,6 +5,7 @@ A missing or malformed variable fails loudly at start-up, naming the variable.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from functools import cache
@@ -195,6 +196,18 @@ class WebhookDeliverySettings(StageSettings, CoreTableSettings, WebhookQueueSett
     """webhook_delivery: claims, signs (secrets decrypted), sends, records, re-enqueues retries."""
 
     webhook_timeout_s: float = Field(15.0, alias=env.WEBHOOK_TIMEOUT_S, gt=0, le=60)
+
+
+class DeadLetterSettings(CoreTableSettings):
+    """admin_api: the function each consumer's dead letters are re-delivered to (ADR 0091)."""
+
+    dead_letter_targets: str = Field("{}", alias=env.DEAD_LETTER_TARGETS)
+
+    def targets(self) -> dict[str, str]:
+        raw = json.loads(self.dead_letter_targets or "{}")
+        if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+            raise ValueError(f"{env.DEAD_LETTER_TARGETS} must be a JSON object of function names")
+        return {str(k): v for k, v in raw.items()}
 
 
 S = TypeVar("S", bound=_Settings)

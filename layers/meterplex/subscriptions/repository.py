@@ -36,7 +36,8 @@ from meterplex.platform import topics
 from meterplex.platform.clock import iso, parse_iso
 from meterplex.platform.core_table import GSI1, CoreItem, core_connection
 from meterplex.platform.errors import Conflict, Unavailable
-from meterplex.platform.outbox import outbox_item
+from meterplex.platform.events import DomainEvent
+from meterplex.platform.outbox import outbox_item, stage_events
 from meterplex.platform.transactions import failed_keys, transaction
 from meterplex.subscriptions.documents import SUB_PREFIX, from_document, sub_sk, subs_pk, to_document
 from meterplex.subscriptions.events import CANCEL_SCHEDULED, CANCELLED, CREATED, subscription_event
@@ -163,7 +164,7 @@ class DynamoSubscriptionRepository:
         return [from_document(json.loads(r.doc)) for r in records]
 
     # -- writes ------------------------------------------------------------------------------
-    def start(self, new: Subscription, replaced: Subscription | None) -> None:
+    def start(self, new: Subscription, replaced: Subscription | None, audit: DomainEvent) -> None:
         pk = subs_pk(new.tenant_id)
         new_keys = {e.feature_key for e in new.entitlements}
         old_keys = sorted({e.feature_key for e in replaced.entitlements} if replaced else set())
@@ -184,6 +185,7 @@ class DynamoSubscriptionRepository:
                     )
                     tx.save(to_record(new), condition=SubscriptionRecord.pk.does_not_exist())
                     tx.save(_event(CREATED, new, new.created_at))
+                    stage_events(tx, [audit])
                     if new.trial_ends_at is not None:
                         trial = TrialRecord(
                             pk=pk, sk=TRIAL_SK, subscriptionId=new.id, usedAt=iso(new.created_at)
@@ -213,7 +215,7 @@ class DynamoSubscriptionRepository:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise counters_busy() from error
 
-    def cancel(self, sub: Subscription) -> None:
+    def cancel(self, sub: Subscription, audit: DomainEvent) -> None:
         pk = subs_pk(sub.tenant_id)
         keys = sorted(e.feature_key for e in sub.entitlements)
         for attempt in range(MAX_ATTEMPTS):
@@ -228,6 +230,7 @@ class DynamoSubscriptionRepository:
                     )
                     tx.save(to_record(sub), condition=_live_and_unmoved(sub))
                     tx.save(_event(CANCELLED, sub, sub.updated_at))
+                    stage_events(tx, [audit])
                     stage_retire(tx, sub.tenant_id, grants, keep=set())
                 return
             except TransactWriteError as error:
@@ -239,13 +242,14 @@ class DynamoSubscriptionRepository:
                 if attempt == MAX_ATTEMPTS - 1:
                     raise counters_busy() from error
 
-    def schedule_end(self, sub: Subscription) -> None:
+    def schedule_end(self, sub: Subscription, audit: DomainEvent) -> None:
         assert sub.ended_at is not None
         tx = transaction(self._connection)
         try:
             with tx:
                 tx.save(to_record(sub), condition=_live_and_unmoved(sub))
                 tx.save(_event(CANCEL_SCHEDULED, sub, sub.updated_at))
+                stage_events(tx, [audit])
                 for snap in sub.entitlements:
                     stage_end(tx, sub.tenant_id, snap.feature_key, sub.id, sub.ended_at)
         except TransactWriteError as error:
@@ -264,6 +268,13 @@ class DynamoSubscriptionRepository:
             ):
                 due_at, tenant_id, subscription_id = str(record.gsi1sk).split("#", 2)
                 yield DueSubscription(tenant_id, subscription_id, parse_iso(due_at))
+
+    def billable(self) -> Iterator[Subscription]:
+        """Every subscription still to be billed — the live ones, and cancelled ones awaiting their
+        final invoice — from the due index (one Query per shard, reads proportional to them)."""
+        for shard in range(DUE_SHARDS):
+            for record in SubscriptionRecord.query(due_pk(shard), index_name=GSI1):
+                yield from_document(json.loads(record.doc))
 
     @staticmethod
     def stage_settlement(

@@ -16,9 +16,13 @@ from typing import Protocol
 
 from meterplex.catalog.models import Entitlement, Plan, Price
 from meterplex.periods import billing_period_at
+from meterplex.platform import audit
+from meterplex.platform.audit import Actor
 from meterplex.platform.clock import Clock, business_clock
 from meterplex.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
+from meterplex.platform.events import DomainEvent
 from meterplex.platform.ids import new_id
+from meterplex.subscriptions.events import public_fields
 from meterplex.subscriptions.models import (
     EntitlementSnapshot,
     Subscription,
@@ -44,7 +48,7 @@ class SubscriptionRepository(Protocol):
     def get(self, tenant_id: str, subscription_id: str) -> Subscription | None: ...
     def history(self, tenant_id: str) -> list[Subscription]: ...  # newest first
 
-    def start(self, new: Subscription, replaced: Subscription | None) -> None:
+    def start(self, new: Subscription, replaced: Subscription | None, audit: DomainEvent) -> None:
         """Write `new` (and the cancelled `replaced`) iff the pointer still names `replaced`; a
         trialing `new` also claims the tenant's one trial.
 
@@ -53,8 +57,8 @@ class SubscriptionRepository(Protocol):
         """
         ...
 
-    def cancel(self, sub: Subscription) -> None: ...  # immediate: clears the pointer and grants
-    def schedule_end(self, sub: Subscription) -> None: ...  # at period end: grants end then
+    def cancel(self, sub: Subscription, audit: DomainEvent) -> None: ...  # immediate: pointer, grants
+    def schedule_end(self, sub: Subscription, audit: DomainEvent) -> None: ...  # grants end then
 
 
 def snapshot_of(entitlements: list[Entitlement]) -> list[EntitlementSnapshot]:
@@ -89,6 +93,7 @@ class SubscriptionService:
         price_id: str,
         trial_days: int | None = None,
         by_platform_admin: bool = False,
+        actor: Actor = audit.SYSTEM,
     ) -> Subscription:
         """Start a subscription; a live one is a plan change: cancelled now, billed prorated."""
         plan = self._catalog.get_plan(plan_id)
@@ -136,7 +141,18 @@ class SubscriptionService:
             replaced = cancelled_now(current, now, replaced_by=new.id)
         elif current is not None:
             replaced = current  # ended at its period end: only the pointer moves
-        self._repo.start(new, replaced)
+        changing = replaced is not None and replaced.replaced_by == new.id
+        record = audit.event(
+            "subscription.created",
+            actor=actor,
+            tenant_id=tenant_id,
+            resource="subscription",
+            resource_id=new.id,
+            action="change_plan" if changing else "create",
+            before=public_fields(replaced) if changing and replaced else None,
+            after=public_fields(new),
+        )
+        self._repo.start(new, replaced, record)
         return new
 
     def active(self, tenant_id: str) -> Subscription:
@@ -151,7 +167,14 @@ class SubscriptionService:
         history = sorted(self._repo.history(tenant_id), key=lambda s: (s.created_at, s.id), reverse=True)
         return [as_of(s, now) for s in history]
 
-    def cancel(self, tenant_id: str, subscription_id: str, *, at_period_end: bool = False) -> Subscription:
+    def cancel(
+        self,
+        tenant_id: str,
+        subscription_id: str,
+        *,
+        at_period_end: bool = False,
+        actor: Actor = audit.SYSTEM,
+    ) -> Subscription:
         sub = self._repo.get(tenant_id, subscription_id)
         if sub is None:
             raise subscription_not_found(subscription_id)
@@ -165,8 +188,21 @@ class SubscriptionService:
             if current.cancel_at_period_end:
                 return current
             ending = cancelled_at_period_end(sub, now)
-            self._repo.schedule_end(ending)
+            self._repo.schedule_end(ending, _cancel_audit(actor, current, ending, "cancel_at_period_end"))
             return ending
         cancelled = cancelled_now(sub, now)
-        self._repo.cancel(cancelled)
+        self._repo.cancel(cancelled, _cancel_audit(actor, current, cancelled, "cancel"))
         return cancelled
+
+
+def _cancel_audit(actor: Actor, before: Subscription, after: Subscription, action: str) -> DomainEvent:
+    return audit.event(
+        "subscription.cancelled",
+        actor=actor,
+        tenant_id=after.tenant_id,
+        resource="subscription",
+        resource_id=after.id,
+        action=action,
+        before=public_fields(before),
+        after=public_fields(after),
+    )

@@ -17,12 +17,14 @@ from aws_lambda_powertools.event_handler.openapi.types import (
     OpenAPIResponseContentSchema,
 )
 
-from meterplex.platform.api import AUTH_USER, principal_of
-from meterplex.platform.clock import business_clock
+from meterplex.platform import audit
+from meterplex.platform.api import AUTH_USER, actor_of, principal_of
+from meterplex.platform.clock import business_clock, iso
 from meterplex.platform.errors import NotFound
 from meterplex.platform.observability import logger
+from meterplex.platform.outbox import publish_alone
 from meterplex.testclock.schemas import AdvanceOut, AdvanceRequest, ClockOut
-from meterplex.testclock.service import ClockService
+from meterplex.testclock.service import ClockService, ClockView
 
 router = Router()
 TAGS = ["Admin: test clock"]
@@ -57,6 +59,21 @@ def _admin() -> str:
     return principal_of(router).require_platform_admin()
 
 
+def _audit(type_: str, before: ClockView, after: ClockView) -> None:
+    """The clock's audit event, after its moves (ADR 0090: the one write not in one transaction)."""
+    publish_alone(
+        audit.event(
+            type_,
+            actor=actor_of(router, principal_of(router)),
+            tenant_id=None,
+            resource="clock",
+            resource_id="test-clock",
+            before={"now": iso(before.now), "frozen": before.frozen},
+            after={"now": iso(after.now), "frozen": after.frozen},
+        )
+    )
+
+
 @router.get(
     "/api/v1/admin/clock",
     summary="Business time and whether the test clock is frozen",
@@ -85,7 +102,9 @@ def advance_clock(body: Annotated[AdvanceRequest, Body()]) -> Response[AdvanceOu
     admin = _admin()
     context = router.lambda_context
     remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
+    before = clock_service().show()
     result = clock_service().advance(to=body.to, by=body.duration, freeze=body.freeze, remaining_s=remaining)
+    _audit("clock.advanced", before, clock_service().show())
     logger.info("test clock advance requested", admin=admin, complete=result.complete)
     status = 200 if result.complete else PARTIAL
     return Response(status_code=status, content_type="application/json", body=AdvanceOut.of_result(result))
@@ -94,4 +113,7 @@ def advance_clock(body: Annotated[AdvanceRequest, Body()]) -> Response[AdvanceOu
 @router.post("/api/v1/admin/clock/reset", summary="Back to real time", tags=TAGS, security=AUTH_USER)
 def reset_clock() -> ClockOut:
     _admin()
-    return ClockOut.of(clock_service().reset())
+    before = clock_service().show()
+    after = clock_service().reset()
+    _audit("clock.reset", before, after)
+    return ClockOut.of(after)

@@ -13,10 +13,11 @@ per event (a transactional put costs 2), 0.04 calls per event. Statements refuse
 from __future__ import annotations
 
 import contextvars
+import random
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from meterplex.platform.clock import parse_iso
@@ -110,3 +111,43 @@ class SubscriptionSpans:
 
     def of_tenant(self, tenant_id: str) -> list[SubscriptionSpan]:
         return [span_of(sub) for sub in self.subscriptions.of_tenant(tenant_id)]
+
+
+TALLY_SHARDS = 8  # the daily tally's items: ingest's updates never concentrate on one partition
+TALLY_TTL = timedelta(days=40)
+
+
+def tally_key(day: date, shard: int) -> dict[str, Any]:
+    return {"pk": {"S": f"STATS#ACCEPTED#{day.isoformat()}#{shard}"}, "sk": {"S": "TALLY"}}
+
+
+class AcceptedTally:
+    """Usage events accepted per business day, for the admin overview: one UpdateItem (ADD) per
+    ingest request on one of `TALLY_SHARDS` items, read back with one BatchGetItem. It is an
+    operator figure, not the books: an update lost to a crash under-counts it (reconciliation
+    is the exact check)."""
+
+    def __init__(self, table: str, client: Any | None = None) -> None:
+        self.client = client or dynamodb_client()
+        self.table = table
+
+    def add(self, day: date, accepted: int) -> None:
+        if accepted <= 0:
+            return
+        expires = int(
+            datetime.combine(day, datetime.min.time(), tzinfo=UTC).timestamp() + TALLY_TTL.total_seconds()
+        )
+        self.client.update_item(
+            TableName=self.table,
+            Key=tally_key(day, random.randrange(TALLY_SHARDS)),  # noqa: S311 - spreads load
+            UpdateExpression="ADD accepted :n SET expiresAt = :exp",
+            ExpressionAttributeValues={":n": {"N": str(accepted)}, ":exp": {"N": str(expires)}},
+        )
+
+    def total(self, day: date) -> int:
+        keys = [tally_key(day, shard) for shard in range(TALLY_SHARDS)]
+        response = self.client.batch_get_item(
+            RequestItems={self.table: {"Keys": keys, "ProjectionExpression": "accepted"}}
+        )
+        items = response.get("Responses", {}).get(self.table, [])
+        return sum(int(item.get("accepted", {}).get("N", "0")) for item in items)

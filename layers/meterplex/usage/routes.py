@@ -90,7 +90,7 @@ class UsageBatchOut(ApiResponse):
 
 @cache
 def ingest_service() -> UsageIngestService:
-    from meterplex.usage.repository import SubscriptionSpans, UsageEventStore
+    from meterplex.usage.repository import AcceptedTally, SubscriptionSpans, UsageEventStore
 
     settings = load(UsageSettings)
     late = timedelta(days=settings.late_window_days)
@@ -99,6 +99,7 @@ def ingest_service() -> UsageIngestService:
         UsageEventStore(settings.usage_table, late_window=late),
         late_window=late,
         future_skew=timedelta(seconds=settings.future_skew_s),
+        tally=AcceptedTally(settings.usage_table),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Protocol
 
 from meterplex.platform.clock import Clock, business_clock
@@ -21,6 +21,10 @@ class Spans(Protocol):
 
 class EventStore(Protocol):
     def store_new(self, records: Sequence[UsageRecord]) -> set[str]: ...
+
+
+class Tally(Protocol):
+    def add(self, day: date, accepted: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,9 @@ class UsageIngestService:
         late_window: timedelta,
         future_skew: timedelta,
         clock: Clock = business_clock,
+        tally: Tally | None = None,
     ) -> None:
+        self.tally = tally
         self.spans = spans
         self.store = store
         self.late_window = late_window
@@ -63,6 +69,8 @@ class UsageIngestService:
             for o in outcomes
         ]
         result = IngestResult(final)
+        if self.tally is not None:
+            self.tally.add(window.now.date(), result.count(Status.ACCEPTED))
         logger.info(
             "usage events ingested",
             tenant_id=caller.tenant_id,

@@ -36,6 +36,7 @@ ADMIN_ONLY: dict[Key, str] = {
     ("GET", f"{V1}/admin/dead-letter/{{}}"): "operations runbook",
     ("POST", f"{V1}/admin/dead-letter/{{}}/retry"): "operations runbook",
     ("POST", f"{V1}/admin/dead-letter/{{}}/discard"): "operations runbook",
+    ("GET", f"{V1}/admin/overview"): "the operators' console, not an application's job",
     ("POST", f"{V1}/admin/reconciliation/run"): "operations runbook",
     ("GET", f"{V1}/admin/reconciliation/runs"): "operations runbook",
     ("GET", f"{V1}/admin/reconciliation/runs/{{}}/issues"): "operations runbook",

@@ -42,8 +42,15 @@ def test_subscribe_and_plan_change_publish_the_documented_schema() -> None:
     first = service.subscribe(tenant, plan_id=plan.id, price_id=plan.monthly_price_id)
     second = service.subscribe(tenant, plan_id=plan.id, price_id=plan.annual_price_id)
 
-    # THEN each event names its resource and carries exactly the documented fields
-    events = sorted(outbox_events(tenant), key=lambda e: (e["type"], e["data"]["resourceId"]))
+    # THEN each write staged one audit event (ADR 0090): a create, then a plan change
+    staged = outbox_events(tenant)
+    audits = [e["data"] for e in staged if "audit" in e["data"]]
+    assert sorted((a["action"], a["resourceId"]) for a in audits) == sorted(
+        [("create", first.id), ("change_plan", second.id)]
+    )
+    # AND each domain event names its resource and carries exactly the documented fields
+    domain = [e for e in staged if "audit" not in e["data"]]
+    events = sorted(domain, key=lambda e: (e["type"], e["data"]["resourceId"]))
     assert [(e["type"], e["data"]["resourceId"]) for e in events] == sorted(
         [
             ("subscription.created", first.id),

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -12,11 +11,11 @@ import botocore.session
 import pytest
 
 from infra.local.functions import FunctionRunner
-from infra.local.lambda_api import ENDPOINT_ENV, LambdaApiServer
 from meterplex.platform.clock_store import CLOCK_KEY, ClockStore
-from meterplex.testclock.invoker import CLIENT_CONFIG, lambda_client
+from meterplex.testclock.invoker import CLIENT_CONFIG
 from tests.integration.conftest import FIXTURE_FUNCTIONS
 from tests.integration.testclock import completions
+from tests.support.lambda_api import lambda_api_serving
 
 
 def delete_clock(store: ClockStore) -> None:
@@ -36,18 +35,8 @@ def clock_store(moto_endpoint: str) -> Iterator[ClockStore]:
 def fixture_lambda(moto_endpoint: str) -> Iterator[tuple[str, FunctionRunner]]:
     """The local Lambda Invoke API over the test functions; AWS_ENDPOINT_URL_LAMBDA points at it."""
     runner = FunctionRunner(FIXTURE_FUNCTIONS)
-    server = LambdaApiServer(runner)
-    url = server.start()
-    saved = os.environ.get(ENDPOINT_ENV)
-    os.environ[ENDPOINT_ENV] = url
-    lambda_client.cache_clear()
-    yield url, runner
-    server.stop()
-    lambda_client.cache_clear()
-    if saved is None:
-        os.environ.pop(ENDPOINT_ENV, None)
-    else:
-        os.environ[ENDPOINT_ENV] = saved
+    with lambda_api_serving(runner) as url:
+        yield url, runner
 
 
 @pytest.fixture

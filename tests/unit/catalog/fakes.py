@@ -16,17 +16,20 @@ from meterplex.entitlements.grants import Claim, ConsumeRejected, CounterMoved, 
 from meterplex.periods import usage_window_for
 from meterplex.platform.clock import iso
 from meterplex.platform.errors import Conflict
+from meterplex.platform.events import DomainEvent
 from meterplex.subscriptions.models import Subscription
 
 
 class FakeCatalogRepository:
     def __init__(self) -> None:
+        self.audits: list[DomainEvent | None] = []
         self.plans: dict[str, Plan] = {}
         self.prices: dict[str, Price] = {}
         self.features: dict[str, Feature] = {}
         self.entitlements: dict[str, Entitlement] = {}
 
-    def create_plan(self, plan: Plan) -> None:
+    def create_plan(self, plan: Plan, audit: DomainEvent | None = None) -> None:
+        self.audits.append(audit)
         if any(p.slug == plan.slug for p in self.plans.values()):
             raise Conflict("taken", code="PLAN_SLUG_TAKEN")
         self.plans[plan.id] = copy.deepcopy(plan)
@@ -43,10 +46,12 @@ class FakeCatalogRepository:
     def list_plans(self) -> list[Plan]:
         return [p for p in (self.get_plan(i) for i in self.plans) if p is not None]
 
-    def save_plan(self, plan: Plan) -> None:
+    def save_plan(self, plan: Plan, audit: DomainEvent | None = None) -> None:
+        self.audits.append(audit)
         self.plans[plan.id] = copy.deepcopy(plan)
 
-    def create_price(self, price: Price) -> None:
+    def create_price(self, price: Price, audit: DomainEvent | None = None) -> None:
+        self.audits.append(audit)
         for p in self.prices.values():
             if (p.plan_id, p.interval, p.currency, p.is_active) == (
                 price.plan_id,
@@ -60,11 +65,13 @@ class FakeCatalogRepository:
     def list_prices(self, plan_id: str) -> list[Price]:
         return [copy.deepcopy(p) for p in self.prices.values() if p.plan_id == plan_id]
 
-    def deactivate_price(self, price: Price) -> Price:
+    def deactivate_price(self, price: Price, audit: DomainEvent | None = None) -> Price:
+        self.audits.append(audit)
         self.prices[price.id] = copy.deepcopy(price)
         return price
 
-    def create_feature(self, feature: Feature) -> None:
+    def create_feature(self, feature: Feature, audit: DomainEvent | None = None) -> None:
+        self.audits.append(audit)
         if any(f.lookup_key == feature.lookup_key for f in self.features.values()):
             raise Conflict("taken", code="FEATURE_KEY_TAKEN")
         self.features[feature.id] = copy.deepcopy(feature)
@@ -78,10 +85,12 @@ class FakeCatalogRepository:
     def list_features(self) -> list[Feature]:
         return [copy.deepcopy(f) for f in self.features.values()]
 
-    def save_feature(self, feature: Feature) -> None:
+    def save_feature(self, feature: Feature, audit: DomainEvent | None = None) -> None:
+        self.audits.append(audit)
         self.features[feature.id] = copy.deepcopy(feature)
 
-    def create_entitlement(self, entitlement: Entitlement) -> None:
+    def create_entitlement(self, entitlement: Entitlement, audit: DomainEvent | None = None) -> None:
+        self.audits.append(audit)
         for e in self.entitlements.values():
             if (e.plan_id, e.feature_id) == (entitlement.plan_id, entitlement.feature_id):
                 raise Conflict("exists", code="ENTITLEMENT_EXISTS")
@@ -90,15 +99,18 @@ class FakeCatalogRepository:
     def list_entitlements(self, plan_id: str) -> list[Entitlement]:
         return [copy.deepcopy(e) for e in self.entitlements.values() if e.plan_id == plan_id]
 
-    def save_entitlement(self, entitlement: Entitlement) -> None:
+    def save_entitlement(self, entitlement: Entitlement, audit: DomainEvent | None = None) -> None:
+        self.audits.append(audit)
         self.entitlements[entitlement.id] = copy.deepcopy(entitlement)
 
-    def delete_entitlement(self, entitlement: Entitlement) -> None:
+    def delete_entitlement(self, entitlement: Entitlement, audit: DomainEvent | None = None) -> None:
+        self.audits.append(audit)
         del self.entitlements[entitlement.id]
 
 
 class FakeSubscriptionRepository:
     def __init__(self) -> None:
+        self.audits: list[DomainEvent | None] = []
         self.subs: dict[str, Subscription] = {}
         self.pointer: dict[str, str] = {}
         self.trials: dict[str, str] = {}  # tenant → the subscription that used its trial
@@ -115,7 +127,10 @@ class FakeSubscriptionRepository:
         subs = [s for s in self.subs.values() if s.tenant_id == tenant_id]
         return [copy.deepcopy(s) for s in sorted(subs, key=lambda s: s.id, reverse=True)]
 
-    def start(self, new: Subscription, replaced: Subscription | None) -> None:
+    def start(
+        self, new: Subscription, replaced: Subscription | None, audit: DomainEvent | None = None
+    ) -> None:
+        self.audits.append(audit)
         if self.pointer.get(new.tenant_id) != (replaced.id if replaced else None):
             raise Conflict("changed", code="SUBSCRIPTION_CHANGED")
         if new.trial_ends_at is not None:
@@ -127,13 +142,15 @@ class FakeSubscriptionRepository:
         self.subs[new.id] = copy.deepcopy(new)
         self.pointer[new.tenant_id] = new.id
 
-    def cancel(self, sub: Subscription) -> None:
+    def cancel(self, sub: Subscription, audit: DomainEvent | None = None) -> None:
+        self.audits.append(audit)
         if self.pointer.get(sub.tenant_id) != sub.id:
             raise Conflict("not current", code="SUBSCRIPTION_NOT_ACTIVE")
         del self.pointer[sub.tenant_id]
         self.subs[sub.id] = copy.deepcopy(sub)
 
-    def schedule_end(self, sub: Subscription) -> None:
+    def schedule_end(self, sub: Subscription, audit: DomainEvent | None = None) -> None:
+        self.audits.append(audit)
         self.subs[sub.id] = copy.deepcopy(sub)
 
 
@@ -141,6 +158,7 @@ class FakeGrantStore:
     """The hot-path store's semantics (conditional ADD, idempotency claims, window roll) in memory."""
 
     def __init__(self) -> None:
+        self.audits: list[DomainEvent | None] = []
         self.grants: dict[tuple[str, str], Grant] = {}
         self.windows: dict[tuple[str, str, str], int] = {}  # (tenant, feature, window start) → used
         self.claims: dict[tuple[str, str], Claim] = {}

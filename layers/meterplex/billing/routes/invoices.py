@@ -18,7 +18,8 @@ from meterplex.billing.schemas import (
     invoice_out,
     line_out,
 )
-from meterplex.platform.api import AUTH_TENANT, principal_of, tenant_header_of
+from meterplex.platform.api import AUTH_TENANT, actor_of, principal_of, tenant_header_of
+from meterplex.platform.audit import Actor
 from meterplex.platform.auth import MANAGERS, Role, TenantAccess, tenant_access
 from meterplex.platform.pagination import (
     DEFAULT_LIMIT,
@@ -38,6 +39,12 @@ def _access(*, manage: bool) -> TenantAccess:
     return tenant_access(
         principal_of(router), tenant_header_of(router), roles=MANAGERS if manage else READERS
     )
+
+
+def _writer() -> tuple[str, Actor]:
+    """The tenant an OWNER/ADMIN writes to, and who they are (for the audit trail)."""
+    access = _access(manage=True)
+    return access.tenant_id, actor_of(router, access.principal)
 
 
 @router.get(
@@ -90,7 +97,9 @@ def get_line_items(invoiceId: InvoiceId) -> LineItemsOut:
 def generate_invoice(body: Annotated[GenerateRequest | None, Body()] = None) -> Response[InvoiceOut]:
     access = _access(manage=True)
     request = body or GenerateRequest()
-    invoice = billing_service().generate(access.tenant_id, request.subscription_id, actor=access.actor)
+    invoice = billing_service().generate(
+        access.tenant_id, request.subscription_id, actor=actor_of(router, access.principal)
+    )
     return Response(status_code=201, content_type="application/json", body=invoice_out(invoice))
 
 
@@ -102,7 +111,9 @@ def generate_invoice(body: Annotated[GenerateRequest | None, Body()] = None) -> 
 )
 def finalize_invoice(invoiceId: InvoiceId) -> InvoiceOut:
     access = _access(manage=True)
-    return invoice_out(billing_service().finalize(access.tenant_id, invoiceId, actor=access.actor))
+    return invoice_out(
+        billing_service().finalize(access.tenant_id, invoiceId, actor=actor_of(router, access.principal))
+    )
 
 
 @router.post(
@@ -113,7 +124,9 @@ def finalize_invoice(invoiceId: InvoiceId) -> InvoiceOut:
 )
 def mark_invoice_paid(invoiceId: InvoiceId) -> InvoiceOut:
     access = _access(manage=True)
-    return invoice_out(billing_service().mark_paid(access.tenant_id, invoiceId, actor=access.actor))
+    return invoice_out(
+        billing_service().mark_paid(access.tenant_id, invoiceId, actor=actor_of(router, access.principal))
+    )
 
 
 @router.post(
@@ -124,4 +137,6 @@ def mark_invoice_paid(invoiceId: InvoiceId) -> InvoiceOut:
 )
 def void_invoice(invoiceId: InvoiceId) -> InvoiceOut:
     access = _access(manage=True)
-    return invoice_out(billing_service().void(access.tenant_id, invoiceId, actor=access.actor))
+    return invoice_out(
+        billing_service().void(access.tenant_id, invoiceId, actor=actor_of(router, access.principal))
+    )

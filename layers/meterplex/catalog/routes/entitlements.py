@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from meterplex.catalog.dependencies import catalog_service, created, no_content
+from meterplex.catalog.dependencies import catalog_service, created, no_content, platform_admin
 from meterplex.catalog.schemas import (
     CreateEntitlementRequest,
     EntitlementOut,
@@ -35,8 +35,8 @@ EntitlementId = Annotated[str, Path(max_length=100)]
 def create_entitlement(
     planId: PlanId, body: Annotated[CreateEntitlementRequest, Body()]
 ) -> Response[EntitlementOut]:
-    principal_of(router).require_platform_admin()
-    entitlement = catalog_service().create_entitlement(planId, body.feature_id, body.provided_terms())
+    actor = platform_admin(router)
+    entitlement = catalog_service().create_entitlement(planId, body.feature_id, body.provided_terms(), actor)
     return created(entitlement_out(entitlement))
 
 
@@ -73,8 +73,8 @@ def get_entitlement(planId: PlanId, entitlementId: EntitlementId) -> Entitlement
 def update_entitlement(
     planId: PlanId, entitlementId: EntitlementId, body: Annotated[UpdateEntitlementRequest, Body()]
 ) -> EntitlementOut:
-    principal_of(router).require_platform_admin()
-    entitlement = catalog_service().update_entitlement(planId, entitlementId, body.provided_terms())
+    actor = platform_admin(router)
+    entitlement = catalog_service().update_entitlement(planId, entitlementId, body.provided_terms(), actor)
     return entitlement_out(entitlement)
 
 
@@ -86,6 +86,6 @@ def update_entitlement(
     status_code=204,
 )
 def delete_entitlement(planId: PlanId, entitlementId: EntitlementId) -> Response[None]:
-    principal_of(router).require_platform_admin()
-    catalog_service().delete_entitlement(planId, entitlementId)
+    actor = platform_admin(router)
+    catalog_service().delete_entitlement(planId, entitlementId, actor)
     return no_content()

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from meterplex.catalog.dependencies import catalog_service, created
+from meterplex.catalog.dependencies import catalog_service, created, platform_admin
 from meterplex.catalog.schemas import (
     CreateFeatureRequest,
     FeatureOut,
@@ -31,8 +31,8 @@ TAGS = ["Features"]
     status_code=201,
 )
 def create_feature(body: Annotated[CreateFeatureRequest, Body()]) -> Response[FeatureOut]:
-    principal_of(router).require_platform_admin()
-    return created(feature_out(catalog_service().create_feature(**body.model_dump())))
+    actor = platform_admin(router)
+    return created(feature_out(catalog_service().create_feature(**body.model_dump(), actor=actor)))
 
 
 @router.get("/api/v1/features", summary="List features", tags=TAGS, security=AUTH_USER)
@@ -68,5 +68,7 @@ def get_feature(featureId: Annotated[str, Path(max_length=100)]) -> FeatureOut:
 def update_feature(
     featureId: Annotated[str, Path(max_length=100)], body: Annotated[UpdateFeatureRequest, Body()]
 ) -> FeatureOut:
-    principal_of(router).require_platform_admin()
-    return feature_out(catalog_service().update_feature(featureId, body.model_dump(exclude_unset=True)))
+    actor = platform_admin(router)
+    return feature_out(
+        catalog_service().update_feature(featureId, body.model_dump(exclude_unset=True), actor)
+    )

@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from meterplex.catalog.dependencies import catalog_service, created
+from meterplex.catalog.dependencies import catalog_service, created, platform_admin
 from meterplex.catalog.schemas import CreatePlanRequest, PlanOut, PlanPage, UpdatePlanRequest, plan_out
-from meterplex.platform.api import AUTH_USER, principal_of
+from meterplex.platform.api import AUTH_USER
 from meterplex.platform.pagination import DEFAULT_LIMIT, PageLimit, PageNumber, paginate
 
 router = Router()
@@ -21,8 +21,8 @@ TAGS = ["Plans"]
     "/api/v1/plans", summary="Create a plan (platform admin)", tags=TAGS, security=AUTH_USER, status_code=201
 )
 def create_plan(body: Annotated[CreatePlanRequest, Body()]) -> Response[PlanOut]:
-    principal_of(router).require_platform_admin()
-    plan = catalog_service().create_plan(**body.model_dump())
+    actor = platform_admin(router)
+    plan = catalog_service().create_plan(**body.model_dump(), actor=actor)
     return created(plan_out(plan))
 
 
@@ -55,6 +55,6 @@ def get_plan(planId: Annotated[str, Path(max_length=100)]) -> PlanOut:
 def update_plan(
     planId: Annotated[str, Path(max_length=100)], body: Annotated[UpdatePlanRequest, Body()]
 ) -> PlanOut:
-    principal_of(router).require_platform_admin()
-    plan = catalog_service().update_plan(planId, body.model_dump(exclude_unset=True))
+    actor = platform_admin(router)
+    plan = catalog_service().update_plan(planId, body.model_dump(exclude_unset=True), actor)
     return plan_out(plan)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from meterplex.catalog.dependencies import catalog_service, created
+from meterplex.catalog.dependencies import catalog_service, created, platform_admin
 from meterplex.catalog.schemas import (
     CreatePriceRequest,
     DeactivatePriceRequest,
@@ -16,7 +16,7 @@ from meterplex.catalog.schemas import (
     PricePage,
     price_out,
 )
-from meterplex.platform.api import AUTH_USER, principal_of
+from meterplex.platform.api import AUTH_USER
 from meterplex.platform.pagination import DEFAULT_LIMIT, PageLimit, PageNumber, paginate
 
 router = Router()
@@ -33,9 +33,9 @@ TAGS = ["Plan prices"]
 def create_price(
     planId: Annotated[str, Path(max_length=100)], body: Annotated[CreatePriceRequest, Body()]
 ) -> Response[PriceOut]:
-    principal_of(router).require_platform_admin()
+    actor = platform_admin(router)
     price = catalog_service().add_price(
-        planId, interval=body.interval, amount=body.amount, currency=body.currency
+        planId, interval=body.interval, amount=body.amount, currency=body.currency, actor=actor
     )
     return created(price_out(price))
 
@@ -63,5 +63,5 @@ def deactivate_price(
     priceId: Annotated[str, Path(max_length=100)],
     body: Annotated[DeactivatePriceRequest | None, Body()] = None,
 ) -> PriceOut:
-    principal_of(router).require_platform_admin()
-    return price_out(catalog_service().deactivate_price(planId, priceId))
+    actor = platform_admin(router)
+    return price_out(catalog_service().deactivate_price(planId, priceId, actor))

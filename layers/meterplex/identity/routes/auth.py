@@ -94,7 +94,9 @@ def forgot_password(body: Annotated[ForgotPasswordRequest, Body()]) -> MessageOu
 
 @router.post(f"{PREFIX}/reset-password", tags=TAGS, summary="Reset the password with a token")
 def reset_password(body: Annotated[ResetPasswordRequest, Body()]) -> MessageOut:
-    Services.auth().reset_password(body.token.get_secret_value(), body.new_password.get_secret_value())
+    Services.auth().reset_password(
+        body.token.get_secret_value(), body.new_password.get_secret_value(), actor_of(router)
+    )
     return MessageOut(message="Password reset; every session was revoked")
 
 

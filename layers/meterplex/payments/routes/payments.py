@@ -18,7 +18,7 @@ from meterplex.payments.schemas import (
     payment_out,
     refund_out,
 )
-from meterplex.platform.api import AUTH_TENANT, principal_of, tenant_header_of
+from meterplex.platform.api import AUTH_TENANT, actor_of, principal_of, tenant_header_of
 from meterplex.platform.auth import MANAGERS, Role, tenant_access
 from meterplex.platform.pagination import DEFAULT_LIMIT, Cursor, PageLimit, PageNumber, page_of
 
@@ -72,8 +72,7 @@ def get_payment(paymentId: Id) -> PaymentOut:
 def refund_invoice(
     invoiceId: Id, body: Annotated[RefundRequest | None, Body()] = None
 ) -> Response[RefundOut]:
-    tenant_id = tenant_access(
-        principal_of(router), tenant_header_of(router), roles=READERS, write=True
-    ).tenant_id
-    refund = payments_service().refund(tenant_id, invoiceId, (body or RefundRequest()).amount)
+    access = tenant_access(principal_of(router), tenant_header_of(router), roles=READERS, write=True)
+    actor = actor_of(router, access.principal)
+    refund = payments_service().refund(access.tenant_id, invoiceId, (body or RefundRequest()).amount, actor)
     return Response(status_code=201, content_type="application/json", body=refund_out(refund))

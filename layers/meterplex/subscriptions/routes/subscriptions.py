@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from meterplex.platform.api import AUTH_TENANT, principal_of, tenant_header_of
+from meterplex.platform.api import AUTH_TENANT, actor_of, principal_of, tenant_header_of
 from meterplex.platform.auth import MANAGERS, TenantAccess, tenant_access
 from meterplex.platform.pagination import DEFAULT_LIMIT, PageLimit, PageNumber, paginate
 from meterplex.subscriptions.schemas import (
@@ -55,6 +55,7 @@ def subscribe(body: Annotated[SubscribeRequest, Body()]) -> Response[Subscriptio
         price_id=body.price_id,
         trial_days=body.trial_days,
         by_platform_admin=principal.is_platform_admin,
+        actor=actor_of(router, principal),
     )
     return Response(status_code=201, content_type="application/json", body=subscription_out(sub))
 
@@ -93,7 +94,12 @@ def cancel_subscription(
     subscriptionId: Annotated[str, Path(max_length=100)],
     body: Annotated[CancelRequest | None, Body()] = None,
 ) -> SubscriptionOut:
-    tenant_id = _access(manage=True).tenant_id
+    access = _access(manage=True)
     request = body or CancelRequest()
-    sub = subscription_service().cancel(tenant_id, subscriptionId, at_period_end=request.at_period_end)
+    sub = subscription_service().cancel(
+        access.tenant_id,
+        subscriptionId,
+        at_period_end=request.at_period_end,
+        actor=actor_of(router, access.principal),
+    )
     return subscription_out(sub)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from meterplex_client.models.base import Body, Model
+from meterplex_client.models.base import Body, Model, Page
 
 
 class Health(Model):
@@ -15,18 +15,23 @@ class Health(Model):
 
 
 class AuditEvent(Model):
+    """One write: `action` create/update/delete or the verb; `before`/`after` secrets redacted."""
+
     id: str
+    tenant_id: str
     action: str
     actor: str
     resource: str | None
     resource_id: str | None
-    changes: dict[str, Any] | None
+    type: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
     correlation_id: str | None
     occurred_at: str
 
 
-class AuditEvents(Model):
-    data: list[AuditEvent]
+class AuditEvents(Page[AuditEvent]):
+    pass
 
 
 class ClockState(Model):

@@ -12,6 +12,7 @@ from meterplex_client.models.platform import (
     ClockState,
     Health,
 )
+from meterplex_client.resources.paging import page_params
 
 
 class Platform(Resource[M]):
@@ -23,9 +24,10 @@ class Platform(Resource[M]):
 
 class AuditEventsResource(Resource[M]):
     @endpoint("GET", "/audit-events", response=AuditEvents)
-    def list(self, *, limit: int | None = None) -> Args:
-        """The tenant's latest audit events (OWNER/ADMIN)."""
-        return Args(params={"limit": limit})
+    def list(self, *, limit: int | None = None, cursor: str | None = None, page: int | None = None) -> Args:
+        """The tenant's audit events, newest first (OWNER/ADMIN); pass `meta.next_cursor` back as
+        `cursor` for the next page."""
+        return Args(params=page_params(page, limit, cursor))
 
 
 class Clock(Resource[M]):

@@ -1,0 +1,138 @@
+"""Exhausted retries → the dead-letter store (ADR 0091).
+
+An event source mapping that exhausts its retries sends an *invocation record* to its on-failure
+SQS queue: for a DynamoDB stream it holds only where the batch was (`DDBStreamBatchInfo`: stream
+ARN, shard, first and last sequence numbers), never the records. `dead_letter_intake` consumes
+those queues and makes the records recoverable: it re-reads the batch from the stream by sequence
+number (GetShardIterator AT_SEQUENCE_NUMBER, then GetRecords up to the last one) while the stream
+still retains it (24 hours; the queue delivers within seconds) and stores each record, in the
+shape Lambda gave the consumer, as a dead letter of the function that failed. A Kafka mapping's
+record (`KafkaBatchInfo`) names topic, partition and offsets: it is stored as a dead letter naming
+them (Kafka retains the records; re-reading them by offset is not automated yet).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from meterplex.platform.dead_letters import RecordKind, dead_letter
+from meterplex.platform.relay import stream_source_of, tenant_of_stream_record
+
+MAX_READS = 50  # GetRecords calls per batch: a batch is ≤ the mapping's batch size (≤ 10,000)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One on-failure invocation record."""
+
+    function: str  # the physical name of the function whose retries ran out
+    condition: str  # e.g. RetryAttemptsExhausted, RecordAgeExceeded
+    invocations: int
+    stream: dict[str, Any] | None  # DDBStreamBatchInfo
+    kafka: dict[str, Any] | None  # KafkaBatchInfo
+
+    @classmethod
+    def parse(cls, body: str) -> Failure:
+        raw = json.loads(body)
+        if not isinstance(raw, dict):
+            raise ValueError("an on-failure record is a JSON object")
+        context = raw.get("requestContext") or {}
+        arn = str(context.get("functionArn") or "")
+        name = arn.split(":function:", 1)[-1].split(":", 1)[0] if ":function:" in arn else arn
+        stream, kafka = raw.get("DDBStreamBatchInfo"), raw.get("KafkaBatchInfo")
+        if not name or not (stream or kafka):
+            raise ValueError("not an event source mapping's on-failure record")
+        return cls(
+            name,
+            str(context.get("condition") or "RetryAttemptsExhausted"),
+            int(context.get("approximateInvokeCount") or 0),
+            stream,
+            kafka,
+        )
+
+    @property
+    def reason(self) -> str:
+        return f"retries exhausted ({self.condition}, {self.invocations} invocations)"
+
+
+def _plain(value: Any) -> Any:
+    """botocore's GetRecords answer → the JSON Lambda hands a function (epoch seconds for times)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def stream_records(streams: Any, info: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """The batch's records, first to last sequence number, as Lambda delivered them."""
+    stream_arn = str(info["streamArn"])
+    first, last = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn,
+        ShardId=str(info["shardId"]),
+        ShardIteratorType="AT_SEQUENCE_NUMBER",
+        SequenceNumber=str(info["startSequenceNumber"]),
+    ).get("ShardIterator")
+    for _ in range(MAX_READS):
+        if not iterator:
+            return
+        page = streams.get_records(ShardIterator=iterator, Limit=1000)
+        for raw in page.get("Records", []):
+            sequence = int(raw["dynamodb"]["SequenceNumber"])
+            if sequence < first:
+                continue
+            if sequence > last:
+                return
+            yield _plain(raw) | {"eventSourceARN": stream_arn}
+            if sequence == last:
+                return
+        iterator = page.get("NextShardIterator")
+
+
+class Intake:
+    """`consumers`: physical function name → the consumer's name (topology); unknown names are kept."""
+
+    def __init__(self, streams: Any, consumers: Mapping[str, str], *, now: Any) -> None:
+        self.streams = streams
+        self.consumers = dict(consumers)
+        self.now = now
+
+    def take(self, body: str) -> list[str]:
+        """Store the failure's records as dead letters; their ids."""
+        failure = Failure.parse(body)
+        consumer = self.consumers.get(failure.function, failure.function)
+        if failure.stream is not None:
+            return [
+                dead_letter(
+                    consumer=consumer,
+                    source=stream_source_of(record),
+                    reason=failure.reason,
+                    payload=json.dumps((record.get("dynamodb") or {}).get("NewImage") or {}),
+                    at=self.now(),
+                    record=record,
+                    kind=RecordKind.STREAM,
+                    tenant_id=tenant_of_stream_record(record),
+                )
+                for record in stream_records(self.streams, failure.stream)
+            ]
+        info = failure.kafka or {}
+        source = (
+            f"{info.get('topic')}-{info.get('partition')}@{info.get('firstOffset') or info.get('offset')}"
+        )
+        return [
+            dead_letter(
+                consumer=consumer,
+                source=source,
+                reason=failure.reason + " — Kafka keeps the records: re-read them from this offset",
+                payload=json.dumps(info),
+                at=self.now(),
+                kind=RecordKind.KAFKA,
+            )
+        ]

@@ -1,0 +1,81 @@
+"""The admin half of issue 13 in the CDK app (ADR 0090–0092): the audit trail's indexes, the
+dead-letter intake on every on-failure queue, the retry's invoke grants, the dead-letter alarms."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra import topology
+from tests.infra.conftest import Synthesized
+from tests.infra.test_service_stack import function_ids, role_statements
+
+CONSUMERS = sorted(
+    {t.function for t in topology.STREAM_TRIGGERS} | {t.function for t in topology.KAFKA_TRIGGERS}
+)
+
+
+def _environment(synth: Synthesized, name: str) -> dict[str, Any]:
+    return synth.resources[function_ids(synth)[name]]["Properties"]["Environment"]["Variables"]
+
+
+def test_core_table_has_the_audit_and_overview_indexes(dev: Synthesized) -> None:
+    core = next(
+        t
+        for t in dev.of_type("AWS::DynamoDB::Table").values()
+        if len(t["Properties"].get("GlobalSecondaryIndexes", [])) >= 4
+    )
+    names = {i["IndexName"]: i for i in core["Properties"]["GlobalSecondaryIndexes"]}
+    assert set(names) == {"gsi1", "gsi2", "gsi3", "gsi4"}
+    for name, index in names.items():
+        assert [k["AttributeName"] for k in index["KeySchema"]] == [f"{name}pk", f"{name}sk"]
+        assert index["Projection"]["ProjectionType"] == "ALL"
+
+
+def test_every_on_failure_queue_feeds_the_dead_letter_intake(dev: Synthesized) -> None:
+    intake = function_ids(dev)["dead_letter_intake"]
+    queues = set(dev.of_type("AWS::SQS::Queue"))
+    sqs_mappings = [
+        m["Properties"]
+        for m in dev.of_type("AWS::Lambda::EventSourceMapping").values()
+        if "EventSourceArn" in m["Properties"]
+        and "Fn::GetAtt" in m["Properties"]["EventSourceArn"]
+        and m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0] in queues
+    ]
+    fed = {m["EventSourceArn"]["Fn::GetAtt"][0] for m in sqs_mappings if m["FunctionName"] == {"Ref": intake}}
+    pipeline_queues = {q for q in queues if "Dlq" in q and "Pipeline" in q}
+    assert pipeline_queues and pipeline_queues <= fed
+    assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in sqs_mappings)
+
+
+def test_the_intake_reads_every_triggering_stream_and_names_the_consumers(dev: Synthesized) -> None:
+    statements = role_statements(dev, function_ids(dev)["dead_letter_intake"])
+    stream_reads = [s for s in statements if "dynamodb:GetShardIterator" in s["Action"]]
+    tables = {t.table for t in topology.STREAM_TRIGGERS}
+    assert json.dumps(stream_reads).count("StreamArn") == len(tables)  # each triggering stream, by ARN
+    assert "MP_DEAD_LETTER_TARGETS" in _environment(dev, "dead_letter_intake")
+
+
+def test_admin_api_may_invoke_exactly_the_consumers_for_retries(dev: Synthesized) -> None:
+    ids = function_ids(dev)
+    statements = role_statements(dev, ids["admin_api"])
+    invokes = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
+    resources = json.dumps([s["Resource"] for s in invokes])
+    for consumer in CONSUMERS:
+        assert ids[consumer] in resources, consumer
+    assert ids["billing_api"] not in resources  # no function that consumes nothing
+    assert "MP_DEAD_LETTER_TARGETS" in _environment(dev, "admin_api")
+
+
+def test_a_dead_lettered_record_raises_an_alarm(dev: Synthesized) -> None:
+    alarmed = set()
+    for alarm in dev.of_type("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        metric = props.get("MetricName") or props.get("Metrics", [{}])[0].get("MetricStat", {}).get(
+            "Metric", {}
+        ).get("MetricName")
+        if metric == "DeadLettersStored":
+            dims = props.get("Dimensions") or props["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"]
+            alarmed |= {d["Value"].removeprefix("meterplex-") for d in dims if d["Name"] == "service"}
+            assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert {*CONSUMERS, "dead_letter_intake"} <= alarmed

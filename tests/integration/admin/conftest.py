@@ -1,0 +1,17 @@
+"""Admin fixtures: the local Lambda Invoke API over the real functions (a dead letter's retry
+invokes its consumer's function, as in AWS)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.api_client import runner
+from tests.support.lambda_api import lambda_api_serving
+
+
+@pytest.fixture(scope="module")
+def lambda_api(moto_endpoint: str) -> Iterator[str]:
+    with lambda_api_serving(runner()) as url:
+        yield url

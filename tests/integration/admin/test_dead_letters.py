@@ -1,0 +1,251 @@
+"""The dead-letter store and its admin routes (issue 13, ADR 0091), in-process over moto server:
+a poison Kafka record and a poison stream record each land in the store with the record itself,
+are listed, retried after the cause is fixed (counted exactly once), and discarded."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from meterplex.platform import topics
+from meterplex.platform.dead_letters import dead_letter_id
+from tests.integration.admin.support import keyed_batch
+from tests.integration.identity.conftest import PASSWORD, Account, unique
+from tests.integration.usage.helpers import (
+    World,
+    check_used,
+    envelopes,
+    event,
+    send,
+    stored_item,
+    subscribed,
+)
+from tests.support.api_client import ApiClient, runner
+
+DEAD_LETTERS = "/api/v1/admin/dead-letter"
+
+
+@pytest.fixture(scope="module")
+def admin(moto_endpoint: str, lambda_api: str) -> Account:
+    from meterplex.identity.bootstrap import ensure_platform_admin
+
+    email = f"{unique('dladmin')}@example.com"
+    ensure_platform_admin(email, PASSWORD)
+    client = ApiClient()
+    login = client.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}).body
+    return Account(client, email, login["user"]["id"], "", login["accessToken"], login["refreshToken"])
+
+
+def accepted_envelopes(world: World, n: int) -> list[bytes]:
+    reply = send(world.tenant, [event(f"e-{uuid.uuid4().hex}", world.key("calls")) for _ in range(n)])
+    assert reply.status == 202, reply.body
+    return envelopes(world.tenant, [e["eventId"] for e in reply.body["events"] if e["status"] == "accepted"])
+
+
+def as_version_2(value: bytes) -> bytes:
+    """The same event from a producer that already speaks envelope version 2."""
+    envelope = json.loads(value)
+    return json.dumps(envelope | {"version": 2}).encode()
+
+
+def listed(admin: Account, **query: str) -> list[str]:
+    reply = admin.get(DEAD_LETTERS, query=query)
+    assert reply.status == 200, reply.body
+    return [d["id"] for d in reply.body["data"]]
+
+
+@pytest.fixture
+def newer_envelopes_accepted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The fix: a usage aggregator that reads envelope version 2 (returned: switch it on)."""
+    import meterplex.usage.models as models
+
+    def deploy() -> None:
+        monkeypatch.setattr(models, "ENVELOPE_VERSION", 2)
+
+    yield deploy
+
+
+def test_a_poison_kafka_record_is_kept_listed_retried_once_fixed_and_counted_once(
+    admin: Account, newer_envelopes_accepted: Any
+) -> None:
+    # GIVEN a batch of 3 usage events, one of them in an envelope version the consumer cannot read
+    world = subscribed()
+    values = accepted_envelopes(world, 3)
+    values[1] = as_version_2(values[1])
+    offset = uuid.uuid4().int % 1_000_000_000
+    delivery = keyed_batch(topics.USAGE, values, world.tenant, partition=1, first_offset=offset)
+    # WHEN the aggregator consumes it
+    assert runner().invoke("usage_aggregator", delivery) == {"batchItemFailures": []}
+    # THEN the two good events are counted, and the poison record is in the store, whole
+    assert check_used(world, "calls") == 2
+    id_ = dead_letter_id("usage_aggregator", f"{topics.USAGE}-1@{offset + 1}")
+    letter = admin.get(f"{DEAD_LETTERS}/{id_}").body
+    assert (letter["status"], letter["consumer"], letter["kind"], letter["tenantId"]) == (
+        "OPEN",
+        "usage_aggregator",
+        "kafka",
+        world.tenant,
+    )
+    assert "unsupported envelope version 2" in letter["reason"]
+    assert letter["record"]["offset"] == offset + 1 and json.loads(letter["payload"])["version"] == 2
+    # AND it is listed: by default (OPEN), by consumer and by tenant
+    assert id_ in listed(admin)
+    assert id_ in listed(admin, consumer="usage_aggregator")
+    assert listed(admin, tenantId=world.tenant) == [id_]
+
+    # WHEN it is retried before the fix: it fails again, stays OPEN, nothing is counted
+    again = admin.post(f"{DEAD_LETTERS}/{id_}/retry").body
+    assert (again["status"], again["retries"], again["failures"]) == ("OPEN", 1, 2), again["reason"]
+    assert check_used(world, "calls") == 2
+
+    # WHEN the consumer that reads version 2 is deployed and the dead letter is retried
+    newer_envelopes_accepted()
+    retried = admin.post(f"{DEAD_LETTERS}/{id_}/retry")
+    # THEN it is RETRIED and the event is counted exactly once
+    assert retried.status == 200 and retried.body["status"] == "RETRIED", retried.body
+    assert check_used(world, "calls") == 3
+    # AND retrying again, or Kafka re-delivering the whole batch, changes nothing
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    assert runner().invoke("usage_aggregator", delivery) == {"batchItemFailures": []}
+    assert check_used(world, "calls") == 3
+    assert id_ in listed(admin, status="RETRIED") and id_ not in listed(admin)
+
+
+def test_a_dead_letter_is_discarded_with_its_reason_and_then_never_retried(admin: Account) -> None:
+    world = subscribed()
+    offset = uuid.uuid4().int % 1_000_000_000
+    delivery = keyed_batch(topics.USAGE, [b"{not json"], world.tenant, first_offset=offset)
+    assert runner().invoke("usage_aggregator", delivery) == {"batchItemFailures": []}
+    id_ = dead_letter_id("usage_aggregator", f"{topics.USAGE}-0@{offset}")
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/discard", {}).status == 400  # a reason is required
+    discarded = admin.post(f"{DEAD_LETTERS}/{id_}/discard", {"reason": "a test producer's garbage"})
+    assert discarded.status == 200, discarded.body
+    assert (discarded.body["status"], discarded.body["discardReason"]) == (
+        "DISCARDED",
+        "a test producer's garbage",
+    )
+    assert id_ in listed(admin, status="DISCARDED", tenantId=world.tenant)
+    refused = admin.post(f"{DEAD_LETTERS}/{id_}/retry")
+    assert (refused.status, refused.code) == (409, "DEAD_LETTER_DISCARDED")
+    # AND the same poison delivered again stays discarded (not reopened)
+    runner().invoke("usage_aggregator", delivery)
+    assert admin.get(f"{DEAD_LETTERS}/{id_}").body["status"] == "DISCARDED"
+
+
+def test_dead_letter_routes_are_for_platform_admins_only(admin: Account) -> None:
+    from tests.integration.identity.conftest import register
+
+    member = register()
+    assert member.get(DEAD_LETTERS).status == 403
+    assert member.post(f"{DEAD_LETTERS}/x/discard", {"reason": "r"}).status == 403
+    assert admin.get(f"{DEAD_LETTERS}/{uuid.uuid4()}").code == "DEAD_LETTER_NOT_FOUND"
+    assert admin.get(DEAD_LETTERS, query={"status": "LOST"}).status == 400
+
+
+def stream_record(table: str, image: dict[str, Any], sequence: str) -> dict[str, Any]:
+    """A DynamoDB stream record as the stream trigger hands it to the relay."""
+    arn = f"arn:aws:dynamodb:us-east-1:000000000000:table/{table}/stream/2026-01-01T00:00:00.000"
+    return {
+        "eventID": uuid.uuid4().hex,
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "eventSourceARN": arn,
+        "dynamodb": {
+            "Keys": {"pk": image["pk"], "sk": image["sk"]},
+            "NewImage": image,
+            "SequenceNumber": sequence,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    }
+
+
+def usage_messages(bootstrap: str, start: dict[int, int], event_id: str) -> list[Any]:
+    """The usage topic's messages since `start` (partition → offset) that carry `event_id`."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4()}", "enable.auto.commit": False}
+    )
+    consumer.assign([TopicPartition(topics.USAGE, p, o) for p, o in start.items()])
+    found, idle = [], 0
+    while idle < 3:
+        message = consumer.poll(1.0)
+        if message is None:
+            idle += 1
+            continue
+        if message.error() is None and event_id.encode() in (message.value() or b""):
+            found.append(message)
+    consumer.close()
+    return found
+
+
+def high_watermarks(bootstrap: str) -> dict[int, int]:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4()}"})
+    marks = {
+        p: consumer.get_watermark_offsets(TopicPartition(topics.USAGE, p), timeout=10)[1] for p in range(3)
+    }
+    consumer.close()
+    return marks
+
+
+@pytest.fixture
+def relay(kafka_bootstrap: str, lambda_api: str) -> Iterator[Any]:
+    """outbox_relay as the Lambda API runs it, producing to the Tansu fixture — deployed without
+    its usage-table mapper (the cause); `relay.MAPPERS` restored is the fix."""
+    from meterplex.platform import settings
+
+    settings.load.cache_clear()  # MP_KAFKA_BOOTSTRAP now names the Tansu fixture
+    runner()._modules.pop("outbox_relay", None)  # its producer is built at import: now, for Tansu
+    module = runner().load("outbox_relay")
+    saved = dict(module.MAPPERS)
+    module.MAPPERS.clear()
+    yield module
+    module.MAPPERS.update(saved)
+    module.producer.flush(5)
+    module.producer = None  # destroyed now: no reconnect attempts once the session's broker stops
+    runner()._modules.pop("outbox_relay", None)
+
+
+def test_a_poison_stream_record_is_kept_whole_retried_once_fixed_and_counted_once(
+    admin: Account, relay: Any, kafka_bootstrap: str
+) -> None:
+    # GIVEN an accepted usage event: its stored item, as its stream record reaches the relay
+    world = subscribed()
+    event_id = f"e-{uuid.uuid4().hex}"
+    reply = send(world.tenant, [event(event_id, world.key("calls"))])
+    assert reply.body["accepted"] == 1, reply.body
+    item = stored_item(world.tenant, event_id)
+    assert item is not None
+    usage_table = os.environ["MP_USAGE_TABLE"]
+    sequence = str(uuid.uuid4().int % 10**20)
+    record = stream_record(usage_table, item, sequence)
+    # WHEN the relay, deployed without the usage table's mapper, gets it
+    assert runner().invoke("outbox_relay", {"Records": [record]}) == {"batchItemFailures": []}
+    # THEN it is in the store with the stream record itself (not only its sequence number)
+    id_ = dead_letter_id("outbox_relay", f"{usage_table}@{sequence}")
+    letter = admin.get(f"{DEAD_LETTERS}/{id_}").body
+    assert (letter["status"], letter["kind"], letter["consumer"]) == ("OPEN", "stream", "outbox_relay")
+    assert letter["record"]["dynamodb"]["NewImage"] == item and "not an outbox record" in letter["reason"]
+    assert id_ in listed(admin, consumer="outbox_relay")
+
+    # WHEN the mapper is deployed again and the dead letter retried (twice)
+    relay.MAPPERS[usage_table] = relay.usage_message
+    start = high_watermarks(kafka_bootstrap)
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    # THEN the event reached Kafka once, and the aggregator counts it once
+    messages = usage_messages(kafka_bootstrap, start, event_id)
+    assert len(messages) == 1
+    delivery = keyed_batch(
+        topics.USAGE, [messages[0].value()], world.tenant, first_offset=messages[0].offset()
+    )
+    assert runner().invoke("usage_aggregator", delivery) == {"batchItemFailures": []}
+    assert runner().invoke("usage_aggregator", delivery) == {"batchItemFailures": []}
+    assert check_used(world, "calls") == 1
