@@ -60,7 +60,7 @@ def test_reconciliation_issues_raise_an_alarm(dev: Synthesized) -> None:
         "Namespace": "Meterplex",
         "Dimensions": [{"Name": "service", "Value": "meterplex-reconciler"}],
     }
-    dev.template.has_resource_properties(
+    dev.monitoring.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
             "Threshold": 1,
