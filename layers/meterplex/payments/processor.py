@@ -33,9 +33,11 @@ from meterplex.payments.repository import (
     PaymentsRepository,
     Snapshot,
 )
-from meterplex.platform import topics
+from meterplex.platform import audit, topics
 from meterplex.platform.clock import Clock, business_clock
+from meterplex.platform.events import DomainEvent
 from meterplex.platform.observability import logger
+from meterplex.subscriptions.events import public_fields
 from meterplex.subscriptions.models import Subscription, as_of, cancelled_now
 from meterplex.subscriptions.standing import Standing
 
@@ -48,7 +50,7 @@ class UnknownTarget(ValueError):
 
 class SubscriptionPort(Protocol):
     def current(self, tenant_id: str) -> Subscription | None: ...
-    def cancel(self, sub: Subscription) -> None: ...
+    def cancel(self, sub: Subscription, audit: DomainEvent) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,20 @@ class EventProcessor:
         if sub is None or not as_of(sub, now).is_live:
             return
         try:
-            self._subscriptions.cancel(cancelled_now(sub, now))
+            cancelled = cancelled_now(sub, now)
+            self._subscriptions.cancel(
+                cancelled,
+                audit.event(
+                    "subscription.cancelled",
+                    actor=audit.SYSTEM,
+                    tenant_id=cancelled.tenant_id,
+                    resource="subscription",
+                    resource_id=cancelled.id,
+                    action="cancel",
+                    before=public_fields(sub),
+                    after=public_fields(cancelled),
+                ),
+            )
             logger.info("subscription cancelled: payments exhausted", subscription_id=sub.id)
         except Exception:
             logger.exception("cancelling the unpaid subscription failed", subscription_id=sub.id)
