@@ -92,7 +92,9 @@ def run(events: int, uncounted: int, core_table: str, usage_table: str) -> None:
         wanted = {usage_table: chunk}
         while wanted:
             wanted = client.batch_write_item(RequestItems=wanted).get("UnprocessedItems") or {}
-    store = CounterStore(core_table, usage_table, client, clock=FixedClock(now))
+    store = CounterStore(
+        core_table, usage_table, client, clock=FixedClock(now), late_window=timedelta(days=35)
+    )
     counted = records[: events - uncounted]
     for first in range(0, len(counted), REQUEST_SIZE):
         group = counted[first : first + REQUEST_SIZE]

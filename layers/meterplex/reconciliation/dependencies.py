@@ -38,7 +38,12 @@ def make_reconciler(clock: Clock) -> Reconciler:
 
     return Reconciler(
         scan=UsageScan(settings.usage_table, segments=settings.scan_segments),
-        counting=CounterStore(settings.core_table, settings.usage_table, clock=clock),
+        counting=CounterStore(
+            settings.core_table,
+            settings.usage_table,
+            clock=clock,
+            late_window=timedelta(days=settings.late_window_days),
+        ),
         counters=UsageCounters(settings.core_table),
         billing=BillingRepository(),
         ledger=LedgerRepository(),

@@ -43,7 +43,6 @@ MAX_ATTEMPTS = 6
 # late window + 1 day, ADR 0020) bounds them all. A receipt is written after its events were received,
 # so it lives for the late window + this margin from its write: never shorter than its usage items.
 RECEIPT_MARGIN = timedelta(days=2)
-DEFAULT_LATE_WINDOW = timedelta(days=35)  # UsageWindowSettings' default
 CHECK_FAILED = "ConditionalCheckFailed"
 
 
@@ -132,7 +131,7 @@ class CounterStore:
         client: Any | None = None,
         clock: Clock = business_clock,
         *,
-        late_window: timedelta = DEFAULT_LATE_WINDOW,
+        late_window: timedelta,
     ) -> None:
         self.client = client or dynamodb_client()
         self.receipt_ttl = late_window + RECEIPT_MARGIN

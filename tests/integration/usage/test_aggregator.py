@@ -246,7 +246,9 @@ def test_two_consumers_counting_the_same_events_at_once_count_them_once() -> Non
     values = envelopes(world.tenant, accepted(world, calls(world, 20, amount=2)))
     records = [record_from_envelope(v) for v in values]
     settings = load(UsageSettings)
-    other = counters.CounterStore(settings.core_table, settings.usage_table)
+    other = counters.CounterStore(
+        settings.core_table, settings.usage_table, late_window=timedelta(days=settings.late_window_days)
+    )
     # WHEN both write (the receipts were read empty by both)
     with before_next_transaction(
         lambda: other.apply(records[0].counter, records), client=dynamodb_client()
