@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ class Synthesized:
     template: Template
     outdir: Path
 
-    @property
+    @cached_property
     def monitoring(self) -> Template:
         """The nested stack of alarms and the dashboard (infra/stacks/service.py)."""
         (nested,) = [
@@ -40,10 +41,12 @@ class Synthesized:
         ]
         return Template.from_stack(nested)
 
-    @property
+    @cached_property
     def resources(self) -> dict[str, dict[str, Any]]:
         """Every resource of the stack and of its nested stacks (the REST API's, monitoring's), the
-        nested ones with their parameters replaced by what the parent passes — as one template."""
+        nested ones with their parameters replaced by what the parent passes — as one template.
+        Computed once per synthesis (each jsii round trip of a template takes seconds); read it, do
+        not change it."""
         resources = dict(self.template.to_json()["Resources"])
         for nested in (c for c in self.stack.node.find_all() if isinstance(c, NestedStack)):
             holder = resources[self.stack.resolve(nested.nested_stack_resource.logical_id)]  # type: ignore[union-attr]
