@@ -1,6 +1,7 @@
 """The dead-letter store and its admin routes (issue 13, ADR 0091), in-process over moto server:
-a poison Kafka record and a poison stream record each land in the store with the record itself,
-are listed, retried after the cause is fixed (counted exactly once), and discarded."""
+a poison Kafka record, a Kafka record whose retries ran out on the local poller, and a poison stream
+record each land in the store with the record itself, are listed, retried after the cause is fixed
+(counted exactly once), and discarded."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.local.dead_letters import DeadLetters
 from meterplex.platform import topics
 from meterplex.platform.dead_letters import dead_letter_id
 from tests.integration.admin.support import keyed_batch
@@ -114,6 +117,35 @@ def test_a_poison_kafka_record_is_kept_listed_retried_once_fixed_and_counted_onc
     assert runner().invoke("usage_aggregator", delivery) == {"batchItemFailures": []}
     assert check_used(world, "calls") == 3
     assert id_ in listed(admin, status="RETRIED") and id_ not in listed(admin)
+
+
+def test_exhausted_kafka_retries_on_the_local_poller_are_kept_whole_and_replayed_once(
+    admin: Account, tmp_path: Path
+) -> None:
+    # GIVEN an accepted usage event whose Kafka record the aggregator kept failing on (the broker,
+    # a bug…) until the local poller ran out of retries and sent it to the on-failure destination
+    world = subscribed()
+    (value,) = accepted_envelopes(world, 1)
+    offset = uuid.uuid4().int % 1_000_000_000
+    (record,) = next(
+        iter(keyed_batch(topics.USAGE, [value], world.tenant, first_offset=offset)["records"].values())
+    )
+    DeadLetters(tmp_path).send(
+        "usage_aggregator", [record], source="aws:kafka", reason="RuntimeError: unavailable", attempts=4
+    )
+    assert check_used(world, "calls") == 0
+    # THEN the store holds it OPEN with the Kafka record itself: topic, partition, offset, key, value
+    id_ = dead_letter_id("usage_aggregator", f"{topics.USAGE}-0@{offset}")
+    letter = admin.get(f"{DEAD_LETTERS}/{id_}").body
+    assert (letter["status"], letter["kind"], letter["tenantId"]) == ("OPEN", "kafka", world.tenant)
+    assert "retries exhausted (4 attempts)" in letter["reason"]
+    assert {k: letter["record"][k] for k in ("topic", "partition", "offset", "value")} == {
+        k: record[k] for k in ("topic", "partition", "offset", "value")
+    }
+    # WHEN an operator retries it (twice) THEN the aggregator counts it, exactly once
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    assert check_used(world, "calls") == 1
 
 
 def test_a_dead_letter_is_discarded_with_its_reason_and_then_never_retried(admin: Account) -> None:
