@@ -66,16 +66,7 @@ def endpoint_audit(type_: str, actor: Actor, before: Endpoint | None, after: End
         for state, endpoint in zip(states, (before, after), strict=True):
             if state is not None and endpoint is not None:
                 state["rotation"] = _rotation(endpoint)
-    return audit.event(
-        type_,
-        actor=actor,
-        tenant_id=subject.tenant_id,
-        resource=RESOURCE,
-        resource_id=subject.id,
-        before=states[0],
-        after=states[1],
-        action=_ACTIONS.get(type_),
-    )
+    return _audit(type_, actor, RESOURCE, subject.tenant_id, subject.id, states[0], states[1])
 
 
 def delivery_fields(delivery: Delivery) -> dict[str, Any]:
@@ -95,13 +86,28 @@ def delivery_fields(delivery: Delivery) -> dict[str, Any]:
 
 def delivery_audit(type_: str, actor: Actor, before: Delivery | None, after: Delivery) -> DomainEvent:
     """The audit event of a delivery a member asked for: a test event (`before` None) or a retry."""
+    before_fields = delivery_fields(before) if before is not None else None
+    return _audit(
+        type_, actor, DELIVERY_RESOURCE, after.tenant_id, after.id, before_fields, delivery_fields(after)
+    )
+
+
+def _audit(
+    type_: str,
+    actor: Actor,
+    resource: str,
+    tenant_id: str,
+    resource_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> DomainEvent:
     return audit.event(
         type_,
         actor=actor,
-        tenant_id=after.tenant_id,
-        resource=DELIVERY_RESOURCE,
-        resource_id=after.id,
-        before=delivery_fields(before) if before is not None else None,
-        after=delivery_fields(after),
-        action=_ACTIONS[type_],
+        tenant_id=tenant_id,
+        resource=resource,
+        resource_id=resource_id,
+        before=before,
+        after=after,
+        action=_ACTIONS.get(type_),
     )
