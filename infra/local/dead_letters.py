@@ -60,10 +60,8 @@ class DeadLetters:
 
 def store(function: str, record: Any, *, source: str, reason: str, attempts: int) -> None:
     """One failed record into the dead-letter store, as the intake keeps it in AWS."""
-    import base64
-
     from meterplex.platform.clock import system_clock
-    from meterplex.platform.dead_letters import RecordKind, dead_letter
+    from meterplex.platform.dead_letters import RecordKind, dead_letter, dead_letter_kafka_record
     from meterplex.platform.relay import stream_source_of, tenant_of_stream_record
 
     why = f"retries exhausted ({attempts} attempts): {reason}"
@@ -80,16 +78,6 @@ def store(function: str, record: Any, *, source: str, reason: str, attempts: int
                 tenant_id=tenant_of_stream_record(record),
             )
         else:
-            key = base64.b64decode(record.get("key") or b"").decode("utf-8", "replace") or None
-            dead_letter(
-                consumer=function,
-                source=f"{record.get('topic')}-{record.get('partition')}@{record.get('offset')}",
-                reason=why,
-                payload=base64.b64decode(record.get("value") or b"").decode("utf-8", "replace"),
-                at=system_clock.now(),
-                record=record,
-                kind=RecordKind.KAFKA,
-                tenant_id=key,
-            )
+            dead_letter_kafka_record(function, record, reason=why, at=system_clock.now())
     except Exception:  # the queue file keeps it; never lose the poller over the store
         log.exception("could not store a dead letter of %s", function)

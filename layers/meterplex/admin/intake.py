@@ -6,9 +6,14 @@ ARN, shard, first and last sequence numbers), never the records. `dead_letter_in
 those queues and makes the records recoverable: it re-reads the batch from the stream by sequence
 number (GetShardIterator AT_SEQUENCE_NUMBER, then GetRecords up to the last one) while the stream
 still retains it (24 hours; the queue delivers within seconds) and stores each record, in the
-shape Lambda gave the consumer, as a dead letter of the function that failed. A Kafka mapping's
-record (`KafkaBatchInfo`) names topic, partition and offsets: it is stored as a dead letter naming
-them (Kafka retains the records; re-reading them by offset is not automated yet).
+shape Lambda gave the consumer, as a dead letter of the function that failed.
+
+A Kafka mapping's record (`KafkaBatchInfo`) carries the failed records themselves when its
+destination is an S3 bucket or a Kafka topic (`payload`: the MSK event Lambda invoked the function
+with): each record is then stored whole, so a retry re-delivers it. Through an SQS or SNS
+destination it is metadata only (`recordsInfo`: per `<topic>-<partition>`, the first and last
+offsets; or `recordInfo`: one offset): stored naming them, not replayable (Kafka retains the
+records; re-reading them by offset is not automated yet).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from meterplex.platform.dead_letters import RecordKind, dead_letter
+from meterplex.platform.dead_letters import RecordKind, dead_letter, dead_letter_kafka_record
 from meterplex.platform.relay import stream_source_of, tenant_of_stream_record
 
 MAX_READS = 50  # GetRecords calls per batch: a batch is ≤ the mapping's batch size (≤ 10,000)
@@ -34,6 +39,7 @@ class Failure:
     invocations: int
     stream: dict[str, Any] | None  # DDBStreamBatchInfo
     kafka: dict[str, Any] | None  # KafkaBatchInfo
+    payload: dict[str, Any] | None = None  # the invocation's event (S3 and Kafka destinations only)
 
     @classmethod
     def parse(cls, body: str) -> Failure:
@@ -52,6 +58,7 @@ class Failure:
             int(context.get("approximateInvokeCount") or 0),
             stream,
             kafka,
+            raw.get("payload") if isinstance(raw.get("payload"), dict) else None,
         )
 
     @property
@@ -122,10 +129,13 @@ class Intake:
                 )
                 for record in stream_records(self.streams, failure.stream)
             ]
+        records = kafka_records(failure.payload)
+        if records:
+            return [
+                dead_letter_kafka_record(consumer, record, reason=failure.reason, at=self.now())
+                for record in records
+            ]
         info = failure.kafka or {}
-        source = (
-            f"{info.get('topic')}-{info.get('partition')}@{info.get('firstOffset') or info.get('offset')}"
-        )
         return [
             dead_letter(
                 consumer=consumer,
@@ -135,4 +145,26 @@ class Intake:
                 at=self.now(),
                 kind=RecordKind.KAFKA,
             )
+            for source in kafka_positions(info)
         ]
+
+
+def kafka_records(payload: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The MSK event records an on-failure record carries (`payload.records`), if it has them."""
+    groups = (payload or {}).get("records")
+    if not isinstance(groups, dict):
+        return []
+    return [r for group in groups.values() if isinstance(group, list) for r in group if isinstance(r, dict)]
+
+
+def kafka_positions(info: Mapping[str, Any]) -> list[str]:
+    """Where a metadata-only Kafka failure was: `<topic>-<partition>@<first>[-<last>]` per partition
+    (`recordsInfo`), or the cluster and offset (`recordInfo`)."""
+    positions = []
+    for partition, offsets in (info.get("recordsInfo") or {}).items():
+        first, last = offsets.get("firstRecordOffset"), offsets.get("lastRecordOffset")
+        positions.append(f"{partition}@{first}" + (f"-{last}" if last not in (None, first) else ""))
+    if not positions:
+        offset = (info.get("recordInfo") or {}).get("offset")
+        positions.append(f"{info.get('eventSourceArn') or 'kafka'}@{offset}")
+    return positions

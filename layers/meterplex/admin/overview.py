@@ -7,6 +7,7 @@
 | usage accepted today | the day's 8 tally items, one BatchGetItem | 4 RCU |
 | invoices outstanding / overdue | the sparse outstanding index (FINALIZED) | ∝ outstanding invoices |
 | dead letters open | the OPEN partition of the dead-letter status index | ∝ open dead letters |
+| last reconciliation | the runs partition, newest first, to the first finished run | ~1 page |
 
 (eventually consistent Queries: 0.5 RCU per 4 KB read; docs/data-model.md works the numbers.)
 
@@ -22,12 +23,14 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from typing import Any, Protocol
+from typing import Protocol
 
 from meterplex.admin.schemas import InvoiceTotals, Money, OverviewOut, PlanCount
 from meterplex.billing.models import Invoice
 from meterplex.catalog.models import Interval
 from meterplex.platform.clock import Clock, business_clock, iso
+from meterplex.reconciliation.models import Run
+from meterplex.reconciliation.schemas import run_out
 from meterplex.subscriptions.models import Subscription, SubscriptionStatus, as_of
 
 TENANT_STATUSES = ("ACTIVE", "SUSPENDED", "CANCELLED")
@@ -39,7 +42,7 @@ class OverviewSources(Protocol):
     def accepted_on(self, day: date) -> int: ...
     def outstanding_invoices(self) -> list[Invoice]: ...
     def open_dead_letters(self) -> int: ...
-    def last_reconciliation(self) -> dict[str, Any] | None: ...
+    def last_reconciliation(self) -> Run | None: ...
 
 
 def monthly_amount(sub: Subscription) -> int:
@@ -70,6 +73,7 @@ def build_overview(sources: OverviewSources, now: datetime) -> OverviewOut:
         if sub.status is SubscriptionStatus.ACTIVE:
             mrr[sub.currency] += monthly_amount(sub)
     outstanding = sources.outstanding_invoices()
+    last_run = sources.last_reconciliation()
     overdue = [i for i in outstanding if i.due_date is not None and i.due_date < now]
     return OverviewOut(
         as_of=iso(now),
@@ -83,7 +87,7 @@ def build_overview(sources: OverviewSources, now: datetime) -> OverviewOut:
         invoices_outstanding=_totals(outstanding),
         invoices_overdue=_totals(overdue),
         dead_letters_open=sources.open_dead_letters(),
-        last_reconciliation=sources.last_reconciliation(),
+        last_reconciliation=run_out(last_run) if last_run is not None else None,
     )
 
 
@@ -94,6 +98,7 @@ class DynamoOverviewSources:
         from meterplex.billing.repository import BillingRepository
         from meterplex.identity.repository import IdentityRepository
         from meterplex.platform.settings import UsageTableSettings, load
+        from meterplex.reconciliation.repository import ReconciliationRepository
         from meterplex.subscriptions.repository import DynamoSubscriptionRepository
         from meterplex.usage.repository import AcceptedTally
 
@@ -101,6 +106,7 @@ class DynamoOverviewSources:
         self._subscriptions = DynamoSubscriptionRepository()
         self._billing = BillingRepository()
         self._tally = AcceptedTally(load(UsageTableSettings).usage_table)
+        self._reconciliation = ReconciliationRepository()
 
     def tenant_status_counts(self) -> dict[str, int]:
         return self._identity.tenant_status_counts()
@@ -119,8 +125,8 @@ class DynamoOverviewSources:
 
         return count_open()
 
-    def last_reconciliation(self) -> dict[str, Any] | None:
-        return None  # filled by reconciliation (its own capability) once it lands
+    def last_reconciliation(self) -> Run | None:
+        return self._reconciliation.latest()
 
 
 class OverviewService:

@@ -9,6 +9,7 @@ from pydantic import Field
 from meterplex.platform.api import ApiModel, ApiResponse
 from meterplex.platform.dead_letters import DeadLetterItem, DeadLetterStatus
 from meterplex.platform.pagination import CursorMeta
+from meterplex.reconciliation.schemas import RunOut
 
 
 class DeadLetterOut(ApiResponse):
@@ -97,7 +98,8 @@ class OverviewOut(ApiResponse):
     invoices_outstanding: InvoiceTotals = Field(description="FINALIZED, not yet paid or voided")
     invoices_overdue: InvoiceTotals = Field(description="Outstanding and past their due date")
     dead_letters_open: int
-    last_reconciliation: dict[str, Any] | None = Field(
+    last_reconciliation: RunOut | None = Field(
         None,
-        description="The last reconciliation run's summary — filled by reconciliation; null until it runs",
+        description="The newest finished reconciliation run (COMPLETED or FAILED), as the runs list shows "
+        "it: what it read, re-drove and found; null until a run has finished",
     )

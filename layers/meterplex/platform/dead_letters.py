@@ -14,6 +14,8 @@ Items (core table; every access GetItem or Query):
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import uuid
 from datetime import datetime
@@ -137,6 +139,34 @@ def dead_letter(
         return id_  # DISCARDED: an operator already decided about it
     metrics.add_metric(name=DEAD_LETTERED_METRIC, unit=MetricUnit.Count, value=1)
     return id_
+
+
+def kafka_source(record: dict[str, Any]) -> str:
+    """An MSK event record's position, as dead letters name it: `<topic>-<partition>@<offset>`."""
+    return f"{record.get('topic')}-{record.get('partition')}@{record.get('offset')}"
+
+
+def _decoded(value: Any) -> str:
+    try:
+        return base64.b64decode(value or b"").decode("utf-8", "replace")
+    except (binascii.Error, TypeError, ValueError):
+        return str(value)
+
+
+def dead_letter_kafka_record(consumer: str, record: dict[str, Any], *, reason: str, at: datetime) -> str:
+    """Store an MSK event record whose retries ran out, whole (a retry re-delivers it), named by its
+    position (the same id as if the consumer had dead-lettered it itself); its key is the tenant."""
+    key = _decoded(record.get("key"))
+    return dead_letter(
+        consumer=consumer,
+        source=kafka_source(record),
+        reason=reason,
+        payload=_decoded(record.get("value")),
+        at=at,
+        record=record,
+        kind=RecordKind.KAFKA,
+        tenant_id=key if 0 < len(key) <= 255 else None,
+    )
 
 
 def dead_letters(consumer: str) -> list[DeadLetterItem]:

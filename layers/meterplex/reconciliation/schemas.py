@@ -119,11 +119,3 @@ def issue_out(issue: Issue) -> IssueOut:
         created_at=issue.created_at,
         updated_at=issue.updated_at,
     )
-
-
-def last_run_summary() -> dict[str, object] | None:
-    """The newest finished run, as the runs list shows it (the admin overview's `lastReconciliation`)."""
-    from meterplex.reconciliation.repository import ReconciliationRepository
-
-    run = ReconciliationRepository().latest()
-    return run_out(run).model_dump(by_alias=True, mode="json") if run is not None else None

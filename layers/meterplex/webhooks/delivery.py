@@ -17,12 +17,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from meterplex.platform.audit import SYSTEM
 from meterplex.platform.clock import Clock, iso, system_clock
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.observability import logger
 from meterplex.webhooks import signing
 from meterplex.webhooks.attempts import Health, Outcome, after_attempt, failing_too_long, not_sent
-from meterplex.webhooks.events import DISABLED, endpoint_event
+from meterplex.webhooks.events import DISABLED, endpoint_audit
 from meterplex.webhooks.models import Delivery, DeliveryRef, DeliveryStatus, DisabledReason, Endpoint
 from meterplex.webhooks.queue import MAX_DELAY
 from meterplex.webhooks.repository import SealedSecrets
@@ -201,7 +202,7 @@ class DeliveryWorker:
 
     def _disable(self, endpoint: Endpoint, reason: DisabledReason, now: datetime) -> None:
         after = replace(endpoint, enabled=False, disabled_reason=reason, disabled_at=now, updated_at=now)
-        if self.store.disable_endpoint(endpoint, after, [endpoint_event(DISABLED, after, now)]):
+        if self.store.disable_endpoint(endpoint, after, [endpoint_audit(DISABLED, SYSTEM, endpoint, after)]):
             logger.warning("webhook endpoint disabled", endpoint_id=endpoint.id, reason=reason.value)
 
     def _wake(self, ref: DeliveryRef, delay: timedelta) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -92,6 +92,12 @@ class DeliveryRef:
     tenant_id: str
     endpoint_id: str
     delivery_id: str
+
+
+def restarted(delivery: Delivery, now: datetime) -> Delivery:
+    """What a manual retry makes of a delivery: PENDING, due `now`, its retry schedule from the
+    start (the repository's conditional update writes exactly these fields)."""
+    return replace(delivery, status=DeliveryStatus.PENDING, step=0, next_attempt_at=now, manual=True)
 
 
 def delivery_id(event_id: str, endpoint_id: str, occurred_at: datetime) -> str:

@@ -434,8 +434,9 @@ class WebhookRepository:
             "sk": _str(delivery_sk(ref.delivery_id)),
         }
 
-    def create_delivery(self, delivery: Delivery) -> bool:
-        """Put a new PENDING delivery, due now; False when it exists (a replayed event)."""
+    def create_delivery(self, delivery: Delivery, events: Sequence[DomainEvent] = ()) -> bool:
+        """Put a new PENDING delivery, due now; False when it exists (a replayed event). With
+        `events` (a test event's audit), one transaction puts the delivery and them."""
         ref = ref_of(delivery)
         due_at = delivery.next_attempt_at or delivery.created_at
         item = {
@@ -456,12 +457,12 @@ class WebhookRepository:
             "gsi1sk": _str(due_sk(due_at, ref)),
             "expiresAt": _num(epoch_s(delivery.created_at + DELIVERY_TTL)),
         }
+        put = {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
         try:
-            retrying(
-                lambda: self.client.put_item(
-                    TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-                )
-            )
+            if events:
+                self._transact([{"Put": put}, *self._outbox(events)])
+            else:
+                retrying(lambda: self.client.put_item(**put))
         except ClientError as error:
             if condition_failed(error):
                 return False
@@ -575,9 +576,12 @@ class WebhookRepository:
             raise
         return True
 
-    def restart(self, ref: DeliveryRef, *, now: datetime, real_now_ms: int) -> Delivery:
-        """A manual retry: the delivery starts over, PENDING and due now, unless an attempt is in
-        flight (a live lease): 409."""
+    def restart(
+        self, ref: DeliveryRef, *, now: datetime, real_now_ms: int, events: Sequence[DomainEvent]
+    ) -> Delivery:
+        """A manual retry: the delivery starts over, PENDING and due now, with its audit `events` in
+        the same transaction, unless an attempt is in flight (a live lease): 409. The delivery as
+        it is now (read again: a transaction returns no item)."""
         values = {
             ":pending": _str(DeliveryStatus.PENDING.value),
             ":zero": _num(0),
@@ -587,18 +591,16 @@ class WebhookRepository:
             ":gsk": _str(due_sk(now, ref)),
             ":real": _num(real_now_ms),
         }
+        update = {
+            "TableName": self.table,
+            "Key": self._delivery_key(ref),
+            "UpdateExpression": RESTART,
+            "ConditionExpression": RESTARTABLE,
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": values,
+        }
         try:
-            response = retrying(
-                lambda: self.client.update_item(
-                    TableName=self.table,
-                    Key=self._delivery_key(ref),
-                    UpdateExpression=RESTART,
-                    ConditionExpression=RESTARTABLE,
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues=values,
-                    ReturnValues="ALL_NEW",
-                )
-            )
+            self._transact([{"Update": update}, *self._outbox(events)])
         except ClientError as error:
             if not condition_failed(error):
                 raise
@@ -608,7 +610,10 @@ class WebhookRepository:
                 "An attempt of this delivery is in flight; retry it when it has finished",
                 code="WEBHOOK_DELIVERY_IN_FLIGHT",
             ) from error
-        return delivery_of(response["Attributes"])
+        restarted = self.delivery(ref)
+        if restarted is None:  # deleted with its endpoint in the instant since
+            raise delivery_not_found(ref.delivery_id)
+        return restarted
 
     # -- the due index -----------------------------------------------------------------------
     def due(self, as_of: datetime) -> Iterator[DeliveryRef]:

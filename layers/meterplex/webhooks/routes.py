@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from meterplex.platform.api import AUTH_TENANT, JSON, principal_of, tenant_header_of
+from meterplex.platform.api import AUTH_TENANT, JSON, actor_of, principal_of, tenant_header_of
+from meterplex.platform.audit import Actor
 from meterplex.platform.auth import MANAGERS, TenantAccess, tenant_access
 from meterplex.platform.pagination import (
     DEFAULT_LIMIT,
@@ -47,6 +48,12 @@ def _access() -> TenantAccess:
     return tenant_access(principal_of(router), tenant_header_of(router), roles=MANAGERS)
 
 
+def _acting() -> tuple[TenantAccess, Actor]:
+    """The caller's access to the tenant, and who they are for the audit trail of their write."""
+    access = _access()
+    return access, actor_of(router, access.principal)
+
+
 @router.post(
     PREFIX,
     summary="Register an endpoint; the signing secret (`whsec_…`) is shown only in this answer",
@@ -56,14 +63,14 @@ def _access() -> TenantAccess:
     responses={201: {"description": "The endpoint, with its secret"}},
 )
 def create_endpoint(body: Annotated[CreateEndpointRequest, Body()]) -> Response[EndpointCreatedOut]:
-    access = _access()
+    access, actor = _acting()
     endpoint, secret = webhook_service().create(
         access.tenant_id,
         url=body.url,
         event_types=body.event_types,
         description=body.description,
         enabled=body.enabled,
-        actor=access.actor,
+        actor=actor,
     )
     out = EndpointCreatedOut(**endpoint_out(endpoint).model_dump(), secret=secret)
     return Response(status_code=201, content_type=JSON, body=out)
@@ -89,7 +96,7 @@ def get_endpoint(id: EndpointId) -> EndpointOut:
     security=AUTH_TENANT,
 )
 def update_endpoint(id: EndpointId, body: Annotated[UpdateEndpointRequest, Body()]) -> EndpointOut:
-    access = _access()
+    access, actor = _acting()
     given = body.model_fields_set
     changes = EndpointChanges(
         url=body.url,
@@ -98,7 +105,7 @@ def update_endpoint(id: EndpointId, body: Annotated[UpdateEndpointRequest, Body(
         clear_description="description" in given and body.description is None,
         enabled=body.enabled,
     )
-    return endpoint_out(webhook_service().update(access.tenant_id, id, changes, actor=access.actor))
+    return endpoint_out(webhook_service().update(access.tenant_id, id, changes, actor=actor))
 
 
 @router.delete(
@@ -110,8 +117,8 @@ def update_endpoint(id: EndpointId, body: Annotated[UpdateEndpointRequest, Body(
     responses={204: {"description": "The endpoint is gone"}},
 )
 def delete_endpoint(id: EndpointId) -> Response[None]:
-    access = _access()
-    webhook_service().delete(access.tenant_id, id, actor=access.actor)
+    access, actor = _acting()
+    webhook_service().delete(access.tenant_id, id, actor=actor)
     return Response(status_code=204, body=None)
 
 
@@ -122,8 +129,8 @@ def delete_endpoint(id: EndpointId) -> Response[None]:
     security=AUTH_TENANT,
 )
 def rotate_secret(id: EndpointId) -> SecretOut:
-    access = _access()
-    endpoint, secret = webhook_service().rotate_secret(access.tenant_id, id, actor=access.actor)
+    access, actor = _acting()
+    endpoint, secret = webhook_service().rotate_secret(access.tenant_id, id, actor=actor)
     assert endpoint.previous_secret_expires_at is not None
     return SecretOut(secret=secret, previous_secret_expires_at=endpoint.previous_secret_expires_at)
 
@@ -137,7 +144,8 @@ def rotate_secret(id: EndpointId) -> SecretOut:
     responses={202: {"description": "The test delivery is queued"}},
 )
 def send_test_event(id: EndpointId) -> Response[TestEventOut]:
-    delivery = webhook_service().send_test(_access().tenant_id, id)
+    access, actor = _acting()
+    delivery = webhook_service().send_test(access.tenant_id, id, actor=actor)
     out = TestEventOut(message="Test event queued", event_id=delivery.event_id, delivery_id=delivery.id)
     return Response(status_code=202, content_type=JSON, body=out)
 
@@ -174,5 +182,6 @@ def list_deliveries(
     responses={202: {"description": "The delivery is queued"}},
 )
 def retry_delivery(id: EndpointId, deliveryId: DeliveryId) -> Response[DeliveryOut]:
-    delivery = webhook_service().retry(_access().tenant_id, id, deliveryId)
+    access, actor = _acting()
+    delivery = webhook_service().retry(access.tenant_id, id, deliveryId, actor=actor)
     return Response(status_code=202, content_type=JSON, body=delivery_out(delivery))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from meterplex.platform.audit import Actor
 from meterplex.platform.clock import Clock, business_clock, iso, system_clock
 from meterplex.platform.errors import Conflict
 from meterplex.platform.events import DomainEvent
@@ -25,6 +26,7 @@ from meterplex.webhooks.models import (
     DeliveryRef,
     DisabledReason,
     Endpoint,
+    restarted,
 )
 from meterplex.webhooks.repository import SealedSecrets, delivery_not_found, endpoint_not_found
 from meterplex.webhooks.ssrf import Resolver, check_url
@@ -53,12 +55,14 @@ class Store(Protocol):
         events: Sequence[DomainEvent],
     ) -> Endpoint: ...
     def delete_endpoint(self, endpoint: Endpoint, events: Sequence[DomainEvent]) -> None: ...
-    def create_delivery(self, delivery: Delivery) -> bool: ...
+    def create_delivery(self, delivery: Delivery, events: Sequence[DomainEvent] = ()) -> bool: ...
     def delivery(self, ref: DeliveryRef) -> Delivery | None: ...
     def deliveries(
         self, tenant_id: str, endpoint_id: str, start: Key | None, limit: int
     ) -> tuple[list[Delivery], Key | None]: ...
-    def restart(self, ref: DeliveryRef, *, now: datetime, real_now_ms: int) -> Delivery: ...
+    def restart(
+        self, ref: DeliveryRef, *, now: datetime, real_now_ms: int, events: Sequence[DomainEvent]
+    ) -> Delivery: ...
 
 
 class Sealer(Protocol):
@@ -125,7 +129,7 @@ class WebhookService:
         event_types: Sequence[WebhookEventType],
         description: str | None,
         enabled: bool,
-        actor: str,
+        actor: Actor,
     ) -> tuple[Endpoint, str]:
         """The new endpoint and its signing secret (the only time the secret is shown)."""
         self._check_url(url)
@@ -146,7 +150,7 @@ class WebhookService:
         secret = signing.new_secret()
         sealed = self.sealer.seal(secret, tenant_id, endpoint.id)
         self.store.create_endpoint(
-            endpoint, sealed, [events.endpoint_event(events.CREATED, endpoint, now, actor=actor)]
+            endpoint, sealed, [events.endpoint_audit(events.CREATED, actor, None, endpoint)]
         )
         return endpoint, secret
 
@@ -156,7 +160,7 @@ class WebhookService:
     def endpoint(self, tenant_id: str, endpoint_id: str) -> Endpoint:
         return self._endpoint(tenant_id, endpoint_id)
 
-    def update(self, tenant_id: str, endpoint_id: str, changes: EndpointChanges, *, actor: str) -> Endpoint:
+    def update(self, tenant_id: str, endpoint_id: str, changes: EndpointChanges, *, actor: Actor) -> Endpoint:
         before = self._endpoint(tenant_id, endpoint_id)
         if changes.url is not None and changes.url != before.url:
             self._check_url(changes.url)
@@ -177,16 +181,14 @@ class WebhookService:
         elif changes.enabled is False and before.enabled:
             after = replace(after, enabled=False, disabled_reason=DisabledReason.MANUAL, disabled_at=now)
         return self.store.update_endpoint(
-            before, after, [events.endpoint_event(events.UPDATED, after, now, actor=actor)]
+            before, after, [events.endpoint_audit(events.UPDATED, actor, before, after)]
         )
 
-    def delete(self, tenant_id: str, endpoint_id: str, *, actor: str) -> None:
+    def delete(self, tenant_id: str, endpoint_id: str, *, actor: Actor) -> None:
         endpoint = self._endpoint(tenant_id, endpoint_id)
-        self.store.delete_endpoint(
-            endpoint, [events.endpoint_event(events.DELETED, endpoint, self.clock.now(), actor=actor)]
-        )
+        self.store.delete_endpoint(endpoint, [events.endpoint_audit(events.DELETED, actor, endpoint, None)])
 
-    def rotate_secret(self, tenant_id: str, endpoint_id: str, *, actor: str) -> tuple[Endpoint, str]:
+    def rotate_secret(self, tenant_id: str, endpoint_id: str, *, actor: Actor) -> tuple[Endpoint, str]:
         """A new secret; the current one stays valid for ROTATION_OVERLAP_HOURS (both signatures)."""
         found = self.store.endpoint_with_secrets(tenant_id, endpoint_id)
         if found is None:
@@ -205,13 +207,14 @@ class WebhookService:
             sealed,
             self.sealer.seal(secret, tenant_id, endpoint_id),
             after,
-            [events.endpoint_event(events.SECRET_ROTATED, after, now, actor=actor)],
+            [events.endpoint_audit(events.SECRET_ROTATED, actor, before, after)],
         )
         return rotated, secret
 
     # -- deliveries --------------------------------------------------------------------------
-    def send_test(self, tenant_id: str, endpoint_id: str) -> Delivery:
-        """A `webhook.test` delivery to this endpoint (whatever it subscribes to), enqueued."""
+    def send_test(self, tenant_id: str, endpoint_id: str, *, actor: Actor) -> Delivery:
+        """A `webhook.test` delivery to this endpoint (whatever it subscribes to), enqueued; the
+        delivery and its audit event are one transaction."""
         endpoint = self._endpoint(tenant_id, endpoint_id)
         if not endpoint.enabled:
             raise endpoint_disabled(endpoint_id)
@@ -221,7 +224,7 @@ class WebhookService:
         data = {"endpointId": endpoint.id, "message": TEST_MESSAGE}
         body = webhook_body(event_id, type_, iso(now), tenant_id, data)
         delivery = new_delivery(endpoint, event_id, type_, body, now, now)
-        self.store.create_delivery(delivery)
+        self.store.create_delivery(delivery, [events.delivery_audit(events.TEST_SENT, actor, None, delivery)])
         self.queue.enqueue([DeliveryRef(tenant_id, endpoint.id, delivery.id)])
         return delivery
 
@@ -231,16 +234,20 @@ class WebhookService:
         self._endpoint(tenant_id, endpoint_id)
         return self.store.deliveries(tenant_id, endpoint_id, start, limit)
 
-    def retry(self, tenant_id: str, endpoint_id: str, delivery_id: str) -> Delivery:
-        """Start the delivery over (any status), due now, and enqueue it."""
+    def retry(self, tenant_id: str, endpoint_id: str, delivery_id: str, *, actor: Actor) -> Delivery:
+        """Start the delivery over (any status), due now, and enqueue it; the restart and its audit
+        event are one transaction."""
         endpoint = self._endpoint(tenant_id, endpoint_id)
         ref = DeliveryRef(tenant_id, endpoint_id, delivery_id)
-        if self.store.delivery(ref) is None:
+        before = self.store.delivery(ref)
+        if before is None:
             raise delivery_not_found(delivery_id)
         if not endpoint.enabled:
             raise endpoint_disabled(endpoint_id)
-        restarted = self.store.restart(
-            ref, now=self.clock.now(), real_now_ms=int(self.real.now().timestamp() * 1000)
+        now = self.clock.now()
+        audit = events.delivery_audit(events.RETRIED, actor, before, restarted(before, now))
+        after = self.store.restart(
+            ref, now=now, real_now_ms=int(self.real.now().timestamp() * 1000), events=[audit]
         )
         self.queue.enqueue([ref])
-        return restarted
+        return after

@@ -1,6 +1,7 @@
 """The dead-letter store and its admin routes (issue 13, ADR 0091), in-process over moto server:
-a poison Kafka record and a poison stream record each land in the store with the record itself,
-are listed, retried after the cause is fixed (counted exactly once), and discarded."""
+a poison Kafka record, a Kafka record whose retries ran out on the local poller, and a poison stream
+record each land in the store with the record itself, are listed, retried after the cause is fixed
+(counted exactly once), and discarded."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.local.dead_letters import DeadLetters
 from meterplex.platform import topics
 from meterplex.platform.dead_letters import dead_letter_id
 from tests.integration.admin.support import keyed_batch
@@ -114,6 +117,99 @@ def test_a_poison_kafka_record_is_kept_listed_retried_once_fixed_and_counted_onc
     assert runner().invoke("usage_aggregator", delivery) == {"batchItemFailures": []}
     assert check_used(world, "calls") == 3
     assert id_ in listed(admin, status="RETRIED") and id_ not in listed(admin)
+
+
+def test_exhausted_kafka_retries_on_the_local_poller_are_kept_whole_and_replayed_once(
+    admin: Account, tmp_path: Path
+) -> None:
+    # GIVEN an accepted usage event whose Kafka record the aggregator kept failing on (the broker,
+    # a bug…) until the local poller ran out of retries and sent it to the on-failure destination
+    world = subscribed()
+    (value,) = accepted_envelopes(world, 1)
+    offset = uuid.uuid4().int % 1_000_000_000
+    (record,) = next(
+        iter(keyed_batch(topics.USAGE, [value], world.tenant, first_offset=offset)["records"].values())
+    )
+    DeadLetters(tmp_path).send(
+        "usage_aggregator", [record], source="aws:kafka", reason="RuntimeError: unavailable", attempts=4
+    )
+    assert check_used(world, "calls") == 0
+    # THEN the store holds it OPEN with the Kafka record itself: topic, partition, offset, key, value
+    id_ = dead_letter_id("usage_aggregator", f"{topics.USAGE}-0@{offset}")
+    letter = admin.get(f"{DEAD_LETTERS}/{id_}").body
+    assert (letter["status"], letter["kind"], letter["tenantId"]) == ("OPEN", "kafka", world.tenant)
+    assert "retries exhausted (4 attempts)" in letter["reason"]
+    assert {k: letter["record"][k] for k in ("topic", "partition", "offset", "value")} == {
+        k: record[k] for k in ("topic", "partition", "offset", "value")
+    }
+    # WHEN an operator retries it (twice) THEN the aggregator counts it, exactly once
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    assert check_used(world, "calls") == 1
+
+
+def kafka_failure(function: str, batch_info: dict[str, Any], payload: Any = None) -> dict[str, Any]:
+    """An SQS event carrying a Kafka mapping's on-failure record, in AWS's shape (`payload`: what an
+    S3 or Kafka destination adds — the MSK event the function was invoked with)."""
+    failure: dict[str, Any] = {
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:us-east-1:000000000000:function:{function}",
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+        "version": "1.0",
+        "KafkaBatchInfo": batch_info,
+    }
+    if payload is not None:
+        failure["payload"] = payload
+    return {
+        "Records": [{"messageId": str(uuid.uuid4()), "body": json.dumps(failure), "eventSource": "aws:sqs"}]
+    }
+
+
+def test_an_aws_kafka_failure_record_with_its_records_is_kept_whole_and_replayed_once(admin: Account) -> None:
+    # GIVEN an accepted event whose Kafka record the aggregator kept raising on, in AWS: the mapping's
+    # on-failure record (S3 / Kafka destination) carries the invocation's MSK event
+    world = subscribed()
+    (value,) = accepted_envelopes(world, 1)
+    offset = uuid.uuid4().int % 1_000_000_000
+    delivery = keyed_batch(topics.USAGE, [value], world.tenant, partition=2, first_offset=offset)
+    info = {"batchSize": 1, "recordInfo": {"offset": str(offset)}}
+    # WHEN the intake takes it
+    assert runner().invoke("dead_letter_intake", kafka_failure("usage_aggregator", info, delivery)) == {
+        "batchItemFailures": []
+    }
+    # THEN the record itself is a dead letter of the aggregator, and a retry counts it exactly once
+    id_ = dead_letter_id("usage_aggregator", f"{topics.USAGE}-2@{offset}")
+    letter = admin.get(f"{DEAD_LETTERS}/{id_}").body
+    assert (letter["status"], letter["kind"], letter["tenantId"]) == ("OPEN", "kafka", world.tenant), letter
+    assert letter["record"]["offset"] == offset and "RetryAttemptsExhausted" in letter["reason"]
+    assert check_used(world, "calls") == 0
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    assert check_used(world, "calls") == 1
+
+
+def test_an_aws_kafka_failure_record_of_offsets_only_is_kept_but_not_replayable(admin: Account) -> None:
+    # GIVEN a metadata-only on-failure record (an SQS destination): partition and offsets, no records
+    offset = uuid.uuid4().int % 1_000_000_000
+    info = {
+        "batchSize": 2,
+        "recordsInfo": {
+            f"{topics.DOMAIN}-1": {"firstRecordOffset": str(offset), "lastRecordOffset": str(offset + 1)}
+        },
+    }
+    assert runner().invoke("dead_letter_intake", kafka_failure("audit_writer", info)) == {
+        "batchItemFailures": []
+    }
+    # THEN it is kept, naming where the records are, and a retry says it has nothing to re-deliver
+    id_ = dead_letter_id("audit_writer", f"{topics.DOMAIN}-1@{offset}-{offset + 1}")
+    letter = admin.get(f"{DEAD_LETTERS}/{id_}").body
+    assert (letter["status"], letter["record"]) == ("OPEN", None), letter
+    retried = admin.post(f"{DEAD_LETTERS}/{id_}/retry")
+    assert retried.status == 409 and retried.code == "DEAD_LETTER_NOT_REPLAYABLE"
 
 
 def test_a_dead_letter_is_discarded_with_its_reason_and_then_never_retried(admin: Account) -> None:

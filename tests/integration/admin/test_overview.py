@@ -1,5 +1,6 @@
 """GET /admin/overview (issue 13, ADR 0092) in-process over moto: each figure moves by exactly what
-the test did (other tests share the tables, so the test compares before and after)."""
+the test did (other tests share the tables, so the test compares before and after); the last
+reconciliation is the run the test asked for, once the reconciler has finished it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tests.integration.admin.support import dead_letter_of_an_ignored_event
 from tests.integration.admin.test_audit_every_write import World
 from tests.integration.identity.conftest import register
 from tests.integration.usage.helpers import event, send, subscribed
+from tests.support.waiting import wait_for
 
 OVERVIEW = "/api/v1/admin/overview"
 
@@ -26,7 +28,6 @@ def test_overview_counts_what_happened(moto_endpoint: str, lambda_api: str) -> N
     world = World()
     read = lambda: world.admin.get(OVERVIEW).body  # noqa: E731
     before = read()
-    assert before["lastReconciliation"] is None  # filled by reconciliation once it runs
 
     # GIVEN a new tenant on a monthly plan (2,900) and one on the annual price (27,800 → 2,317/month)
     owner, sub = world.subscribed()
@@ -73,6 +74,32 @@ def test_overview_counts_what_happened(moto_endpoint: str, lambda_api: str) -> N
     )
     assert after["invoicesOverdue"] == before["invoicesOverdue"]  # due in 30 days
     assert after["deadLettersOpen"] - before["deadLettersOpen"] == 1
+
+
+def test_overview_shows_the_last_reconciliation_once_it_has_run(moto_endpoint: str, lambda_api: str) -> None:
+    # GIVEN a reconciliation run asked for by an admin (one tenant), run by the real reconciler
+    world = World()
+    tenant = register().tenant_id
+    requested = world.admin.post("/api/v1/admin/reconciliation/run", {"tenantId": tenant})
+    assert requested.status == 202 and requested.body["status"] == "RUNNING", requested.body
+    run_id = requested.body["id"]
+    # THEN once the reconciler has finished it, the overview shows it with what it found
+    wait_for(lambda: finished(world, run_id), timeout=120, interval=0.2)
+    last = world.admin.get(OVERVIEW).body["lastReconciliation"]
+    assert (last["id"], last["status"], last["tenantId"], last["trigger"]) == (
+        run_id,
+        "COMPLETED",
+        tenant,
+        "MANUAL",
+    )
+    assert last["finishedAt"] and last["stats"]["tenants"] == 1 and last["stats"]["openIssues"] == 0
+
+
+def finished(world: World, run_id: str) -> bool:
+    reply = world.admin.get("/api/v1/admin/reconciliation/runs", query={"limit": 20})
+    assert reply.status == 200, (reply.status, reply.body)
+    runs = reply.body["data"]
+    return any(r["id"] == run_id and r["status"] != "RUNNING" for r in runs)
 
 
 def test_overview_is_for_platform_admins_only(moto_endpoint: str) -> None:

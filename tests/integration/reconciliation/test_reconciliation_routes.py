@@ -111,9 +111,10 @@ def test_a_run_for_an_unknown_tenant_is_404() -> None:
     assert reply.status == 404 and reply.body["code"] == "TENANT_NOT_FOUND"
 
 
-def test_the_last_finished_run_is_summarized_for_the_overview() -> None:
-    from meterplex.reconciliation.schemas import last_run_summary
-
+def test_the_latest_run_is_the_newest_finished_one_not_one_still_running() -> None:
+    # GIVEN a finished run, then a newer one still RUNNING
     run, _ = stored_run(2)
-    summary = last_run_summary()
-    assert summary is not None and summary["id"] == run.id and summary["stats"]["issues"] == 2
+    ReconciliationRepository().start(Run(new_id(), Trigger.MANUAL, RunStatus.RUNNING, datetime.now(UTC)))
+    # THEN the overview's last reconciliation is the finished one, with what it found
+    latest = ReconciliationRepository().latest()
+    assert latest is not None and latest.id == run.id and latest.stats.issues == 2

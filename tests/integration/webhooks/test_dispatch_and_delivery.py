@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from meterplex.platform import topics
+from meterplex.platform.audit import SYSTEM
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import iso
 from meterplex.platform.events import DomainEvent
@@ -30,6 +31,7 @@ from meterplex.webhooks.ssrf import system_resolver
 from tests.integration.billing.helpers import function, invoke
 from tests.integration.catalog.handlers import call, user
 from tests.integration.webhooks.conftest import QueueReader
+from tests.integration.webhooks.test_endpoints_api import audit_trail
 from tests.support.kafka_events import batch
 from tests.support.webhook_receiver import Receiver
 
@@ -146,17 +148,24 @@ def test_an_endpoint_failing_for_5_days_is_disabled(receiver: Receiver) -> None:
     hook = endpoint(who, f"{receiver.url}/down", ["webhook.test"])
     receiver.script("/down", [500])
     service = webhook_service()
-    first = service.send_test(tenant, hook["id"])
+    first = service.send_test(tenant, hook["id"], actor=SYSTEM)
     start = first.created_at + timedelta(seconds=1)
     assert worker().attempt(DeliveryRef(tenant, hook["id"], first.id), start) is Result.RETRYING
     assert call("webhook_endpoints_api", "GET", f"{BASE}/{hook['id']}", **who).body["failingSince"] == iso(
         start
     )
-    second = service.send_test(tenant, hook["id"])
+    second = service.send_test(tenant, hook["id"], actor=SYSTEM)
     later = start + timedelta(days=5)
     worker().attempt(DeliveryRef(tenant, hook["id"], second.id), later)
     after = call("webhook_endpoints_api", "GET", f"{BASE}/{hook['id']}", **who).body
     assert (after["enabled"], after["disabledReason"]) == (False, "FAILING")
+    # the platform's own write is on the tenant's audit trail, by `system`
+    (disabled,) = [e for e in audit_trail(tenant) if e["data"]["action"] == "disable"]
+    assert disabled["actor"] == "system" and disabled["data"]["resourceId"] == hook["id"]
+    assert (disabled["data"]["before"]["enabled"], disabled["data"]["after"]["disabledReason"]) == (
+        True,
+        "FAILING",
+    )
     # the first delivery's next claim finds the endpoint disabled: FAILED, nothing sent
     sent = len(receiver.at("/down"))
     assert worker().attempt(DeliveryRef(tenant, hook["id"], first.id), later) is Result.FAILED
@@ -188,6 +197,10 @@ def test_an_exhausted_delivery_can_be_retried_by_hand(receiver: Receiver) -> Non
         "webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/deliveries/{ref.delivery_id}/retry", **who
     )
     assert retried.status == 202 and retried.body["status"] == "PENDING", retried.body
+    (audit,) = [e["data"] for e in audit_trail(tenant) if e["data"]["action"] == "retry"]
+    assert (audit["resource"], audit["resourceId"]) == ("webhook_delivery", ref.delivery_id)
+    assert (audit["before"]["status"], audit["after"]["status"]) == ("EXHAUSTED", "PENDING")
+    assert (audit["before"]["step"], audit["after"]["step"], audit["after"]["manual"]) == (10, 0, True)
     assert worker().attempt(ref, at + timedelta(days=1)) is Result.SUCCEEDED
     done = deliveries(who, hook["id"])[0]
     assert (done["status"], done["attemptCount"], done["attempts"][-1]["manual"]) == ("SUCCEEDED", 11, True)

@@ -1,10 +1,12 @@
 """webhook_endpoints_api in-process (API Gateway proxy events, as after the authorizer) on moto (DynamoDB,
 KMS, SQS): the secret shown once and stored encrypted, reads without it, PATCH/DELETE, rotation,
-roles and tenant isolation, the endpoint limit, the SSRF guard outside the local stage."""
+roles and tenant isolation, the endpoint limit, the SSRF guard outside the local stage; every write's
+one audit event (ADR 0093), never with a secret in it."""
 
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -53,6 +55,17 @@ def kms_decrypt(ciphertext: str, tenant: str, endpoint_id: str) -> str:
         CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=context
     )
     return bytes(plain["Plaintext"]).decode()
+
+
+def audit_trail(tenant: str) -> list[dict[str, Any]]:
+    """The audit events staged for the tenant (outbox items), oldest first, as stored (JSON)."""
+    response = dynamodb_client().query(
+        TableName=load(CoreTableSettings).core_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"OUTBOX#{tenant}"}},
+    )
+    events = [json.loads(item["payload"]["S"]) for item in response["Items"]]
+    return sorted((e for e in events if e["data"].get("audit")), key=lambda e: (e["occurredAt"], e["id"]))
 
 
 def test_create_shows_the_secret_once_and_stores_it_encrypted_bound_to_the_endpoint() -> None:
@@ -122,6 +135,43 @@ def test_rotation_keeps_the_previous_secret_for_24_hours() -> None:
     assert kms_decrypt(item["previousSecret"]["S"], tenant, endpoint["id"]) == endpoint["secret"]
 
 
+def test_each_endpoint_write_leaves_one_audit_event_with_before_and_after_and_no_secret() -> None:
+    # GIVEN an endpoint created, changed, rotated, then deleted by its tenant's owner
+    tenant, who = owner()
+    created = create(who, description="first").body
+    path = f"{BASE}/{created['id']}"
+    assert call(FN, "PATCH", path, {"description": "second", "enabled": False}, **who).status == 200
+    rotated = call(FN, "POST", f"{path}/rotate-secret", **who).body
+    sealed = stored(tenant, created["id"])
+    assert call(FN, "DELETE", path, **who).status == 204
+    # THEN one audit event per write, in order, by that user, about that endpoint
+    trail = audit_trail(tenant)
+    assert [(e["data"]["resource"], e["data"]["action"]) for e in trail] == [
+        ("webhook_endpoint", "create"),
+        ("webhook_endpoint", "update"),
+        ("webhook_endpoint", "rotate_secret"),
+        ("webhook_endpoint", "delete"),
+    ]
+    assert {e["data"]["resourceId"] for e in trail} == {created["id"]}
+    assert {e["actor"] for e in trail} == {f"user:{who['principal'].user_id}"}
+    create_event, update, rotation, delete = (e["data"] for e in trail)
+    assert create_event["before"] is None and create_event["after"]["description"] == "first"
+    assert (update["before"]["description"], update["after"]["description"]) == ("first", "second")
+    assert (update["before"]["enabled"], update["after"]["enabled"]) == (True, False)
+    assert rotation["before"]["rotation"]["previousValidUntil"] is None
+    assert rotation["after"]["rotation"]["previousValidUntil"] == rotated["previousSecretExpiresAt"]
+    assert delete["before"]["url"] == created["url"] and delete["after"] is None
+    # AND no secret, plain or sealed, old or new, is anywhere in the trail
+    text = json.dumps(trail)
+    for secret in (
+        created["secret"],
+        rotated["secret"],
+        sealed["secret"]["S"],
+        sealed["previousSecret"]["S"],
+    ):
+        assert secret not in text and secret.removeprefix("whsec_") not in text
+
+
 def test_only_owners_and_admins_of_the_tenant_manage_endpoints() -> None:
     tenant, who = owner()
     endpoint = create(who).body
@@ -165,6 +215,14 @@ def test_test_event_is_a_queued_webhook_test_delivery(queue: QueueReader) -> Non
         ("webhook.test", "PENDING", sent.body["eventId"])
     ]
     assert log["meta"]["nextCursor"] is None
+    # AND the member's test event is on the audit trail: a delivery, sent to this endpoint
+    (audit,) = [e["data"] for e in audit_trail(tenant) if e["data"]["resource"] == "webhook_delivery"]
+    assert (audit["action"], audit["resourceId"], audit["before"]) == (
+        "send_test",
+        sent.body["deliveryId"],
+        None,
+    )
+    assert (audit["after"]["endpointId"], audit["after"]["status"]) == (endpoint["id"], "PENDING")
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The overview's money rules (ADR 0092): annual prices ÷ 12 rounded half up, per subscription;
-trials count as subscriptions but add nothing; ended ones count for nothing."""
+trials count as subscriptions but add nothing; ended ones count for nothing; the last finished
+reconciliation run is shown as the runs list shows it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from meterplex.admin.overview import build_overview, monthly_amount
 from meterplex.catalog.models import Interval
+from meterplex.reconciliation.models import Run, RunStats, RunStatus, Trigger
 from meterplex.subscriptions.models import Subscription, SubscriptionStatus
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)
@@ -56,8 +58,9 @@ def test_monthly_amount_divides_annual_prices_and_rounds_half_up(
 
 
 class Sources:
-    def __init__(self, subs: list[Subscription]) -> None:
+    def __init__(self, subs: list[Subscription], last_run: Run | None = None) -> None:
         self.subs = subs
+        self.last_run = last_run
 
     def tenant_status_counts(self) -> dict[str, int]:
         return {"ACTIVE": 2}
@@ -75,8 +78,8 @@ class Sources:
     def open_dead_letters(self) -> int:
         return 0
 
-    def last_reconciliation(self) -> dict[str, Any] | None:
-        return None
+    def last_reconciliation(self) -> Run | None:
+        return self.last_run
 
 
 def test_trials_count_as_subscriptions_but_add_no_revenue_and_ended_ones_count_nothing() -> None:
@@ -87,3 +90,22 @@ def test_trials_count_as_subscriptions_but_add_no_revenue_and_ended_ones_count_n
     assert [(m.currency, m.amount) for m in overview.mrr] == [("usd", 2900 + 2317)]
     assert overview.tenants_by_status == {"ACTIVE": 2, "SUSPENDED": 0, "CANCELLED": 0}
     assert overview.usage_accepted_today == 7 and overview.last_reconciliation is None
+
+
+def test_the_last_finished_reconciliation_run_is_shown_with_its_findings() -> None:
+    # GIVEN a run that finished an hour ago with 2 issues, one re-drive
+    categories = {"USAGE_NOT_COUNTED": 1, "LEDGER_ENTRY_MISSING": 1}
+    stats = RunStats(
+        tenants=3, events_read=40, events_redriven=1, issues=2, open_issues=1, by_category=categories
+    )
+    started = NOW - timedelta(hours=1)
+    run = Run("run-1", Trigger.SCHEDULE, RunStatus.COMPLETED, started, finished_at=started, stats=stats)
+    # WHEN the overview is built THEN it carries that run, as the runs list answers it
+    last = build_overview(Sources([], run), NOW).model_dump(by_alias=True, mode="json")["lastReconciliation"]
+    assert (last["id"], last["status"], last["trigger"]) == ("run-1", "COMPLETED", "SCHEDULE")
+    assert (last["stats"]["issues"], last["stats"]["openIssues"], last["stats"]["eventsRedriven"]) == (
+        2,
+        1,
+        1,
+    )
+    assert last["stats"]["byCategory"] == categories
