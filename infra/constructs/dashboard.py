@@ -7,6 +7,7 @@ consumer lag, queue age, dead letters). `CAPABILITIES` lists every function of t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aws_cdk import Duration
@@ -254,7 +255,7 @@ def service_metric(
 
 
 def _graph(
-    title: str, metrics: list[cloudwatch.IMetric], *, line: float | None = None, line_label: str = ""
+    title: str, metrics: Sequence[cloudwatch.IMetric], *, line: float | None = None, line_label: str = ""
 ) -> cloudwatch.GraphWidget:
     annotations = (
         [cloudwatch.HorizontalAnnotation(value=line, label=line_label)] if line is not None else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,11 +19,16 @@ from tests.integration.catalog.handlers import api_key, call
 from tests.integration.payments.helpers import Payments
 from tests.integration.usage.helpers import aggregate, envelopes, event, send
 from tests.integration.usage.helpers import subscribed as usage_subscribed
-from tests.support.emf import Emf, emf  # noqa: F401 - the fixture
+from tests.support.emf import Emf, capture
 from tests.support.kafka_events import batch
 
 pytestmark = pytest.mark.usefixtures("moto_endpoint")
 SERVICE = "meterplex-test"  # POWERTOOLS_SERVICE_NAME of the test process (tests/conftest.py)
+
+
+@pytest.fixture
+def emf(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Emf]:
+    yield from capture(monkeypatch, capsys)
 
 
 def assert_service_dimension_only(emf: Emf, *names: str) -> None:
@@ -163,3 +169,24 @@ def test_a_failed_payment_attempt_is_counted_once_however_often_its_event_arrive
     # THEN one PaymentsFailed
     assert emf.total(bm.PAYMENTS_FAILED, emf.read(flush=True)) == 1
     assert_service_dimension_only(emf, bm.PAYMENTS_FAILED)
+
+
+def test_a_reconciliation_run_reports_its_open_issues(emf: Emf) -> None:
+    from meterplex.reconciliation.dependencies import reconciler
+    from meterplex.reconciliation.models import Trigger
+    from meterplex.reconciliation.repository import ReconciliationRepository
+
+    # GIVEN a tenant whose finalized invoice has no ledger CHARGE (no ledger_writer ran here)
+    tenant = subscribed(at(2026, 3, 1, 9))
+    service = billing(tenant.clock)
+    tenant.clock.set(at(2026, 3, 10, 14))
+    service.finalize(tenant.id, service.generate(tenant.id).id)
+    emf.read(flush=True)
+    # WHEN the reconciler carries out a run of that tenant
+    run = reconciler().new_run(Trigger.MANUAL, tenant.id)
+    ReconciliationRepository().start(run)
+    reply = invoke(function("reconciler"), {"runId": run.id}, "reconciler")
+    # THEN it printed the run's open issues
+    assert reply["openIssues"] >= 1
+    assert emf.total(bm.RECONCILIATION_ISSUES, emf.read()) == reply["openIssues"]
+    assert_service_dimension_only(emf, bm.RECONCILIATION_ISSUES)

@@ -70,9 +70,9 @@ def _names(record: dict[str, Any]) -> set[str]:
     return {m["Name"] for d in record["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
 
 
-@pytest.fixture
-def emf(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Emf]:
-    """Metrics on (tests/conftest.py turns them off), the shared metric set empty, stdout read."""
+def capture(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Emf]:
+    """For a test's `emf` fixture: metrics on (tests/conftest.py turns them off), the shared metric
+    set empty, stdout read so far discarded."""
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     metrics.clear_metrics()
     capsys.readouterr()
