@@ -11,7 +11,7 @@ from meterplex.platform.consumer import KafkaConsumer
 from meterplex.platform.observability import logger, metrics, tracer
 from meterplex.platform.settings import UsageSettings, load
 from meterplex.usage.aggregator import CONSUMER, CountingBatchProcessor, parse
-from meterplex.usage.counters import CounterStore
+from meterplex.usage.counters import Applied, CounterStore
 from meterplex.usage.metrics import record_counted
 from meterplex.usage.models import CounterKey, UsageRecord
 
@@ -23,7 +23,11 @@ consumer = KafkaConsumer(CONSUMER, parse)
 
 
 def apply(key: CounterKey, usages: list[UsageRecord]) -> None:
-    record_counted(counters.apply(key, usages))
+    applied = Applied()
+    try:
+        counters.apply(key, usages, applied)
+    finally:  # what committed before a failing chunk is counted now (a retry finds it counted)
+        record_counted(applied)
 
 
 processor = CountingBatchProcessor(apply)

@@ -94,6 +94,40 @@ def test_ingest_then_count_emits_accepted_duplicate_rejected_counted_and_one_lat
     )
 
 
+def test_events_counted_before_a_failing_chunk_are_counted_in_the_metrics_once(emf: Emf) -> None:
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    from meterplex.platform.dynamodb import dynamodb_client
+    from meterplex.usage.counters import MAX_ATTEMPTS
+    from tests.support.dynamodb_faults import cancelled_transactions
+
+    # GIVEN 150 requests of one event each: one counter, two transactions (99 receipts, then 51)
+    world = usage_subscribed(days_ago=5)
+    ids = []
+    for _ in range(150):
+        reply = send(world.tenant, [event(f"e-{uuid.uuid4().hex}", world.key("calls"))])
+        ids += [e["eventId"] for e in reply.body["events"] if e["status"] == "accepted"]
+    values = envelopes(world.tenant, ids)
+    emf.read()
+    # WHEN the second transaction keeps conflicting (the counter is busy): every record of the
+    # counter failed, so the whole batch fails and is retried
+    with cancelled_transactions(MAX_ATTEMPTS, client=dynamodb_client(), after=1):
+        with pytest.raises(BatchProcessingError):
+            aggregate(values, first_offset=40_000)
+    # THEN the 99 that committed are counted (and sampled) now, not lost from the metrics
+    first = emf.read()
+    assert emf.total(bm.USAGE_EVENTS_COUNTED, first) == 99
+    assert len(emf.values(bm.USAGE_INGEST_TO_COUNTED_MS, first)) == 99
+    # AND the retry counts the other 51: Σ counted = Σ accepted
+    assert aggregate(values, first_offset=40_000) == {"batchItemFailures": []}
+    retry = emf.read()
+    assert (emf.total(bm.USAGE_EVENTS_COUNTED, retry), emf.total(bm.USAGE_EVENTS_ALREADY_COUNTED, retry)) == (
+        51,
+        99,
+    )
+    assert len(emf.values(bm.USAGE_INGEST_TO_COUNTED_MS, retry)) == 51
+
+
 def test_each_refused_consume_is_counted_with_its_code_as_a_property(emf: Emf) -> None:
     tenant = subscribed(
         datetime.now(UTC) - timedelta(days=1),
