@@ -111,9 +111,11 @@ def test_events_counted_before_a_failing_chunk_are_counted_in_the_metrics_once(e
     emf.read()
     # WHEN the second transaction keeps conflicting (the counter is busy): every record of the
     # counter failed, so the whole batch fails and is retried
-    with cancelled_transactions(MAX_ATTEMPTS, client=dynamodb_client(), after=1):
-        with pytest.raises(BatchProcessingError):
-            aggregate(values, first_offset=40_000)
+    with (
+        cancelled_transactions(MAX_ATTEMPTS, client=dynamodb_client(), after=1),
+        pytest.raises(BatchProcessingError),
+    ):
+        aggregate(values, first_offset=40_000)
     # THEN the 99 that committed are counted (and sampled) now, not lost from the metrics
     first = emf.read()
     assert emf.total(bm.USAGE_EVENTS_COUNTED, first) == 99
