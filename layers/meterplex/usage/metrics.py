@@ -32,7 +32,7 @@ def record_counted(applied: Applied, clock: Clock = system_clock) -> None:
     if not applied.counted:
         return
     counted_at_ms = clock.now().timestamp() * 1000
-    for usage in applied.counted:
-        latency = ingest_to_counted_ms(usage, counted_at_ms)
-        if latency is not None:
-            business_metrics.milliseconds(business_metrics.USAGE_INGEST_TO_COUNTED_MS, latency)
+    latencies = [ingest_to_counted_ms(usage, counted_at_ms) for usage in applied.counted]
+    business_metrics.milliseconds_samples(
+        business_metrics.USAGE_INGEST_TO_COUNTED_MS, [ms for ms in latencies if ms is not None]
+    )

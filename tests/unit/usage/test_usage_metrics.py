@@ -4,6 +4,7 @@ the count, whatever the test clock says."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -45,10 +46,22 @@ def usage(event_id: str, accepted: datetime, *, business_received: datetime | No
 
 
 @pytest.fixture
-def emitted() -> Iterator[dict[str, Any]]:
+def emitted(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[dict[str, Any]]:
+    """What record_counted emitted: the metric set (counts, flushed by the handler) and, under
+    "printed", the values of the EMF records it printed at once (the latency samples)."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     metrics.clear_metrics()
-    yield metrics.metric_set
+    capsys.readouterr()
+    emitted: dict[str, Any] = {}
+    yield emitted
     metrics.clear_metrics()
+
+
+def _read(emitted: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    emitted.update(metrics.metric_set)
+    emitted["printed"] = records
+    return emitted
 
 
 def test_minted_at_ms_reads_a_new_id_and_refuses_other_strings() -> None:
@@ -77,20 +90,38 @@ def test_an_event_without_a_request_id_or_from_the_future_gives_no_sample() -> N
     assert ingest_to_counted_ms(usage("b", NOW + timedelta(seconds=1)), NOW.timestamp() * 1000) is None
 
 
-def test_record_counted_emits_one_latency_sample_per_newly_counted_event(emitted: dict[str, Any]) -> None:
+def test_record_counted_emits_one_latency_sample_per_newly_counted_event(
+    emitted: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     applied = Applied(
         counted=[usage("a", NOW - timedelta(milliseconds=10)), usage("b", NOW - timedelta(milliseconds=20))],
         already_counted=[usage("c", NOW - timedelta(seconds=5))],
     )
     record_counted(applied, FixedClock(NOW))
+    _read(emitted, capsys)
     assert emitted["UsageEventsCounted"]["Value"] == [2.0]
     assert emitted["UsageEventsAlreadyCounted"]["Value"] == [1.0]
     # the re-delivered event is no sample: its latency was measured when it was counted
-    assert emitted["UsageIngestToCountedMs"]["Value"] == [10.0, 20.0]
-    assert emitted["UsageIngestToCountedMs"]["Unit"] == "Milliseconds"
+    (record,) = emitted["printed"]
+    assert record["UsageIngestToCountedMs"] == [10.0, 20.0]
+    (directive,) = record["_aws"]["CloudWatchMetrics"]
+    assert directive["Metrics"] == [{"Name": "UsageIngestToCountedMs", "Unit": "Milliseconds"}]
+    assert directive["Dimensions"] == [["service"]] and directive["Namespace"] == "Meterplex"
 
 
-def test_a_batch_counting_nothing_new_emits_zero_counted_and_no_sample(emitted: dict[str, Any]) -> None:
+def test_a_large_batch_prints_records_of_at_most_100_samples(
+    emitted: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    counted = [usage(f"e-{i}", NOW - timedelta(milliseconds=i)) for i in range(250)]
+    record_counted(Applied(counted=counted), FixedClock(NOW))
+    sizes = [len(r["UsageIngestToCountedMs"]) for r in _read(emitted, capsys)["printed"]]
+    assert sizes == [100, 100, 50]
+
+
+def test_a_batch_counting_nothing_new_emits_zero_counted_and_no_sample(
+    emitted: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     record_counted(Applied(already_counted=[usage("a", NOW)]), FixedClock(NOW))
+    _read(emitted, capsys)
     assert emitted["UsageEventsCounted"]["Value"] == [0.0]
-    assert "UsageIngestToCountedMs" not in emitted
+    assert emitted["printed"] == []
