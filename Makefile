@@ -85,6 +85,7 @@ bench: $(VENV)/.test
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.reconciliation
 	$(BIN)/python -m bench.payments
+	$(BIN)/python -m bench.metrics
 
 openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json (no local cloud needed)
 	$(BIN)/python -m infra.local openapi > docs/openapi.json

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from meterplex.platform import business_metrics
 from meterplex.platform.clock import per_invocation
 from meterplex.platform.observability import logger, metrics, tracer
 from meterplex.reconciliation.runs import run_for_event
@@ -18,7 +19,7 @@ from meterplex.reconciliation.runs import run_for_event
 @per_invocation  # business time: one test-clock read per run
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = run_for_event(event)
-    metrics.add_metric(name="ReconciliationIssues", unit=MetricUnit.Count, value=run.stats.open_issues)
+    business_metrics.count(business_metrics.RECONCILIATION_ISSUES, run.stats.open_issues)
     metrics.add_metric(name="UsageEventsRedriven", unit=MetricUnit.Count, value=run.stats.events_redriven)
     return {
         "runId": run.id,

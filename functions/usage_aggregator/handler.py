@@ -4,7 +4,6 @@
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from meterplex.platform.clock import per_invocation
@@ -12,7 +11,8 @@ from meterplex.platform.consumer import KafkaConsumer
 from meterplex.platform.observability import logger, metrics, tracer
 from meterplex.platform.settings import UsageSettings, load
 from meterplex.usage.aggregator import CONSUMER, CountingBatchProcessor, parse
-from meterplex.usage.counters import CounterStore
+from meterplex.usage.counters import Applied, CounterStore
+from meterplex.usage.metrics import record_counted
 from meterplex.usage.models import CounterKey, UsageRecord
 
 settings = load(UsageSettings)
@@ -23,11 +23,11 @@ consumer = KafkaConsumer(CONSUMER, parse)
 
 
 def apply(key: CounterKey, usages: list[UsageRecord]) -> None:
-    applied = counters.apply(key, usages)
-    metrics.add_metric(name="UsageEventsCounted", unit=MetricUnit.Count, value=len(applied.counted))
-    metrics.add_metric(
-        name="UsageEventsAlreadyCounted", unit=MetricUnit.Count, value=len(applied.already_counted)
-    )
+    applied = Applied()
+    try:
+        counters.apply(key, usages, applied)
+    finally:  # what committed before a failing chunk is counted now (a retry finds it counted)
+        record_counted(applied)
 
 
 processor = CountingBatchProcessor(apply)

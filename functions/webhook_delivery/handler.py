@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from meterplex.platform import business_metrics
 from meterplex.platform.clock import business_clock, parse_iso, per_invocation, system_clock
 from meterplex.platform.dead_letters import dead_letter
 from meterplex.platform.observability import logger, metrics, tracer
@@ -22,7 +23,7 @@ settings = load(WebhookDeliverySettings)
 METRICS = {
     Result.SUCCEEDED: "WebhookDeliveriesSucceeded",
     Result.RETRYING: "WebhookAttemptsFailed",
-    Result.EXHAUSTED: "WebhookDeliveriesExhausted",
+    Result.EXHAUSTED: business_metrics.WEBHOOK_DELIVERIES_EXHAUSTED,
     Result.FAILED: "WebhookDeliveriesFailed",
 }
 

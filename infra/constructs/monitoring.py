@@ -1,9 +1,15 @@
-"""Alarms and one dashboard: function errors and throttles, DLQ depth, stream iterator age, Kafka
-consumer lag (OffsetLag), dead letters stored (> 0), API 5xx, a scheduled function that did not
-run (a missed daily billing run is no invoices), payments' own (ADR 0060): a provider event
-dead-lettered, a burst of webhooks that do not verify (a wrong signing secret, or someone forging
-them), and outbound webhooks' (ADR 0080): exhausted deliveries, a queue whose oldest message waits.
-Alarms notify an SNS topic (subscribe with `-c alarmEmail=`)."""
+"""Alarms from the service level objectives and one dashboard with a row per capability (ADR 0100).
+
+Alarms: ingest → counted p99 > 2 s (the usage SLO), API 5xx rate, function errors and throttles,
+DLQ depth, stream iterator age, Kafka consumer lag (OffsetLag), dead letters stored, a scheduled
+function that did not run (a missed daily billing run is no invoices), reconciliation issues,
+payments' own (ADR 0060: a provider event dead-lettered, a burst of webhooks that do not verify)
+and outbound webhooks' (ADR 0080: exhausted deliveries, a queue whose oldest message waits).
+Every alarm's description ends with the section of docs/runbook.md that says what to do
+(tests/infra/test_observability.py checks each link). Alarms notify an SNS topic (subscribe with
+`-c alarmEmail=`). Business metrics are Powertools EMF, namespace `Meterplex`, dimension `service`
+only (`meterplex-<function>`): never a tenant or user id.
+"""
 
 from __future__ import annotations
 
@@ -18,39 +24,45 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.config import METRICS_NAMESPACE, StageConfig
-from meterplex.platform.dead_letters import DEAD_LETTERED_METRIC
+from infra.constructs.config import StageConfig
+from infra.constructs.dashboard import PERIOD, RUNBOOK, Signals, build_dashboard, service_metric
+from meterplex.platform import business_metrics as bm
 
-PERIOD = Duration.minutes(5)
+INGEST_TO_COUNTED_P99_MS = 2_000  # SLO: ingest → counted p99 ≤ 2 s
 ITERATOR_AGE_MS = 60_000  # the outbox is more than a minute behind
 OFFSET_LAG = 1_000  # records a consumer group is behind
-API_5XX = 5
+API_5XX_RATE_PERCENT = 1  # availability SLO 99.9 %: 1 % for 10 minutes burns a day's error budget
+API_5XX_MIN_REQUESTS = 20  # in 5 minutes: below this one failed request is not a rate
 QUEUE_AGE_S = 900  # a queued attempt waited 15 minutes: the delivery workers are not keeping up
 WEBHOOKS_REJECTED = 10  # in 5 minutes: Stripe retries a refused webhook, so real ones are few
+USAGE_AGGREGATOR = "usage_aggregator"
+RECONCILER = "reconciler"  # emits ReconciliationIssues: open issues of each run (ADR 0095)
 # The functions' own metrics (Powertools EMF: the `service` dimension is the function's service name):
-# payments' (ADR 0060) and outbound webhooks' (ADR 0080).
+# payments' (ADR 0060) and outbound webhooks' (ADR 0080). (function, metric, threshold, what, runbook)
 SERVICE_ALARMS = (
     (
         "payment_events",
         "PaymentEventsDeadLettered",
         1,
         "a provider event was dead-lettered (unknown payment, or failing)",
+        "payment-events-dead-lettered",
     ),
     (
         "webhooks_api",
         "PaymentWebhooksRejected",
         WEBHOOKS_REJECTED,
         "provider webhooks are failing verification",
+        "payment-webhooks-rejected",
     ),
     (
         "webhook_delivery",
-        "WebhookDeliveriesExhausted",
+        bm.WEBHOOK_DELIVERIES_EXHAUSTED,
         1,
         "a webhook delivery failed every attempt of its 3-day retry schedule",
+        "webhook-deliveries-exhausted",
     ),
 )
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-RECONCILER = "reconciler"  # emits ReconciliationIssues: open issues of each run (ADR 0095)
 
 
 class Monitoring(Construct):
@@ -80,76 +92,107 @@ class Monitoring(Construct):
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=config.name("dashboard"))
-
-        api_5xx = api.metric_server_error(period=PERIOD, statistic="Sum")
-        self._alarm("Api5xx", api_5xx, API_5XX, "API Gateway answered 5xx")
-        dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="API requests, 4xx, 5xx",
-                left=[api.metric_count(period=PERIOD), api.metric_client_error(period=PERIOD), api_5xx],
-                width=12,
-            ),
-            cloudwatch.GraphWidget(
-                title="API latency p99", left=[api.metric_latency(period=PERIOD, statistic="p99")], width=12
-            ),
+        signals = Signals(
+            api=api,
+            functions=functions,
+            ingest_to_counted_slo_ms=INGEST_TO_COUNTED_P99_MS,
+            api_5xx_rate_percent=API_5XX_RATE_PERCENT,
         )
 
-        errors, throttles, durations = [], [], []
+        if USAGE_AGGREGATOR in functions:
+            self._alarm(
+                "UsageIngestToCountedP99",
+                service_metric(USAGE_AGGREGATOR, bm.USAGE_INGEST_TO_COUNTED_MS, statistic="p99"),
+                INGEST_TO_COUNTED_P99_MS,
+                "usage events take more than 2 s (p99) from acceptance to their counter (SLO)",
+                "usage-counting-late",
+                periods=3,
+                datapoints=2,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            )
+
+        requests = api.metric_count(period=PERIOD, statistic="Sum")
+        server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
+        signals.api_5xx_rate = cloudwatch.MathExpression(
+            expression=f"IF(requests >= {API_5XX_MIN_REQUESTS}, 100 * errors / requests, 0)",
+            using_metrics={"requests": requests, "errors": server_errors},
+            period=PERIOD,
+            label="5xx rate %",
+        )
+        self._alarm(
+            "Api5xxRate",
+            signals.api_5xx_rate,
+            API_5XX_RATE_PERCENT,
+            f"API Gateway answered 5xx to ≥ {API_5XX_RATE_PERCENT} % of requests",
+            "api-5xx-rate",
+            periods=2,
+        )
+
         for name, function in functions.items():
-            error_metric = function.metric_errors(period=PERIOD, statistic="Sum", label=name)
-            throttle_metric = function.metric_throttles(period=PERIOD, statistic="Sum", label=name)
-            self._alarm(f"{_pascal(name)}Errors", error_metric, 1, f"{name} raised errors")
-            errors.append(error_metric)
-            throttles.append(throttle_metric)
-            durations.append(function.metric_duration(period=PERIOD, statistic="p99", label=name))
+            self._alarm(
+                f"{_pascal(name)}Errors",
+                function.metric_errors(period=PERIOD, statistic="Sum", label=name),
+                1,
+                f"{name} raised errors",
+                "function-errors",
+            )
         # Throttling is the account's concurrency running out: one alarm on the account-wide metric
         # (CloudFormation allows 500 resources a stack; the dashboard shows which function it was).
         account_throttles = cloudwatch.Metric(
             namespace="AWS/Lambda", metric_name="Throttles", period=PERIOD, statistic="Sum"
         )
         self._alarm(
-            "LambdaThrottles", account_throttles, 1, "Lambda functions were throttled (see the dashboard)"
-        )
-        dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="Function errors", left=errors, width=8),
-            cloudwatch.GraphWidget(title="Function throttles", left=throttles, width=8),
-            cloudwatch.GraphWidget(title="Function duration p99", left=durations, width=8),
+            "LambdaThrottles",
+            account_throttles,
+            1,
+            "Lambda functions were throttled (see the dashboard)",
+            "lambda-throttles",
         )
 
-        pipeline_metrics: list[cloudwatch.IMetric] = []
         for key, queue in dead_letter_queues.items():
             depth = queue.metric_approximate_number_of_messages_visible(
                 period=PERIOD, statistic="Maximum", label=key
             )
-            self._alarm(f"{key}DlqDepth", depth, 1, f"records failed into the {key} dead-letter queue")
-            pipeline_metrics.append(depth)
+            self._alarm(
+                f"{key}DlqDepth",
+                depth,
+                1,
+                f"records failed into the {key} dead-letter queue",
+                "dead-letter-queue-depth",
+            )
+            signals.dlq_depth[key] = depth
         for name in sorted(set(stream_functions)):
             age = functions[name].metric(
                 "IteratorAge", period=PERIOD, statistic="Maximum", label=f"{name} iterator age"
             )
-            self._alarm(f"{_pascal(name)}IteratorAge", age, ITERATOR_AGE_MS, f"{name} is behind its stream")
-            pipeline_metrics.append(age)
+            self._alarm(
+                f"{_pascal(name)}IteratorAge",
+                age,
+                ITERATOR_AGE_MS,
+                f"{name} is behind its stream",
+                "stream-iterator-age",
+            )
+            signals.iterator_age[name] = age
         for name in sorted(set(kafka_functions)):
             lag = functions[name].metric(
                 "OffsetLag", period=PERIOD, statistic="Maximum", label=f"{name} offset lag"
             )
             self._alarm(
-                f"{_pascal(name)}OffsetLag", lag, OFFSET_LAG, f"{name}'s consumer group is behind", periods=3
+                f"{_pascal(name)}OffsetLag",
+                lag,
+                OFFSET_LAG,
+                f"{name}'s consumer group is behind",
+                "kafka-consumer-lag",
+                periods=3,
             )
-            pipeline_metrics.append(lag)
+            signals.offset_lag[name] = lag
         for name in sorted(set(dead_lettering_functions)):
-            # EMF from `platform.dead_letters.dead_letter` (ADR 0091): the store gained a record
-            stored = cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=DEAD_LETTERED_METRIC,
-                dimensions_map={"service": f"meterplex-{name}"},
-                period=PERIOD,
-                statistic="Sum",
-                label=f"{name} dead letters",
+            # `platform.dead_letters.dead_letter` (ADR 0091): the store gained a record
+            stored = service_metric(name, bm.DEAD_LETTERS, label=f"{name} dead letters")
+            self._alarm(
+                f"{_pascal(name)}DeadLetters", stored, 1, f"{name} dead-lettered a record", "dead-letters"
             )
-            self._alarm(f"{_pascal(name)}DeadLettersStored", stored, 1, f"{name} dead-lettered a record")
-            pipeline_metrics.append(stored)
+            signals.dead_letters[name] = stored
         for name in sorted(set(scheduled_functions)):
             runs = functions[name].metric_invocations(period=Duration.days(1), statistic="Sum", label=name)
             self._alarm(
@@ -157,6 +200,7 @@ class Monitoring(Construct):
                 runs,
                 1,
                 f"{name} was not invoked for a day: its schedule did not fire",
+                "schedule-did-not-run",
                 comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 missing=cloudwatch.TreatMissingData.BREACHING,
             )
@@ -164,59 +208,61 @@ class Monitoring(Construct):
             age = queue.metric_approximate_age_of_oldest_message(
                 period=PERIOD, statistic="Maximum", label=name
             )
-            self._alarm(f"{_pascal(name)}QueueAge", age, QUEUE_AGE_S, f"{name}: messages wait", periods=2)
-            pipeline_metrics.append(age)
+            self._alarm(
+                f"{_pascal(name)}QueueAge",
+                age,
+                QUEUE_AGE_S,
+                f"{name}: messages wait",
+                "queue-messages-waiting",
+                periods=2,
+            )
+            signals.queue_age[name] = age
         if RECONCILER in functions:
-            issues = cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name="ReconciliationIssues",
-                dimensions_map={"service": f"meterplex-{RECONCILER}"},
-                period=Duration.days(1),
+            issues = service_metric(
+                RECONCILER,
+                bm.RECONCILIATION_ISSUES,
                 statistic="Maximum",
+                period=Duration.days(1),
                 label="reconciliation issues",
             )
             self._alarm(
-                "ReconciliationIssues", issues, 1, "a reconciliation run found issues it could not resolve"
+                "ReconciliationIssues",
+                issues,
+                1,
+                "a reconciliation run found issues it could not resolve",
+                "reconciliation-issues",
             )
-            pipeline_metrics.append(issues)
-        for function_name, metric_name, threshold, description in SERVICE_ALARMS:
-            if function_name not in functions:
-                continue
-            metric = cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=metric_name,
-                dimensions_map={"service": f"meterplex-{function_name}"},
-                period=PERIOD,
-                statistic="Sum",
-            )
-            self._alarm(metric_name, metric, threshold, description)
-            pipeline_metrics.append(metric)
-        if pipeline_metrics:
-            dashboard.add_widgets(
-                cloudwatch.GraphWidget(
-                    title="Pipeline: DLQ depth, iterator age, consumer lag", left=pipeline_metrics, width=24
-                )
-            )
+        for function_name, metric_name, threshold, description, runbook in SERVICE_ALARMS:
+            if function_name in functions:
+                metric = service_metric(function_name, metric_name)
+                self._alarm(metric_name, metric, threshold, description, runbook)
+
+        self.dashboard = build_dashboard(self, "Dashboard", name=config.name("dashboard"), signals=signals)
 
     def _alarm(
         self,
         id: str,
-        metric: cloudwatch.Metric,
+        metric: cloudwatch.IMetric,
         threshold: float,
         description: str,
+        runbook: str,
         *,
         periods: int = 1,
+        datapoints: int | None = None,
         comparison: cloudwatch.ComparisonOperator = AT_LEAST,
         missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> None:
-        alarm = metric.create_alarm(
+        """An alarm on `metric` notifying the topic; `runbook` is the anchor of its section."""
+        alarm = cloudwatch.Alarm(
             self,
             id,
+            metric=metric,
             threshold=threshold,
             evaluation_periods=periods,
+            datapoints_to_alarm=datapoints,
             comparison_operator=comparison,
             treat_missing_data=missing,
-            alarm_description=description,
+            alarm_description=f"{description}. Runbook: {RUNBOOK}#{runbook}",
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         self.alarms.append(alarm)

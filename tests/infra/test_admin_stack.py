@@ -74,7 +74,7 @@ def test_a_dead_lettered_record_raises_an_alarm(dev: Synthesized) -> None:
         metric = props.get("MetricName") or props.get("Metrics", [{}])[0].get("MetricStat", {}).get(
             "Metric", {}
         ).get("MetricName")
-        if metric == "DeadLettersStored":
+        if metric == "DeadLetters":
             dims = props.get("Dimensions") or props["Metrics"][0]["MetricStat"]["Metric"]["Dimensions"]
             alarmed |= {d["Value"].removeprefix("meterplex-") for d in dims if d["Name"] == "service"}
             assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"

@@ -41,11 +41,12 @@ def _stripe_secret_id(synth: Synthesized) -> str:
 def test_webhook_routes_are_public_and_the_payment_routes_are_authorized(dev: Synthesized) -> None:
     methods = dev.of_type("AWS::ApiGateway::Method")
     by_path: dict[str, str] = {}
+    ids = function_ids(dev)  # once: each call re-reads every nested stack (minutes under load)
     for method in methods.values():
         props = method["Properties"]
         uri = json.dumps(props.get("Integration", {}))
         for name in ("webhooks_api", "payments_api"):
-            if function_ids(dev)[name] in uri:
+            if ids[name] in uri:
                 by_path.setdefault(name, "")
                 by_path[name] += props["AuthorizationType"] + ","
     assert set(by_path["webhooks_api"].strip(",").split(",")) == {"NONE"}

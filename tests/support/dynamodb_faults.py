@@ -40,17 +40,22 @@ def cancellation(item_count: int, first_reason: str) -> dict[str, Any]:
 
 @contextmanager
 def cancelled_transactions(
-    times: int = 1, reason: str = "TransactionConflict", *, client: Any = None
+    times: int = 1, reason: str = "TransactionConflict", *, client: Any = None, after: int = 0
 ) -> Iterator[list[int]]:
-    """The next `times` transactions of `client` (default: the core table's PynamoDB connection)
-    are cancelled with `reason` on their first item; yields the item counts of those it cancelled."""
+    """The next `times` transactions of `client` (default: the core table's PynamoDB connection),
+    once `after` have gone through, are cancelled with `reason` on their first item; yields the
+    item counts of those it cancelled."""
     if client is None:
         from meterplex.platform.core_table import core_connection
 
         client = core_connection().client
     cancelled: list[int] = []
+    passed: list[int] = []
 
     def cancel(params: dict[str, Any], **_: Any) -> tuple[_HttpResponse, dict[str, Any]] | None:
+        if len(passed) < after:
+            passed.append(1)
+            return None
         if len(cancelled) >= times:
             return None
         body = params.get("body") or b"{}"  # the serialized request: {"TransactItems": [...]}

@@ -33,7 +33,7 @@ from meterplex.billing.repository import CommitConflict, Numbering, Settlement
 from meterplex.billing.usage_billed import UsageBilledState
 from meterplex.entitlements.counters import Counter
 from meterplex.periods import billing_period_at
-from meterplex.platform import audit
+from meterplex.platform import audit, business_metrics
 from meterplex.platform.audit import Actor
 from meterplex.platform.clock import Clock, business_clock
 from meterplex.platform.errors import Conflict, ErrorKind, MeterplexError, NotFound
@@ -317,6 +317,8 @@ class BillingService:
                 continue
             if numbering is not None:
                 self._numbers.took(numbering.year, numbering.expected_last + 1)
+            if action is Action.FINALIZE:
+                business_metrics.count(business_metrics.INVOICES_FINALIZED)
             logger.info(
                 "invoice " + action.value, tenant_id=tenant_id, invoice_id=invoice_id, status=after.status
             )
@@ -388,6 +390,7 @@ class BillingService:
             settlement=settlement,
         )
         self._numbers.took(as_of.year, last + 1)
+        business_metrics.count(business_metrics.INVOICES_FINALIZED)  # created FINALIZED
         logger.info(
             "invoice issued",
             tenant_id=sub.tenant_id,

@@ -13,11 +13,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from meterplex.entitlements.schemas import Amount, CheckOut, ConsumeOut, ConsumeRequest, check_out
 from meterplex.entitlements.service import EntitlementService
+from meterplex.platform import business_metrics
 from meterplex.platform.api import AUTH_TENANT, principal_of, tenant_header_of
 from meterplex.platform.auth import tenant_access
+from meterplex.platform.errors import Forbidden, NotFound, PaymentRequired
+from meterplex.platform.observability import metrics
 
 router = Router()
 TAGS = ["Entitlement checks"]
+# What the service answers a consume it will not count (QUOTA_EXCEEDED, FEATURE_NOT_CONSUMABLE,
+# PAYMENT_REQUIRED, FEATURE_NOT_IN_PLAN): `ConsumeRejected`. Contention (503) and a reused
+# idempotency key (409) are not refusals of the feature.
+REFUSALS = (Forbidden, NotFound, PaymentRequired)
 FeatureKey = Annotated[str, Path(max_length=100, description="The feature's lookup key")]
 
 
@@ -53,5 +60,10 @@ def check(featureKey: FeatureKey, amount: Annotated[Amount, Query()] = 1) -> Che
 def consume(featureKey: FeatureKey, body: Annotated[ConsumeRequest | None, Body()] = None) -> ConsumeOut:
     request = body or ConsumeRequest()
     tenant_id = _tenant_id(write=True)
-    answer = entitlement_service().consume(tenant_id, featureKey, request.amount, request.idempotency_key)
+    try:
+        answer = entitlement_service().consume(tenant_id, featureKey, request.amount, request.idempotency_key)
+    except REFUSALS as refusal:
+        business_metrics.count(business_metrics.CONSUME_REJECTED)
+        metrics.add_metadata(key="refusal", value=refusal.code)  # a property, not a dimension
+        raise
     return ConsumeOut.model_validate(answer)

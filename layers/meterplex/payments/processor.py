@@ -33,7 +33,7 @@ from meterplex.payments.repository import (
     PaymentsRepository,
     Snapshot,
 )
-from meterplex.platform import audit, topics
+from meterplex.platform import audit, business_metrics, topics
 from meterplex.platform.clock import Clock, business_clock
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.observability import logger
@@ -120,6 +120,8 @@ class EventProcessor:
                 if conflict.event_done:
                     return "already processed"
                 continue
+            if change.payment is not None and change.payment[1].status is PaymentStatus.FAILED:
+                business_metrics.count(business_metrics.PAYMENTS_FAILED)
             self._after(outcome, snap, now)
             logger.info("payment event processed", event_id=event.event_id, type=event.type, outcome=outcome)
             return outcome

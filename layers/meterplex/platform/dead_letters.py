@@ -22,21 +22,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
+from meterplex.platform import business_metrics
 from meterplex.platform.clock import iso
 from meterplex.platform.core_table import CoreItem, condition_failed, core_transaction
 from meterplex.platform.events import DomainEvent
-from meterplex.platform.observability import metrics
 from meterplex.platform.outbox import stage_events
 from meterplex.platform.transactions import failed_keys
 
 ITEM_SK = "DEADLETTER"
 STATUS_PREFIX, CONSUMER_PREFIX, TENANT_PREFIX = "DEADLETTERS#", "DLCONSUMER#", "DLTENANT#"
 _NAMESPACE = uuid.UUID("5b0a3f0e-7f5c-4c55-9a53-2d43f1d4b0a1")
-DEAD_LETTERED_METRIC = "DeadLettersStored"  # EMF, per function (`service`): alarmed on > 0
 MAX_RECORD = 200_000  # characters of the record kept (an item stays under DynamoDB's 400 KB)
 
 
@@ -137,7 +135,7 @@ def dead_letter(
         if not condition_failed(error):
             raise
         return id_  # DISCARDED: an operator already decided about it
-    metrics.add_metric(name=DEAD_LETTERED_METRIC, unit=MetricUnit.Count, value=1)
+    business_metrics.count(business_metrics.DEAD_LETTERS)  # per function (`service`): alarmed on ≥ 1
     return id_
 
 

@@ -39,3 +39,12 @@ def new_id() -> str:
     value |= 0b10 << 62  # variant
     value |= secrets.randbits(62)
     return str(uuid.UUID(int=value))
+
+
+def minted_at_ms(id_: str) -> int | None:
+    """The Unix milliseconds (real time) a `new_id()` was minted at; None for any other string."""
+    try:
+        value = uuid.UUID(id_)
+    except ValueError:
+        return None
+    return value.int >> 80 if value.version == 7 else None

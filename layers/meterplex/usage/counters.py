@@ -144,9 +144,13 @@ class CounterStore:
         STATS.grant_reads += 1
         return self.counters.grant(key.tenant_id, key.feature)
 
-    def apply(self, key: CounterKey, records: Sequence[UsageRecord]) -> Applied:
-        """Add `records` (distinct event ids, all of counter `key`) to the counter, once each."""
-        applied = Applied()
+    def apply(
+        self, key: CounterKey, records: Sequence[UsageRecord], applied: Applied | None = None
+    ) -> Applied:
+        """Add `records` (distinct event ids, all of counter `key`) to the counter, once each.
+        `applied` (given: filled as transactions commit) still says what was counted when a later
+        chunk raises — the metrics count those events now, a retry finds them already counted."""
+        applied = Applied() if applied is None else applied
         receipts = self._receipts(key, list(by_request(records)))
         pending = self._fresh(records, receipts, applied)
         grant = self._grant(key) if pending else None

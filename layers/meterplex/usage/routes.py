@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import Field, field_validator
 
+from meterplex.platform import business_metrics
 from meterplex.platform.api import (
     AUTH_API_KEY,
     ApiModel,
@@ -25,7 +25,6 @@ from meterplex.platform.auth import AuthType, tenant_access
 from meterplex.platform.errors import Forbidden
 from meterplex.platform.ids import new_id
 from meterplex.platform.limits import BODY_LIMIT_EXTENSION, KeyPart, metadata_size
-from meterplex.platform.observability import metrics
 from meterplex.platform.settings import UsageSettings, load
 from meterplex.usage.models import IncomingEvent
 from meterplex.usage.rules import Caller, Status
@@ -120,9 +119,9 @@ def ingest(body: Annotated[UsageBatchIn, Body()]) -> Response[UsageBatchOut]:
     events = [IncomingEvent(e.event_id, e.feature, e.amount, e.timestamp, e.metadata) for e in body.events]
     result = ingest_service().ingest(caller, events)
     counts = {status: result.count(status) for status in Status}
-    metrics.add_metric(name="UsageEventsAccepted", unit=MetricUnit.Count, value=counts[Status.ACCEPTED])
-    metrics.add_metric(name="UsageEventsDuplicate", unit=MetricUnit.Count, value=counts[Status.DUPLICATE])
-    metrics.add_metric(name="UsageEventsRejected", unit=MetricUnit.Count, value=counts[Status.REJECTED])
+    business_metrics.count(business_metrics.USAGE_EVENTS_ACCEPTED, counts[Status.ACCEPTED])
+    business_metrics.count(business_metrics.USAGE_EVENTS_DUPLICATE, counts[Status.DUPLICATE])
+    business_metrics.count(business_metrics.USAGE_EVENTS_REJECTED, counts[Status.REJECTED])
     out = UsageBatchOut(
         accepted=counts[Status.ACCEPTED],
         duplicates=counts[Status.DUPLICATE],

@@ -160,10 +160,10 @@ def test_a_transient_failure_reports_only_that_counters_records(monkeypatch: pyt
     store = aggregator().counters
     real = store.apply
 
-    def flaky(key: Any, records: Any) -> Any:
+    def flaky(key: Any, records: Any, *applied: Any) -> Any:
         if key.feature == world.key("api"):
             raise counters.CounterBusy("conflict")
-        return real(key, records)
+        return real(key, records, *applied)
 
     monkeypatch.setattr(store, "apply", flaky)
     response = aggregate(values, first_offset=10)
