@@ -12,7 +12,7 @@ from meterplex.platform.consumer import KafkaConsumer
 from meterplex.platform.observability import logger, metrics, tracer
 from meterplex.platform.settings import UsageSettings, load
 from meterplex.usage.aggregator import CONSUMER, CountingBatchProcessor, parse
-from meterplex.usage.counters import CounterStore
+from meterplex.usage.counters import Applied, CounterStore
 from meterplex.usage.models import CounterKey, UsageRecord
 
 settings = load(UsageSettings)
@@ -22,12 +22,13 @@ counters = CounterStore(
 consumer = KafkaConsumer(CONSUMER, parse)
 
 
-def apply(key: CounterKey, usages: list[UsageRecord]) -> None:
+def apply(key: CounterKey, usages: list[UsageRecord]) -> Applied:
     applied = counters.apply(key, usages)
     metrics.add_metric(name="UsageEventsCounted", unit=MetricUnit.Count, value=len(applied.counted))
     metrics.add_metric(
         name="UsageEventsAlreadyCounted", unit=MetricUnit.Count, value=len(applied.already_counted)
     )
+    return applied  # what each record's log line says (usage.aggregator)
 
 
 processor = CountingBatchProcessor(apply)
