@@ -113,7 +113,7 @@ def _family_lines(base: str, family: Family) -> list[str]:
     counter = family.unit == COUNT_UNIT
     name = f"{base}_total" if counter else base
     lines = [
-        f"# HELP {name} {family.name} ({family.unit}), from the functions' EMF records",
+        f"# HELP {name} {family.name} ({family.unit}), from EMF records",
         f"# TYPE {name} {'counter' if counter else 'summary'}",
     ]
     for function, series in sorted(family.series.items()):
