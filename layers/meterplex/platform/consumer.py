@@ -129,14 +129,6 @@ class KafkaConsumer(Generic[T]):
             tenant_id=tenant_of(record),
         )
 
-    def parsed(self, record: KafkaEventRecord) -> T | None:
-        """The record's message, or None once it was dead-lettered as poison."""
-        try:
-            return self.parse(record)
-        except POISON as error:
-            self.dead_letter(record, str(error) or type(error).__name__)
-            return None
-
     def run(
         self,
         event: dict[str, Any],

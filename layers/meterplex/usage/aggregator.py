@@ -4,7 +4,7 @@ Powertools' `BatchProcessor(EventType.Kafka)` drives it, with one change: its `p
 two phases so that a batch's events can be combined per counter (ADR 0013: one counter write per
 counter per ≤ 99 events, not one per event):
 
-1. the record handler (`platform.consumer.KafkaConsumer.parsed`) parses each record; a poison
+1. the record handler (`platform.consumer.KafkaConsumer.run`'s) parses each record; a poison
    record (undecodable, unknown shape) goes to the dead-letter store with the reason and counts
    as processed — it would never succeed on retry;
 2. the parsed events are grouped per counter and applied group by group. A group that fails with
