@@ -200,3 +200,20 @@ def test_header_readers_ignore_what_is_not_an_id() -> None:
     record = next(KafkaEvent(records).records)
     assert correlation_id_of(record) == "Mixed-Case.ok"
     assert trace_root_of(record) is None  # no Root= part
+
+
+def test_produce_all_sends_the_invocations_correlation_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a billing run's correlation id (its schedule execution) and no trace
+    from meterplex.platform.kafka import produce_all
+
+    producer = RecordingProducer()
+    logger.set_correlation_id("run-2026-12-01")
+    try:
+        # WHEN it publishes its invoice.due messages
+        produce_all(producer, "meterplex.invoicing.v1", [("t1", "{}"), ("t2", "{}")])
+    finally:
+        logger.set_correlation_id(None)
+    # THEN each carries the id; outside an invocation with one, no header at all
+    assert [m["headers"] for m in producer.sent] == [{"x-correlation-id": b"run-2026-12-01"}] * 2
+    produce_all(producer, "meterplex.invoicing.v1", [("t1", "{}")])
+    assert producer.sent[-1]["headers"] == {}
