@@ -9,12 +9,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from meterplex.platform.observability import (
-    CORRELATION_HEADER,
-    TRACE_HEADER,
-    current_correlation_id,
-    current_trace_header,
-)
+from meterplex.platform.observability import current_correlation_id, current_trace_header, message_headers
 from meterplex.platform.settings import KafkaSettings
 
 if TYPE_CHECKING:
@@ -68,8 +63,7 @@ def produce_all(producer: Any, topic: str, messages: Iterable[tuple[str, str]], 
     the correlation id and trace header of the invocation producing it (ADR 0105)."""
     failures: list[str] = []
     sent = 0
-    ids = [(CORRELATION_HEADER, current_correlation_id()), (TRACE_HEADER, current_trace_header())]
-    headers = [(name, value.encode()) for name, value in ids if value]
+    headers = message_headers(current_correlation_id(), current_trace_header())
 
     def delivered(error: Any, _message: Any) -> None:
         if error is not None:

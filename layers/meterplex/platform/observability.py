@@ -41,6 +41,12 @@ def current_trace_header() -> str | None:
     return os.environ.get(TRACE_ENV) or None
 
 
+def message_headers(correlation_id: str | None, trace_header: str | None) -> list[tuple[str, bytes]]:
+    """The Kafka headers that carry a correlation id and a trace header (only those it has)."""
+    pairs = ((CORRELATION_HEADER, correlation_id), (TRACE_HEADER, trace_header))
+    return [(name, value.encode()) for name, value in pairs if value]
+
+
 def __getattr__(name: str) -> Any:
     """`from meterplex.platform.observability import tracer` creates the Tracer lazily."""
     global _tracer

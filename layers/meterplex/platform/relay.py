@@ -29,12 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from meterplex.platform.events import DomainEvent
-from meterplex.platform.observability import (
-    CORRELATION_HEADER,
-    TRACE_HEADER,
-    current_trace_header,
-    logger,
-)
+from meterplex.platform.observability import current_trace_header, logger, message_headers
 
 FLUSH_TIMEOUT_S = 20
 # where outbox items and usage event items keep the writer's X-Ray trace header (ADR 0105)
@@ -63,8 +58,7 @@ class OutboxMessage:
 
     def headers(self) -> Headers:
         """Its Kafka headers: the correlation id and trace header, when it has them."""
-        headers = [(CORRELATION_HEADER, self.correlation_id), (TRACE_HEADER, self.trace_header)]
-        return [(name, value.encode()) for name, value in headers if value]
+        return message_headers(self.correlation_id, self.trace_header)
 
 
 # (sequence number, the record's NewImage in DynamoDB JSON) → its message; ValueError if none.
