@@ -86,6 +86,7 @@ bench: $(VENV)/.test
 	$(BIN)/python -m bench.reconciliation
 	$(BIN)/python -m bench.payments
 	$(BIN)/python -m bench.metrics
+	$(BIN)/python -m bench.telemetry
 
 openapi: $(VENV)/.dev  ## write the merged OpenAPI document to docs/openapi.json (no local cloud needed)
 	$(BIN)/python -m infra.local openapi > docs/openapi.json

@@ -165,10 +165,10 @@ class CountingProducer:
         self.messages = Counter[str]()
         self.flushes = 0
 
-    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Any) -> None:
+    def produce(self, topic: str, value: bytes, key: bytes, headers: Any, on_delivery: Any) -> None:
         if counting.is_set():
             self.messages[topic] += 1
-        self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+        self._producer.produce(topic, value=value, key=key, headers=headers, on_delivery=on_delivery)
 
     def poll(self, timeout: float) -> int:
         return int(self._producer.poll(timeout))

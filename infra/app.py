@@ -2,6 +2,7 @@
 
     npx cdk synth -c stage=dev [-c kafka=provisioned] [-c alarmEmail=ops@example.com]
                   [-c authorizerCacheTtl=30] [-c testClock=false]
+                  [-c otlpEndpoint=https://collector.example.com:4318 -c adotLayerArn=arn:aws:lambda:…]
 
 The stack is environment-agnostic (no account/region baked in), so synth needs no credentials;
 `cdk deploy` takes them from the caller's AWS profile.
@@ -36,6 +37,8 @@ def stage_config(app: App) -> StageConfig:
         ),
         test_clock=_flag(app.node.try_get_context("testClock")),
         payment_provider=app.node.try_get_context("paymentProvider") or None,
+        otlp_endpoint=app.node.try_get_context("otlpEndpoint") or None,
+        adot_layer_arn=app.node.try_get_context("adotLayerArn") or None,
     )
 
 

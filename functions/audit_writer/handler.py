@@ -16,11 +16,10 @@ CONSUMER = "audit_writer"
 consumer = KafkaConsumer(CONSUMER, domain_event_of)
 
 
-def keep(event: DomainEvent) -> None:
+def keep(event: DomainEvent) -> str:
     if not is_audit_event(event):
-        return
-    if not keep_in_trail(event):
-        logger.info("audit event already recorded", event_id=event.id)
+        return "not an audit event"
+    return "recorded" if keep_in_trail(event) else "already recorded"
 
 
 @logger.inject_lambda_context

@@ -4,6 +4,7 @@ meterplex.billing.scheduler; the test clock polls its completion check."""
 
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -23,7 +24,9 @@ def publish(messages: list[InvoiceDue]) -> int:
     return produce_all(producer, topics.INVOICING, ((m.tenant_id, m.envelope().to_json()) for m in messages))
 
 
-@logger.inject_lambda_context
+# a billing run's correlation id is its schedule execution (the event id): its invoice.due messages,
+# and what invoice_worker writes for them, can be followed with it (ADR 0105)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

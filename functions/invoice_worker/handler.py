@@ -20,9 +20,10 @@ def parse(record: KafkaEventRecord) -> InvoiceDue:
 consumer = KafkaConsumer("invoice_worker", parse)
 
 
-def settle(due: InvoiceDue) -> None:
+def settle(due: InvoiceDue) -> str:
     result = billing_service().settle(due.tenant_id, due.subscription_id, due.as_of)
     metrics.add_metric(name="InvoicesIssued", unit=MetricUnit.Count, value=len(result.invoices))
+    return f"subscription {due.subscription_id} settled: {len(result.invoices)} invoices"
 
 
 @logger.inject_lambda_context

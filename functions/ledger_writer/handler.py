@@ -19,9 +19,9 @@ def parse(record: KafkaEventRecord) -> LedgerEntry | None:
 consumer = KafkaConsumer("ledger_writer", parse)
 
 
-def write(entry: LedgerEntry) -> None:
-    if not ledger().record(entry):
-        logger.info("ledger entry already recorded", entry_id=entry.id, invoice_id=entry.invoice_id)
+def write(entry: LedgerEntry) -> str:
+    recorded = ledger().record(entry)
+    return f"ledger entry {entry.id} {'recorded' if recorded else 'already recorded'}"
 
 
 @logger.inject_lambda_context

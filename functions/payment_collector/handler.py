@@ -16,16 +16,19 @@ from meterplex.platform.observability import logger, metrics, tracer
 consumer = KafkaConsumer("payment_collector", domain_event_of)
 
 
-def collect(event: DomainEvent) -> None:
+def collect(event: DomainEvent) -> str:
     changes = (event.data or {}).get("changes") if isinstance(event.data, dict) else None
     if not isinstance(changes, dict) or "id" not in changes:
-        return  # not an invoice event (a refund, for the ledger)
+        return "not an invoice event"  # a refund, for the ledger
     if event.type == invoice_events.FINALIZED:
         collector().invoice_finalized(event.tenantId, changes)
-    elif event.type in (invoice_events.PAID, invoice_events.VOIDED):
+        return f"collection of invoice {changes['id']} started"
+    if event.type in (invoice_events.PAID, invoice_events.VOIDED):
         collector().invoice_settled(
             event.tenantId, str(changes["id"]), voided=event.type == invoice_events.VOIDED
         )
+        return f"collection of invoice {changes['id']} closed"
+    return "nothing to collect"
 
 
 @logger.inject_lambda_context

@@ -22,12 +22,13 @@ counters = CounterStore(
 consumer = KafkaConsumer(CONSUMER, parse)
 
 
-def apply(key: CounterKey, usages: list[UsageRecord]) -> None:
+def apply(key: CounterKey, usages: list[UsageRecord]) -> Applied:
     applied = Applied()
     try:
         counters.apply(key, usages, applied)
     finally:  # what committed before a failing chunk is counted now (a retry finds it counted)
         record_counted(applied)
+    return applied  # what each record's log line says (usage.aggregator)
 
 
 processor = CountingBatchProcessor(apply)

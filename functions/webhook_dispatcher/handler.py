@@ -21,12 +21,11 @@ dispatcher = Dispatcher(WebhookRepository(), AttemptQueue(settings.webhook_queue
 consumer = KafkaConsumer("webhook_dispatcher", domain_event_of)
 
 
-def dispatch(event: DomainEvent) -> None:
+def dispatch(event: DomainEvent) -> str:
     result = dispatcher.dispatch(event, business_clock.now())
     if result.created:
         metrics.add_metric(name="WebhookDeliveriesCreated", unit=MetricUnit.Count, value=result.created)
-    if result.replayed:
-        logger.info("webhook deliveries already created", event_id=event.id, replayed=result.replayed)
+    return f"{result.created} deliveries created, {result.replayed} already created"
 
 
 @logger.inject_lambda_context

@@ -31,6 +31,9 @@ class StageConfig:
     test_clock: bool | None = None  # None: on in every stage but prod (SPEC §8.1, ADR 0050)
     # the payment adapter (ADR 0060): context paymentProvider; None: stripe in prod, fake elsewhere
     payment_provider: str | None = None
+    # OpenTelemetry export (ADR 0107): context otlpEndpoint (the user's collector) + adotLayerArn
+    otlp_endpoint: str | None = None
+    adot_layer_arn: str | None = None
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -44,6 +47,13 @@ class StageConfig:
         if self.is_prod and self.payments_provider == "fake":
             raise ValueError(
                 "context 'paymentProvider' cannot be fake for the prod stage: it collects no money"
+            )
+        if self.otlp_endpoint and not self.otlp_endpoint.startswith(("http://", "https://")):
+            raise ValueError("context 'otlpEndpoint' must be the collector's http(s):// URL")
+        if bool(self.otlp_endpoint) != bool(self.adot_layer_arn):
+            raise ValueError(
+                "contexts 'otlpEndpoint' and 'adotLayerArn' go together: the collector to export to and "
+                "the AWS Distro for OpenTelemetry Python layer (arm64) of the region that exports"
             )
         if self.is_prod and self.test_clock:
             raise ValueError(

@@ -1,5 +1,10 @@
 """The Lambda runtime every function shares: Python 3.13 on arm64, the two layers, JSON logs,
-X-Ray, and one least-privilege role and log group per function."""
+X-Ray, and one least-privilege role and log group per function.
+
+With an OTLP endpoint (context `otlpEndpoint` + `adotLayerArn`, ADR 0107), every function also
+gets the AWS Distro for OpenTelemetry layer, which instruments it at start-up and exports its
+spans to the user's collector; Powertools' X-Ray SDK tracer is then off (one tracer patches the
+AWS clients, not two). No Python dependency is added to the functions themselves."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from infra.constructs.network import Network
 from infra.layers import BUILD_DIR, ROOT
 from meterplex.platform import env
 
+OTEL_WRAPPER = "/opt/otel-instrument"  # the ADOT layer's exec wrapper
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 FUNCTIONS_DIR = ROOT / "functions"
@@ -70,6 +76,23 @@ class Runtime(Construct):
             compatible_architectures=[ARCHITECTURE],
             description="third-party runtime dependencies (requirements/runtime.txt)",
         )
+        self.otel_layer = (
+            lambda_.LayerVersion.from_layer_version_arn(self, "Adot", config.adot_layer_arn)
+            if config.adot_layer_arn
+            else None
+        )
+
+    def otel_environment(self, id: str) -> dict[str, str]:
+        """What the ADOT layer reads, when OTLP export is on (else nothing)."""
+        if not self._config.otlp_endpoint:
+            return {}
+        return {
+            "AWS_LAMBDA_EXEC_WRAPPER": OTEL_WRAPPER,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": self._config.otlp_endpoint,
+            "OTEL_SERVICE_NAME": f"meterplex-{id}",
+            "OTEL_PROPAGATORS": "tracecontext,xray",  # continues the X-Ray header Lambda gives
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
 
     def function(
         self,
@@ -113,7 +136,7 @@ class Runtime(Construct):
             timeout=timeout,
             role=role,
             log_group=log_group,
-            layers=[self.shared_layer, self.deps_layer],
+            layers=[self.shared_layer, self.deps_layer, *([self.otel_layer] if self.otel_layer else [])],
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
@@ -125,6 +148,7 @@ class Runtime(Construct):
                 "POWERTOOLS_LOGGER_LOG_EVENT": "false",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+                **self.otel_environment(id),
                 **environment,
             },
             vpc=network.vpc if network else None,

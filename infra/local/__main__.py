@@ -1,4 +1,4 @@
-"""`python -m infra.local serve | invoke <function> <event.json> | openapi | clock …`."""
+"""`python -m infra.local serve | invoke <function> <event.json> | openapi | clock … | trace <id>`."""
 
 from __future__ import annotations
 
@@ -120,6 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     advance.add_argument("--hours", type=int, help="how many hours forward")
     advance.add_argument("--to", help="an ISO 8601 instant to advance to (instead of a duration)")
     advance.add_argument("--run-on", action="store_true", help="let the clock run from there, not freeze")
+    trace = commands.add_parser(
+        "trace", help="print one correlation id's path through the functions' logs, with timings"
+    )
+    trace.add_argument("correlation_id")
+    trace.add_argument(
+        "--logs",
+        type=Path,
+        default=None,
+        help="the local cloud's log directory (default: $MP_LOCAL_LOGS_DIR, else .local/logs)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -132,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(args.port)
         if args.command == "invoke":
             return _invoke(args.function, args.event)
+        if args.command == "trace":
+            from infra.local.cloud import STATE_DIR
+            from infra.local.telemetry import logs_directory
+            from infra.local.trace import run as trace_run
+
+            return trace_run(args.correlation_id, args.logs or logs_directory(STATE_DIR))
         if args.command == "clock":
             from infra.local.clock_cli import run
 

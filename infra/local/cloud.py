@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from infra.local.api_events import HttpResponse
 from infra.local.aws import PORT_ENV as MOTO_PORT_ENV
 from infra.local.aws import MotoServer, aws_environment, create_tables, physical_table_name
 from infra.local.dead_letters import DeadLetters
@@ -26,9 +27,11 @@ from infra.local.kafka_broker import TansuBroker
 from infra.local.kafka_poller import KafkaPoller
 from infra.local.lambda_api import ENDPOINT_ENV, LambdaApiServer
 from infra.local.net import ensure_free
+from infra.local.prometheus import CONTENT_TYPE as PROMETHEUS_CONTENT_TYPE
 from infra.local.queues import QueuePoller, provision
 from infra.local.scheduler import Scheduler, local_schedule_arn
 from infra.local.stream_poller import StreamPoller
+from infra.local.telemetry import TelemetrySink, logs_directory
 from meterplex.platform import env
 from meterplex.platform.clock import business_clock
 from meterplex.testclock.targets import ScheduledTarget, dump_targets
@@ -39,6 +42,7 @@ DEFAULT_STAGE = "local"
 DEFAULT_ADMIN_EMAIL = "admin@meterplex.local"
 DEFAULT_ADMIN_PASSWORD = "Admin12345!"  # local-only default, documented in docs/local-cloud.md
 STATE_DIR = REPO_ROOT / ".local"
+METRICS_PATH = "/local/metrics"  # the local cloud's own route, not the API's (docs/local-cloud.md)
 
 
 def _default_topology() -> Any:
@@ -116,6 +120,7 @@ class LocalCloud:
         self.moto = MotoServer(moto_port)
         self.kafka = TansuBroker(kafka_port) if with_kafka else None
         self.dead_letters = DeadLetters(Path(state_dir) / "dlq")
+        self.telemetry = TelemetrySink(logs_directory(state_dir))
         self.table_names = {t.name: physical_table_name(stage, t) for t in self.topology.TABLES}
         self.gateway: GatewayServer | None = None
         self.scheduler: Scheduler | None = None
@@ -141,6 +146,8 @@ class LocalCloud:
     def _start(self) -> None:
         for port, variable in self.requested_ports():
             ensure_free(port, variable)  # every taken port is reported before anything starts
+        self.functions.telemetry = self.telemetry.start()  # each function's logs and metrics
+        self._stoppers.append(self.telemetry)
         endpoint = self.moto.start()
         self._stoppers.append(self.moto)
         os.environ.update(aws_environment(endpoint))
@@ -163,7 +170,10 @@ class LocalCloud:
             self._start_pollers(endpoint)
         if self.with_gateway:
             gateway = Gateway(
-                self.topology.ROUTES, self.functions.invoke, fallback_function=self.topology.FALLBACK_FUNCTION
+                self.topology.ROUTES,
+                self.functions.invoke,
+                fallback_function=self.topology.FALLBACK_FUNCTION,
+                local_routes={METRICS_PATH: self.metrics_response},
             )
             self.gateway = GatewayServer(gateway, self.port)
             self.gateway.start()
@@ -230,6 +240,11 @@ class LocalCloud:
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         return self.functions.invoke(function, event)
+
+    def metrics_response(self) -> HttpResponse:
+        """`GET /local/metrics`: every function's EMF metrics so far, as Prometheus text."""
+        body = self.telemetry.registry.render().encode("utf-8")
+        return HttpResponse(200, [("Content-Type", PROMETHEUS_CONTENT_TYPE)], body)
 
 
 def _optional(module: str, attribute: str) -> Any:

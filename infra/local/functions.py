@@ -4,6 +4,8 @@ Like a Lambda execution environment, a function handles one event at a time (a l
 function), and its module is imported once (cold start) and then reused. A caller may bound how
 long it waits for a busy function (`wait_s`): it then gets `FunctionBusy`, as Lambda answers 429
 to a function at its concurrency limit — so a function invoking itself fails, never deadlocks.
+With a telemetry sink, what a function writes while it runs is also kept in its own log file, as
+Lambda keeps it in the function's log group (infra.local.telemetry).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from infra.local.aws import ACCOUNT_ID, REGION
 from infra.local.isolation import isolate_powertools_state
+from infra.local.telemetry import TelemetrySink
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -73,6 +76,7 @@ class FunctionRunner:
         self._modules: dict[str, ModuleType] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self.telemetry: TelemetrySink | None = None
 
     def _lock(self, name: str) -> threading.Lock:
         with self._guard:
@@ -115,8 +119,10 @@ class FunctionRunner:
         if not lock.acquire(timeout=-1 if wait_s is None else wait_s):
             raise FunctionBusy(name, wait_s or 0)
         try:
-            module = self.load(name)
-            return module.lambda_handler(event, self.context(name))
+            if self.telemetry is None:
+                return self.load(name).lambda_handler(event, self.context(name))
+            with self.telemetry.capture(name):
+                return self.load(name).lambda_handler(event, self.context(name))
         finally:
             lock.release()
 

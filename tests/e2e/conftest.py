@@ -2,35 +2,45 @@
 
 `local_cloud_url` (session): the base URL, e.g. http://127.0.0.1:54321, of the shared cloud with
 the demo data; `clock_cloud_url` (session): a second one for the tests that move the test clock.
+Each writes its functions' logs to its own directory (`MP_LOCAL_LOGS_DIR`): `local_cloud_logs`.
 moto and Tansu run on free ports (MP_MOTO_PORT=0, MP_KAFKA_PORT=0), so the suite never collides
 with a running `make dev`.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 import pytest
 import requests
 
 from infra.local.net import free_port
+from infra.local.telemetry import LOGS_DIR_ENV
 from tests.support.local_cli import REPO_ROOT, clean_environment
 
 START_TIMEOUT_S = 60
+LOG_DIRS: dict[str, Path] = {}  # a running cloud's URL → its function logs directory
 
 
 def serve(port: int, output: IO[bytes], **env: str) -> subprocess.Popen[bytes]:
     """`python -m infra.local serve --port <port>` (what `make dev` runs), moto and Tansu on free
     ports unless `env` says otherwise, none of the caller's MP_* settings."""
-    environment = clean_environment(
-        **({"MP_MOTO_PORT": "0", "MP_KAFKA_PORT": "0", "PYTHONUNBUFFERED": "1"} | env)
-    )
+    # metrics on, as `make dev` has them (the unit suites turn them off): /local/metrics shows them
+    defaults = {
+        "MP_MOTO_PORT": "0",
+        "MP_KAFKA_PORT": "0",
+        "PYTHONUNBUFFERED": "1",
+        "POWERTOOLS_METRICS_DISABLED": "false",
+    }
+    environment = clean_environment(**(defaults | env))
     return subprocess.Popen(
         [sys.executable, "-m", "infra.local", "serve", "--port", str(port)],
         cwd=REPO_ROOT,
@@ -53,9 +63,11 @@ def running_cloud(**env: str) -> Iterator[str]:
     """A local cloud subprocess, healthy, for as long as the block runs; its base URL. Its output is
     printed at the end when a test failed meanwhile."""
     port = free_port()
+    logs = Path(tempfile.mkdtemp(prefix="meterplex-logs-"))
     with tempfile.TemporaryFile() as output:
-        process = serve(port, output, **env)
+        process = serve(port, output, **({LOGS_DIR_ENV: str(logs)} | env))
         url = f"http://127.0.0.1:{port}"
+        LOG_DIRS[url] = logs
         dump = output_of(output)
         wait_healthy(process, url, dump)
         failed_before = _FAILURES["count"]
@@ -67,6 +79,8 @@ def running_cloud(**env: str) -> Iterator[str]:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+            LOG_DIRS.pop(url, None)
+            shutil.rmtree(logs, ignore_errors=True)
             if _FAILURES["count"] > failed_before:
                 sys.stderr.write(f"\n--- local cloud output ---\n{dump()}\n")
 
@@ -77,6 +91,12 @@ def local_cloud_url() -> Iterator[str]:
     the test clock use `clock_cloud_url`, so no other test sees periods billed in its future."""
     with running_cloud() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def local_cloud_logs(local_cloud_url: str) -> Path:
+    """The shared cloud's function logs directory (`.local/logs` under `make dev`)."""
+    return LOG_DIRS[local_cloud_url]
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,9 @@
   reason (consumer `payment_events`) and marked DEAD_LETTERED — it answered 200 and is kept.
 * Anything else is transient: the record is reported failed (the event source mapping retries it)
   and the event item counts the failure; the 5th failure dead-letters it with the last error.
+
+Each record is handled under the correlation id of the webhook request that stored it and leaves
+one INFO line with what became of it (ADR 0105).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from meterplex.payments.repository import PaymentsRepository
 from meterplex.platform.clock import invocation_scope, system_clock
 from meterplex.platform.dead_letters import RecordKind, dead_letter
 from meterplex.platform.observability import logger, metrics
+from meterplex.platform.relay import stream_source_of
 
 CONSUMER = "payment_events"
 MAX_FAILURES = 5
@@ -64,6 +68,20 @@ class PaymentEventsConsumer:
             self._repo.close_event(event, EventStatus.DEAD_LETTERED, reason[:1000])
 
     def handle(self, record: DynamoDBRecord) -> str:
+        image = (record.raw_event.get("dynamodb") or {}).get("NewImage") or {}
+        logger.set_correlation_id((image.get("correlationId") or {}).get("S"))
+        source = stream_source_of(record.raw_event)
+        try:
+            outcome = self._outcome(record)
+        except Exception as error:
+            logger.warning(
+                "provider event failed; will be retried", source=source, error=type(error).__name__
+            )
+            raise
+        logger.info("provider event processed", outcome=outcome, source=source)
+        return outcome
+
+    def _outcome(self, record: DynamoDBRecord) -> str:
         try:
             event = event_of(record)
         except (ValueError, TypeError, KeyError) as error:

@@ -43,6 +43,7 @@ from meterplex.platform import topics
 from meterplex.platform.clock import epoch_s, iso, parse_iso
 from meterplex.platform.core_table import GSI1, CoreItem, condition_failed, core_connection
 from meterplex.platform.events import DomainEvent
+from meterplex.platform.observability import current_correlation_id
 from meterplex.platform.outbox import outbox_item
 from meterplex.platform.pagination import Key, exclusive_start, sort_key_cursor
 from meterplex.platform.transactions import failed_keys, retrying, transaction
@@ -111,6 +112,7 @@ class ProviderEventRecord(CoreItem):
     receivedAt = UnicodeAttribute()
     attempts = NumberAttribute(default=0)
     reason = UnicodeAttribute(null=True)
+    correlationId = UnicodeAttribute(null=True)  # the webhook request's: payment_events logs under it
 
 
 # -- documents ----------------------------------------------------------------------------------
@@ -347,6 +349,7 @@ class PaymentsRepository:
             receivedAt=iso(at),
             attempts=0,
             expiresAt=epoch_s(at + EVENT_TTL),
+            correlationId=current_correlation_id(),
         )
         try:
             retrying(lambda: record.save(condition=ProviderEventRecord.pk.does_not_exist()))

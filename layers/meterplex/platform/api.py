@@ -10,6 +10,7 @@ status codes for errors are decided here and nowhere else.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -30,9 +31,8 @@ from meterplex.platform.audit import Actor
 from meterplex.platform.auth import TENANT_HEADER, Principal
 from meterplex.platform.clock import Clock, invocation_scope, system_clock
 from meterplex.platform.errors import ErrorKind, FieldError, InvalidInput, MeterplexError, envelope
-from meterplex.platform.observability import logger
+from meterplex.platform.observability import CORRELATION_HEADER, logger
 
-CORRELATION_HEADER = "x-correlation-id"
 JSON = "application/json"
 INTERNAL_MESSAGE = "An unexpected error occurred; quote the correlation id when reporting it"
 
@@ -239,8 +239,19 @@ def create_app(*routers: Router, clock: Clock = system_clock) -> APIGatewayRestR
     def _correlation(app_: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:
         correlation_id = correlation_id_of(app_)
         logger.set_correlation_id(correlation_id)
+        started = time.perf_counter()
         response = next_middleware(app_)
         response.headers[CORRELATION_HEADER] = correlation_id
+        # one line per request (its duration: when it began), so a correlation id can be followed
+        # from its request to its last effect (ADR 0105)
+        event = app_.current_event
+        logger.info(
+            "request handled",
+            method=event.http_method,
+            resource=event.resource,
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
         return response
 
     def _business_time(app_: APIGatewayRestResolver, next_middleware: Callable[..., Response]) -> Response:

@@ -6,6 +6,9 @@ partial batch response (Powertools `BatchProcessor(EventType.Kafka)`).
   counts as processed: retrying it would block its partition forever.
 * Anything else a handler raises is transient: the record is reported as a batch item failure and
   the event source mapping retries from it (then sends it to the on-failure destination).
+* Each record is handled under its correlation id (the `x-correlation-id` header the relay puts on
+  it, else its envelope's `correlationId`), and leaves one INFO line saying what became of it:
+  the handler's answer when it is a string, else "processed" (ADR 0105).
 
 `audit_writer`, `usage_aggregator`, `ledger_writer` and `invoice_worker` are built on it.
 """
@@ -19,10 +22,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from meterplex.platform import limits
 from meterplex.platform.clock import Clock, system_clock
 from meterplex.platform.dead_letters import RecordKind, dead_letter
 from meterplex.platform.events import DomainEvent
-from meterplex.platform.observability import logger
+from meterplex.platform.observability import CORRELATION_HEADER, TRACE_HEADER, logger
 
 T = TypeVar("T")
 POISON = (ValueError, TypeError, UnicodeDecodeError)
@@ -48,6 +52,50 @@ def tenant_of(record: KafkaEventRecord) -> str | None:
         return None
     text = key.decode("utf-8", "replace") if key else ""
     return text if 0 < len(text) <= 255 else None
+
+
+def header_of(record: KafkaEventRecord, name: str) -> str | None:
+    """A header's value as text (names compared case-insensitively), None when absent."""
+    for chunk in record.headers or []:
+        for key, value in chunk.items():
+            if key.lower() == name:
+                return bytes(value).decode("utf-8", "replace")
+    return None
+
+
+def correlation_id_of(record: KafkaEventRecord, message: Any = None) -> str | None:
+    """The id of the request a record comes from: its `x-correlation-id` header, else the
+    `correlationId` of its envelope (messages relayed before the header existed); only a valid
+    id (SPEC §0), never raw bytes into the logs."""
+    sent = header_of(record, CORRELATION_HEADER)
+    if sent is None and isinstance(message, DomainEvent):
+        sent = message.correlationId
+    return sent if limits.is_correlation_id(sent) else None
+
+
+def trace_root_of(record: KafkaEventRecord) -> str | None:
+    """The X-Ray trace id (`Root=…`) of the invocation that wrote the record, when traced."""
+    header = header_of(record, TRACE_HEADER) or ""
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "Root" and limits.is_correlation_id(value):
+            return value
+    return None
+
+
+def log_processed(consumer: str, record: KafkaEventRecord, message: Any, outcome: Any) -> None:
+    """The one INFO line of a handled record: what became of it, and its ids."""
+    fields: dict[str, Any] = {
+        "consumer": consumer,
+        "source": source_of(record),
+        "tenant_id": tenant_of(record),
+    }
+    if isinstance(message, DomainEvent):
+        fields |= {"event_id": message.id, "event_type": message.type}
+    upstream = trace_root_of(record)
+    if upstream:
+        fields["upstream_trace_id"] = upstream
+    logger.info("record processed", outcome=outcome if isinstance(outcome, str) else "processed", **fields)
 
 
 def domain_event_of(record: KafkaEventRecord) -> DomainEvent:
@@ -81,14 +129,6 @@ class KafkaConsumer(Generic[T]):
             tenant_id=tenant_of(record),
         )
 
-    def parsed(self, record: KafkaEventRecord) -> T | None:
-        """The record's message, or None once it was dead-lettered as poison."""
-        try:
-            return self.parse(record)
-        except POISON as error:
-            self.dead_letter(record, str(error) or type(error).__name__)
-            return None
-
     def run(
         self,
         event: dict[str, Any],
@@ -101,10 +141,18 @@ class KafkaConsumer(Generic[T]):
         custom `processor` (e.g. one that combines records) gets `parsed` as its record handler."""
 
         def record_handler(record: KafkaEventRecord) -> Any:
-            message = self.parsed(record)
-            if message is None or handle is None:
+            logger.set_correlation_id(correlation_id_of(record))
+            try:
+                message = self.parse(record)
+            except POISON as error:
+                self.dead_letter(record, str(error) or type(error).__name__)
+                return None
+            if handle is None:  # a custom processor handles (and logs) the parsed messages
                 return message
-            return handle(message)
+            logger.set_correlation_id(correlation_id_of(record, message))
+            outcome = "nothing to do" if message is None else handle(message)
+            log_processed(self.name, record, message, outcome)
+            return outcome
 
         response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor or self.processor, context=context

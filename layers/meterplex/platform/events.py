@@ -9,6 +9,7 @@ from typing import Any
 
 from meterplex.platform.clock import iso
 from meterplex.platform.ids import new_id
+from meterplex.platform.observability import current_correlation_id
 
 ENVELOPE_VERSION = 1
 PLATFORM_TENANT = "platform"  # partition key of events that belong to no tenant (catalog changes)
@@ -36,13 +37,15 @@ class DomainEvent:
         actor: str = "system",
         correlation_id: str | None = None,
     ) -> DomainEvent:
+        """`correlation_id` defaults to the one being handled (the request's, or the consumed
+        record's), so every write's events can be followed back to their cause (ADR 0105)."""
         return cls(
             type=type_,
             tenantId=tenant_id or PLATFORM_TENANT,
             occurredAt=iso(at),
             data=data,
             actor=actor,
-            correlationId=correlation_id,
+            correlationId=correlation_id or current_correlation_id(),
         )
 
     def to_json(self) -> str:

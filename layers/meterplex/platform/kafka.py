@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from meterplex.platform.observability import current_correlation_id, current_trace_header, message_headers
 from meterplex.platform.settings import KafkaSettings
 
 if TYPE_CHECKING:
@@ -58,16 +59,20 @@ class DeliveryFailed(Exception):
 
 def produce_all(producer: Any, topic: str, messages: Iterable[tuple[str, str]], timeout_s: float = 30) -> int:
     """Produce `(key, value)` messages to `topic` and wait until the broker confirmed every one
-    (one flush for the lot); the number sent. Raises DeliveryFailed otherwise."""
+    (one flush for the lot); the number sent. Raises DeliveryFailed otherwise. Each message carries
+    the correlation id and trace header of the invocation producing it (ADR 0105)."""
     failures: list[str] = []
     sent = 0
+    headers = message_headers(current_correlation_id(), current_trace_header())
 
     def delivered(error: Any, _message: Any) -> None:
         if error is not None:
             failures.append(str(error))
 
     for key, value in messages:
-        producer.produce(topic, value=value.encode(), key=key.encode(), on_delivery=delivered)
+        producer.produce(
+            topic, value=value.encode(), key=key.encode(), headers=headers, on_delivery=delivered
+        )
         producer.poll(0)
         sent += 1
     if producer.flush(timeout_s) > 0 or failures:

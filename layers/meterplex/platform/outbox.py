@@ -17,6 +17,7 @@ from meterplex.platform import topics
 from meterplex.platform.clock import epoch_s, parse_iso
 from meterplex.platform.core_table import CoreItem
 from meterplex.platform.events import DomainEvent
+from meterplex.platform.observability import current_trace_header
 
 OUTBOX_TTL = timedelta(days=1)
 
@@ -24,6 +25,8 @@ OUTBOX_TTL = timedelta(days=1)
 class OutboxItem(CoreItem):
     outbox = UnicodeAttribute()  # the Kafka topic; its presence is what the stream filter selects
     payload = UnicodeAttribute()  # the event envelope, JSON
+    # the writing invocation's X-Ray trace header (AWS, active tracing): on the Kafka message (ADR 0105)
+    traceHeader = UnicodeAttribute(null=True)
 
 
 def outbox_item(event: DomainEvent, topic: str) -> OutboxItem:
@@ -34,6 +37,7 @@ def outbox_item(event: DomainEvent, topic: str) -> OutboxItem:
         sk=f"EVENT#{event.id}",
         outbox=topic,
         payload=event.to_json(),
+        traceHeader=current_trace_header(),
         expiresAt=epoch_s(occurred + OUTBOX_TTL),
     )
 

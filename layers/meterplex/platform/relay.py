@@ -15,6 +15,10 @@ Records are produced asynchronously and flushed once per batch (one round of pro
 not one per record); a record whose delivery failed, or that is malformed, is reported as a batch
 item failure so the event source mapping retries from it (and, after its retries, sends it to the
 on-failure destination). Nothing is acknowledged before Kafka has it.
+
+Every message carries the correlation id of the request that wrote it (`x-correlation-id`) and
+the X-Ray trace header stored with it (`x-amzn-trace-id`; else the relay's own) as Kafka headers,
+and the relay logs one line per message under that correlation id (ADR 0105).
 """
 
 from __future__ import annotations
@@ -25,13 +29,17 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from meterplex.platform.events import DomainEvent
-from meterplex.platform.observability import logger
+from meterplex.platform.observability import current_trace_header, logger, message_headers
 
 FLUSH_TIMEOUT_S = 20
+# where outbox items and usage event items keep the writer's X-Ray trace header (ADR 0105)
+TRACE_ATTRIBUTE = "traceHeader"
+
+Headers = list[tuple[str, bytes]]
 
 
 class Producer(Protocol):
-    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Any) -> None: ...
+    def produce(self, topic: str, value: bytes, key: bytes, headers: Headers, on_delivery: Any) -> None: ...
 
     def poll(self, timeout: float) -> int: ...
 
@@ -44,6 +52,13 @@ class OutboxMessage:
     topic: str
     key: str
     value: str
+    correlation_id: str | None = None  # the request that wrote it
+    event_id: str | None = None  # the envelope's id, for the log line
+    trace_header: str | None = None  # the X-Ray trace header it was written under
+
+    def headers(self) -> Headers:
+        """Its Kafka headers: the correlation id and trace header, when it has them."""
+        return message_headers(self.correlation_id, self.trace_header)
 
 
 # (sequence number, the record's NewImage in DynamoDB JSON) → its message; ValueError if none.
@@ -68,7 +83,7 @@ def outbox_message(sequence_number: str, image: dict[str, Any]) -> OutboxMessage
     if not topic or not payload:
         raise ValueError("not an outbox record (no outbox/payload attribute)")
     event = DomainEvent.from_json(payload)
-    return OutboxMessage(sequence_number, topic, event.tenantId, payload)
+    return OutboxMessage(sequence_number, topic, event.tenantId, payload, event.correlationId, event.id)
 
 
 def table_of(record: dict[str, Any]) -> str | None:
@@ -94,8 +109,11 @@ def tenant_of_stream_record(record: Mapping[str, Any]) -> str | None:
 def message_of(record: dict[str, Any], mappers: Mapping[str, Mapper]) -> OutboxMessage:
     """The Kafka message a stream record carries, by its table's mapper (outbox items by default)."""
     dynamodb = record.get("dynamodb") or {}
+    image = dynamodb.get("NewImage") or {}
     mapper = mappers.get(table_of(record) or "", outbox_message)
-    return mapper(str(dynamodb.get("SequenceNumber", "")), dynamodb.get("NewImage") or {})
+    message = mapper(str(dynamodb.get("SequenceNumber", "")), image)
+    stored_trace = (image.get(TRACE_ATTRIBUTE) or {}).get("S")
+    return replace(message, trace_header=message.trace_header or stored_trace or None)
 
 
 def messages_of(
@@ -130,13 +148,21 @@ def relay(
         ((records[-1] if records else {}).get("dynamodb") or {}).get("SequenceNumber", "")
     )
     pending: dict[tuple[str, int], str] = {}  # (sequence number, message index) → sequence number
+    own_trace = current_trace_header()
+    logger.set_correlation_id(None)  # each message's own is set where it is logged
+    delivered_messages: list[OutboxMessage] = []
 
-    def delivered(sequence_number: str, index: int) -> Any:
+    def delivered(message: OutboxMessage, index: int) -> Any:
         def callback(error: Any, _message: Any) -> None:
             if error is not None:
-                logger.error("outbox delivery failed", sequence_number=sequence_number, error=str(error))
-                failed.append(sequence_number)
-            pending.pop((sequence_number, index), None)
+                logger.set_correlation_id(message.correlation_id)
+                logger.error(
+                    "outbox delivery failed", sequence_number=message.sequence_number, error=str(error)
+                )
+                failed.append(message.sequence_number)
+            else:
+                delivered_messages.append(message)
+            pending.pop((message.sequence_number, index), None)
 
         return callback
 
@@ -145,12 +171,14 @@ def relay(
     def publish(messages: Iterable[OutboxMessage]) -> None:
         for message in messages:
             index = next(counter)
+            message = replace(message, trace_header=message.trace_header or own_trace)
             pending[(message.sequence_number, index)] = message.sequence_number
             producer.produce(
                 message.topic,
                 value=message.value.encode(),
                 key=message.key.encode(),
-                on_delivery=delivered(message.sequence_number, index),
+                headers=message.headers(),
+                on_delivery=delivered(message, index),
             )
             producer.poll(0)
 
@@ -174,4 +202,19 @@ def relay(
             failed.append(last_sequence_number)
     if producer.flush(FLUSH_TIMEOUT_S) > 0 or pending:
         failed.extend(pending.values())  # not confirmed in time: retry them
+    for message in delivered_messages:
+        log_relayed(message)
+    logger.set_correlation_id(None)
     return list(dict.fromkeys(failed))
+
+
+def log_relayed(message: OutboxMessage) -> None:
+    """One line per message Kafka confirmed, under the correlation id of the write it announces."""
+    logger.set_correlation_id(message.correlation_id)
+    logger.info(
+        "outbox message relayed",
+        topic=message.topic,
+        tenant_id=message.key,
+        sequence_number=message.sequence_number,
+        event_id=message.event_id,
+    )

@@ -4,7 +4,7 @@ Powertools' `BatchProcessor(EventType.Kafka)` drives it, with one change: its `p
 two phases so that a batch's events can be combined per counter (ADR 0013: one counter write per
 counter per ≤ 99 events, not one per event):
 
-1. the record handler (`platform.consumer.KafkaConsumer.parsed`) parses each record; a poison
+1. the record handler (`platform.consumer.KafkaConsumer.run`'s) parses each record; a poison
    record (undecodable, unknown shape) goes to the dead-letter store with the reason and counts
    as processed — it would never succeed on retry;
 2. the parsed events are grouped per counter and applied group by group. A group that fails with
@@ -12,6 +12,9 @@ counter per ≤ 99 events, not one per event):
    source mapping); groups written before stay written, and a retry cannot count them twice (the
    counting receipts of their ingest requests are written in the same transaction as the counter,
    ADR 0070).
+
+Each record then leaves one INFO line under its correlation id (ADR 0105): counted, already
+counted (a re-delivery) or failed, with its event id, tenant and counter.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 
+from meterplex.platform.consumer import correlation_id_of, source_of
 from meterplex.platform.observability import logger
 from meterplex.usage.models import CounterKey, UsageRecord, record_from_envelope
 
@@ -62,9 +66,32 @@ def parse(record: KafkaEventRecord) -> UsageRecord:
         raise ValueError(str(error)) from error
 
 
+def log_applied(item: Parsed, key: CounterKey, outcome: str) -> None:
+    """The one line of a usage record: what became of it, under its request's correlation id."""
+    logger.set_correlation_id(item.usage.correlation_id or correlation_id_of(item.record))
+    logger.info(
+        "usage event applied",
+        outcome=outcome,
+        event_id=item.usage.event_id,
+        tenant_id=item.usage.tenant_id,
+        feature=key.feature,
+        subscription_id=key.subscription_id,
+        window_start=key.window_start,
+        source=source_of(item.record),
+    )
+
+
+def outcome_of(applied: Any, usage: UsageRecord) -> str:
+    """ "counted" / "already counted" when `apply` answered what it did (counters.Applied)."""
+    if usage in getattr(applied, "already_counted", ()):
+        return "already counted"
+    return "counted"
+
+
 class CountingBatchProcessor(BatchProcessor):
     """`BatchProcessor(EventType.Kafka)` whose second phase applies events per counter:
-    `apply(key, usages)` writes one counter's events (raising when it could not, transiently)."""
+    `apply(key, usages)` writes one counter's events (raising when it could not, transiently)
+    and may answer what it did (`counters.Applied`), for the records' log lines."""
 
     def __init__(self, apply: Callable[[CounterKey, list[UsageRecord]], Any]) -> None:
         super().__init__(event_type=EventType.Kafka)
@@ -91,11 +118,16 @@ class CountingBatchProcessor(BatchProcessor):
         for key, usages in group_by_counter(p.usage for p in parsed).items():
             group = [m for u in usages for m in members[(u.tenant_id, u.event_id)]]
             try:
-                self.apply(key, usages)
+                applied = self.apply(key, usages)
             except Exception:
                 logger.exception("usage counter write failed; its records will be retried", counter=str(key))
                 exc_info = sys.exc_info()
-                results.extend(self.failure_handler(record=m.record, exception=exc_info) for m in group)
+                for m in group:
+                    log_applied(m, key, "failed, will be retried")
+                    results.append(self.failure_handler(record=m.record, exception=exc_info))
                 continue
-            results.extend(self.success_handler(record=m.raw, result=None) for m in group)
+            for m in group:
+                log_applied(m, key, outcome_of(applied, m.usage))
+                results.append(self.success_handler(record=m.raw, result=None))
+        logger.set_correlation_id(None)
         return results

@@ -11,7 +11,8 @@ from meterplex.usage.keys import EVENT_SK, UsageAttr, event_pk
 from meterplex.usage.models import UsageRecord
 
 
-def usage_item(record: UsageRecord, expires_at: datetime) -> dict[str, Any]:
+def usage_item(record: UsageRecord, expires_at: datetime, trace_header: str | None = None) -> dict[str, Any]:
+    """The item of `record`; `trace_header`: the ingest's X-Ray header, relayed with it (ADR 0105)."""
     item: dict[str, Any] = {
         "pk": {"S": event_pk(record.tenant_id, record.event_id)},
         "sk": {"S": EVENT_SK},
@@ -31,6 +32,8 @@ def usage_item(record: UsageRecord, expires_at: datetime) -> dict[str, Any]:
         item[UsageAttr.METADATA] = {"S": record.metadata}
     if record.correlation_id:
         item[UsageAttr.CORRELATION_ID] = {"S": record.correlation_id}
+    if trace_header:
+        item[UsageAttr.TRACE_HEADER] = {"S": trace_header}
     if record.request_id:
         item[UsageAttr.REQUEST_ID] = {"S": record.request_id}
         item[UsageAttr.REQUEST_INDEX] = {"N": str(record.request_index)}

@@ -56,6 +56,7 @@ class UsageAttr:
     RECEIVED_AT = "receivedAt"
     ACTOR = "actor"
     CORRELATION_ID = "correlationId"
+    TRACE_HEADER = "traceHeader"  # the ingest's X-Ray trace header (AWS), relayed on Kafka (ADR 0105)
     REQUEST_ID = "requestId"  # the ingest request that stored it (its counting receipt, ADR 0070)
     REQUEST_INDEX = "requestIndex"  # its position in that request: its bit in the receipt
     EXPIRES_AT = "expiresAt"

@@ -24,6 +24,7 @@ from meterplex.platform.clock import parse_iso
 from meterplex.platform.dynamodb import dynamodb_client
 from meterplex.platform.dynamodb_errors import TRANSIENT_REASONS
 from meterplex.platform.errors import Unavailable
+from meterplex.platform.observability import current_trace_header
 from meterplex.subscriptions.history import TenantSubscriptions
 from meterplex.usage.items import usage_item
 from meterplex.usage.models import UsageRecord
@@ -71,9 +72,13 @@ class UsageEventStore:
 
     def _store_chunk(self, pending: list[UsageRecord]) -> set[str]:
         duplicates: set[str] = set()
+        trace_header = current_trace_header()
         for attempt in range(MAX_ATTEMPTS):
             statements = [
-                insert(self.table, usage_item(r, parse_iso(r.received_at) + self.late_window + DEDUP_MARGIN))
+                insert(
+                    self.table,
+                    usage_item(r, parse_iso(r.received_at) + self.late_window + DEDUP_MARGIN, trace_header),
+                )
                 for r in pending
             ]
             answers = self.client.batch_execute_statement(Statements=statements).get("Responses") or []

@@ -218,7 +218,7 @@ def test_counter_target() -> None:
 
 def test_relay_reports_a_malformed_usage_item_for_retry() -> None:
     class Producer:
-        def produce(self, topic: str, value: bytes, key: bytes, on_delivery: object) -> None:
+        def produce(self, topic: str, value: bytes, key: bytes, headers: object, on_delivery: object) -> None:
             raise AssertionError("nothing to produce")
 
         def poll(self, timeout: float) -> int:
@@ -238,7 +238,7 @@ class RecordingProducer:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes, bytes]] = []
 
-    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Any) -> None:
+    def produce(self, topic: str, value: bytes, key: bytes, headers: Any, on_delivery: Any) -> None:
         self.sent.append((topic, key, value))
         on_delivery(None, None)
 
