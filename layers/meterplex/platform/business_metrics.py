@@ -29,7 +29,7 @@ WEBHOOK_DELIVERIES_EXHAUSTED = "WebhookDeliveriesExhausted"  # webhook_delivery
 RECONCILIATION_ISSUES = "ReconciliationIssues"  # reconciler: open issues of a run
 DEAD_LETTERS = "DeadLetters"  # platform.dead_letters: a record set aside for an operator
 
-# The metrics of the issue-15 contract (PHASE 4): each is asserted on the real code paths in
+# The metrics of issue 15's contract (ADR 0100): each is asserted on the real code paths in
 # tests/integration/test_business_metrics.py.
 CONTRACT = (
     USAGE_EVENTS_ACCEPTED,
