@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from infra import topology
+from meterplex.platform.kafka import READER_GROUP
 from tests.infra.conftest import Synthesized
-from tests.infra.test_service_stack import function_ids, role_statements
+from tests.infra.test_service_stack import actions_of, function_ids, role_statements
 
 CONSUMERS = sorted(
     {t.function for t in topology.STREAM_TRIGGERS} | {t.function for t in topology.KAFKA_TRIGGERS}
@@ -54,6 +57,36 @@ def test_the_intake_reads_every_triggering_stream_and_names_the_consumers(dev: S
     tables = {t.table for t in topology.STREAM_TRIGGERS}
     assert json.dumps(stream_reads).count("StreamArn") == len(tables)  # each triggering stream, by ARN
     assert "MP_DEAD_LETTER_TARGETS" in _environment(dev, "dead_letter_intake")
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod_provisioned"])
+def test_the_intake_reads_every_consumed_topic_by_offset_from_the_vpc_without_a_group(
+    stage: str, request: pytest.FixtureRequest
+) -> None:
+    # ADR 0094: a Kafka failure record through SQS names only offsets; the intake re-reads them
+    synth: Synthesized = request.getfixturevalue(stage)
+    intake = function_ids(synth)["dead_letter_intake"]
+    statements = role_statements(synth, intake)
+    reads = [s for s in statements if "kafka-cluster:ReadData" in s["Action"]]
+    assert len(reads) == 1 and sorted(reads[0]["Action"]) == [
+        "kafka-cluster:DescribeTopic",
+        "kafka-cluster:ReadData",
+    ]
+    resources = json.dumps(reads[0]["Resource"])
+    for topic in {t.topic for t in topology.KAFKA_TRIGGERS}:
+        assert f"/{topic}" in resources, topic
+    actions = actions_of(statements)
+    assert "kafka-cluster:Connect" in actions
+    assert not actions & {"kafka-cluster:AlterGroup", "kafka-cluster:WriteData"}  # joins no group
+    (describe,) = [s for s in statements if s["Action"] == "kafka-cluster:DescribeGroup"]
+    assert f"/{READER_GROUP}" in json.dumps(describe["Resource"])  # its reader's group name only
+    # AND it runs beside the cluster, with IAM auth, and still reaches DynamoDB Streams (no NAT)
+    props = synth.resources[intake]["Properties"]
+    assert "VpcConfig" in props
+    variables = props["Environment"]["Variables"]
+    assert variables["MP_KAFKA_AUTH"] == "iam" and "MP_KAFKA_BOOTSTRAP" in variables
+    endpoints = json.dumps(synth.of_type("AWS::EC2::VPCEndpoint"))
+    assert "dynamodb-streams" in endpoints
 
 
 def test_admin_api_may_invoke_exactly_the_consumers_for_retries(dev: Synthesized) -> None:
