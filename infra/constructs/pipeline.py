@@ -3,8 +3,8 @@
 Every mapping reports partial batch failures (`ReportBatchItemFailures`): the functions use
 Powertools' BatchProcessor, so one bad record is retried alone and never replays the batch.
 A mapping that exhausts its retries sends where the batch was to an encrypted SQS DLQ; every DLQ
-feeds `dead_letter_intake`, which re-reads stream records by sequence number into the one
-dead-letter store (ADR 0091).
+feeds `dead_letter_intake`, which re-reads the records — stream records by sequence number (ADR
+0091), Kafka records by offset (ADR 0094) — into the one dead-letter store.
 """
 
 from __future__ import annotations
@@ -138,9 +138,9 @@ class Pipeline(Construct):
             self._wire_intake(functions[intake.name])
 
     def _wire_intake(self, intake: lambda_.Function) -> None:
-        """Every on-failure queue feeds the intake, which re-reads the failed stream records by
-        sequence number (the queues hold only where they were: ADR 0091; its stream reads are
-        granted with its role, in `Functions`)."""
+        """Every on-failure queue feeds the intake, which re-reads the failed records by stream
+        sequence number or Kafka offset (the queues hold only where they were: ADR 0091, 0094; its
+        stream and topic reads are granted with its role, in `Functions`)."""
         for queue in self.dead_letter_queues.values():
             intake.add_event_source(
                 sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True)
