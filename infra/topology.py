@@ -270,7 +270,7 @@ FUNCTIONS: tuple[Function, ...] = (
         "dead_letter_intake",
         "Event source mappings' on-failure queues → the dead-letter store (records re-read by stream "
         "sequence number or Kafka offset)",
-        timeout_s=60,
+        timeout_s=120,  # a batch of 10 failure records, each re-read by offset within ~10 s
         tables={CORE: RW},
         takes_dead_letters=True,
     ),

@@ -26,7 +26,12 @@ REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 DLQ_RETENTION = Duration.days(14)
 
 
-def dead_letter_queue(scope: Construct, id: str, *, config: StageConfig) -> sqs.Queue:
+def dead_letter_queue(
+    scope: Construct, id: str, *, config: StageConfig, consumer_timeout: Duration | None = None
+) -> sqs.Queue:
+    """`consumer_timeout`: the timeout of the function the queue triggers, if one does (its
+    visibility timeout is then 6 × that, as AWS advises; Lambda refuses a mapping whose queue's is
+    shorter than the function's timeout)."""
     queue = sqs.Queue(
         scope,
         id,
@@ -34,6 +39,9 @@ def dead_letter_queue(scope: Construct, id: str, *, config: StageConfig) -> sqs.
         enforce_ssl=True,
         retention_period=DLQ_RETENTION,
         removal_policy=config.removal_policy,
+        visibility_timeout=(
+            Duration.seconds(6 * consumer_timeout.to_seconds()) if consumer_timeout is not None else None
+        ),
     )
     suppress(queue, "SQS3", "this queue is itself a dead-letter queue (event source / schedule failures)")
     return queue
@@ -59,11 +67,17 @@ class Pipeline(Construct):
         # ARN and sequence numbers, or the topic, partition and offsets), and a queue per mapping
         # would be three resources each against CloudFormation's 500 per stack.
         shared: sqs.Queue | None = None
+        intake = next((f for f in topology.functions if f.takes_dead_letters), None)
 
         def failures() -> sqs.Queue:
             nonlocal shared
             if shared is None:
-                shared = dead_letter_queue(self, "Dlq", config=config)
+                shared = dead_letter_queue(
+                    self,
+                    "Dlq",
+                    config=config,
+                    consumer_timeout=Duration.seconds(intake.timeout_s) if intake else None,
+                )
                 self.dead_letter_queues["Pipeline"] = shared
             return shared
 
@@ -133,7 +147,6 @@ class Pipeline(Construct):
             mapping.node.add_dependency(kafka.topics)
             self.kafka_functions.append(kafka_trigger.function)
 
-        intake = next((f for f in topology.functions if f.takes_dead_letters), None)
         if intake is not None and self.dead_letter_queues:
             self._wire_intake(functions[intake.name])
 

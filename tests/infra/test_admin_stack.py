@@ -51,6 +51,22 @@ def test_every_on_failure_queue_feeds_the_dead_letter_intake(dev: Synthesized) -
     assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in sqs_mappings)
 
 
+def test_the_queues_feeding_the_intake_hide_a_message_longer_than_the_intake_may_run(
+    dev: Synthesized,
+) -> None:
+    # Lambda refuses an SQS mapping whose queue's visibility timeout is below the function's timeout
+    intake = function_ids(dev)["dead_letter_intake"]
+    timeout = dev.resources[intake]["Properties"]["Timeout"]
+    queues = {
+        m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+        for m in dev.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": intake}
+    }
+    assert queues
+    for queue in queues:
+        assert dev.resources[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout, queue
+
+
 def test_the_intake_reads_every_triggering_stream_and_names_the_consumers(dev: Synthesized) -> None:
     statements = role_statements(dev, function_ids(dev)["dead_letter_intake"])
     stream_reads = [s for s in statements if "dynamodb:GetShardIterator" in s["Action"]]
