@@ -94,6 +94,7 @@ class Function:
     scans: tuple[str, ...] = ()  # tables it Scans (batch jobs only; request paths Query)
     retries_dead_letters: bool = False  # invokes every consumer function (dead-letter retry, ADR 0091)
     # consumes every event source mapping's on-failure queue, re-reading stream records (ADR 0091)
+    # and Kafka records by offset (ADR 0094: in the VPC when there are Kafka triggers)
     takes_dead_letters: bool = False
 
 
@@ -267,8 +268,9 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
     Function(
         "dead_letter_intake",
-        "Event source mappings' on-failure queues → the dead-letter store (stream records re-read)",
-        timeout_s=60,
+        "Event source mappings' on-failure queues → the dead-letter store (records re-read by stream "
+        "sequence number or Kafka offset)",
+        timeout_s=120,  # a batch of 10 failure records, each re-read by offset within ~10 s
         tables={CORE: RW},
         takes_dead_letters=True,
     ),

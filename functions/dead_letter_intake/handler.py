@@ -1,5 +1,6 @@
 """dead_letter_intake: the event source mappings' on-failure queues (SQS) → the dead-letter store,
-with each stream record re-read by its sequence number (ADR 0091). See meterplex.admin.intake."""
+with each stream record re-read by its sequence number (ADR 0091) and each Kafka record by its
+offset (ADR 0094). See meterplex.admin.intake."""
 
 from functools import cache
 from typing import Any
@@ -11,8 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from meterplex.admin.intake import Intake
 from meterplex.platform.clock import system_clock
+from meterplex.platform.kafka import read_offsets
 from meterplex.platform.observability import logger, metrics, tracer
-from meterplex.platform.settings import DeadLetterSettings, load
+from meterplex.platform.settings import DeadLetterSettings, KafkaSettings, load
 
 # a message that is no failure record is reported back (SQS redelivers, then its own DLQ policy)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -22,7 +24,12 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 def intake() -> Intake:
     physical = load(DeadLetterSettings).targets()
     consumers = {name: consumer for consumer, name in physical.items()}
-    return Intake(boto3.client("dynamodbstreams"), consumers, now=system_clock.now)
+    return Intake(boto3.client("dynamodbstreams"), consumers, now=system_clock.now, read_offsets=read_kafka)
+
+
+def read_kafka(topic: str, partition: int, first: int, last: int) -> list[dict[str, Any]]:
+    # Kafka settings are validated on the first Kafka failure: a stream failure needs no broker
+    return read_offsets(load(KafkaSettings), topic, partition, first, last)
 
 
 def take(record: SQSRecord) -> None:

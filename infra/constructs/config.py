@@ -155,8 +155,9 @@ class Topology:
         return tuple(sorted(names))
 
     def connects_to_kafka(self, fn: topo.Function) -> bool:
-        """Opens its own Kafka connection, so runs in the VPC beside the cluster."""
-        return bool(fn.produces) or fn.kafka_describe
+        """Opens its own Kafka connection, so runs in the VPC beside the cluster (the dead-letter
+        intake re-reads failed Kafka records by offset: ADR 0094)."""
+        return bool(fn.produces) or fn.kafka_describe or (fn.takes_dead_letters and bool(self.kafka_triggers))
 
     @property
     def uses_kafka(self) -> bool:

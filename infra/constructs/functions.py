@@ -17,6 +17,8 @@
 | `invokes=(function,)`             | InvokeFunction on it, its name in `MP_<FUNCTION>_FUNCTION`   |
 | `retries_dead_letters`            | InvokeFunction on every trigger's consumer (dead-letter retry)|
 | `takes_dead_letters`              | stream reads on every triggering stream (re-read by sequence) |
+|                                   | + Connect, ReadData, DescribeTopic on every consumed topic,   |
+|                                   |   DescribeGroup on its reader group (re-read by offset), VPC  |
 
 Stages with the test clock (every stage but prod, ADR 0050) set `MP_TEST_CLOCK=true` on every
 function, and give the functions that run schedules the schedules as `MP_SCHEDULES`.
@@ -41,6 +43,7 @@ from infra.constructs.queues import Queues
 from infra.constructs.runtime import Runtime
 from infra.constructs.tables import Tables
 from meterplex.platform import env
+from meterplex.platform.kafka import READER_GROUP
 from meterplex.testclock.targets import ScheduledTarget, dump_targets
 
 READ_ACTIONS = (
@@ -309,6 +312,10 @@ class Functions(Construct):
         if spec.kafka_describe:
             allow(("kafka-cluster:DescribeCluster",), [kafka.cluster_arn])
             allow(("kafka-cluster:DescribeTopic",), [kafka.topic_arn(t.name) for t in topology.topics])
+        if spec.takes_dead_letters and topology.kafka_triggers:
+            consumed = sorted({t.topic for t in topology.kafka_triggers})
+            allow(CONSUMER_TOPIC_ACTIONS, [kafka.topic_arn(t) for t in consumed])
+            allow(("kafka-cluster:DescribeGroup",), [kafka.group_arn(READER_GROUP)])
         if consumes:
             groups = sorted({t.group_id for t in topology.kafka_triggers if t.function == spec.name})
             allow(CONSUMER_CLUSTER_ACTIONS, [kafka.cluster_arn])

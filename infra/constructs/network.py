@@ -3,7 +3,9 @@
 Only the Kafka cluster, the functions that open Kafka connections, and the MSK event source
 pollers live here. Without a NAT gateway, AWS APIs are reached through endpoints: DynamoDB and S3
 (gateway, free; S3 carries custom-resource responses), and Lambda + STS (interface; the MSK event
-source mapping needs them) and X-Ray (interface; traces from VPC functions).
+source mapping needs them), X-Ray (interface; traces from VPC functions) and DynamoDB Streams
+(interface; the dead-letter intake, in the VPC to re-read Kafka records, re-reads stream records
+too, and the DynamoDB gateway endpoint does not serve Streams: ADR 0094).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ INTERFACE_ENDPOINTS = {
     "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
     "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
     "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
+    "DynamoDbStreams": ec2.InterfaceVpcEndpointAwsService.DYNAMODB_STREAMS,
 }
 
 

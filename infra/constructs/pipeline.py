@@ -3,8 +3,8 @@
 Every mapping reports partial batch failures (`ReportBatchItemFailures`): the functions use
 Powertools' BatchProcessor, so one bad record is retried alone and never replays the batch.
 A mapping that exhausts its retries sends where the batch was to an encrypted SQS DLQ; every DLQ
-feeds `dead_letter_intake`, which re-reads stream records by sequence number into the one
-dead-letter store (ADR 0091).
+feeds `dead_letter_intake`, which re-reads the records — stream records by sequence number (ADR
+0091), Kafka records by offset (ADR 0094) — into the one dead-letter store.
 """
 
 from __future__ import annotations
@@ -26,7 +26,12 @@ REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 DLQ_RETENTION = Duration.days(14)
 
 
-def dead_letter_queue(scope: Construct, id: str, *, config: StageConfig) -> sqs.Queue:
+def dead_letter_queue(
+    scope: Construct, id: str, *, config: StageConfig, consumer_timeout: Duration | None = None
+) -> sqs.Queue:
+    """`consumer_timeout`: the timeout of the function the queue triggers, if one does (its
+    visibility timeout is then 6 × that, as AWS advises; Lambda refuses a mapping whose queue's is
+    shorter than the function's timeout)."""
     queue = sqs.Queue(
         scope,
         id,
@@ -34,6 +39,9 @@ def dead_letter_queue(scope: Construct, id: str, *, config: StageConfig) -> sqs.
         enforce_ssl=True,
         retention_period=DLQ_RETENTION,
         removal_policy=config.removal_policy,
+        visibility_timeout=(
+            Duration.seconds(6 * consumer_timeout.to_seconds()) if consumer_timeout is not None else None
+        ),
     )
     suppress(queue, "SQS3", "this queue is itself a dead-letter queue (event source / schedule failures)")
     return queue
@@ -59,11 +67,17 @@ class Pipeline(Construct):
         # ARN and sequence numbers, or the topic, partition and offsets), and a queue per mapping
         # would be three resources each against CloudFormation's 500 per stack.
         shared: sqs.Queue | None = None
+        intake = next((f for f in topology.functions if f.takes_dead_letters), None)
 
         def failures() -> sqs.Queue:
             nonlocal shared
             if shared is None:
-                shared = dead_letter_queue(self, "Dlq", config=config)
+                shared = dead_letter_queue(
+                    self,
+                    "Dlq",
+                    config=config,
+                    consumer_timeout=Duration.seconds(intake.timeout_s) if intake else None,
+                )
                 self.dead_letter_queues["Pipeline"] = shared
             return shared
 
@@ -133,14 +147,13 @@ class Pipeline(Construct):
             mapping.node.add_dependency(kafka.topics)
             self.kafka_functions.append(kafka_trigger.function)
 
-        intake = next((f for f in topology.functions if f.takes_dead_letters), None)
         if intake is not None and self.dead_letter_queues:
             self._wire_intake(functions[intake.name])
 
     def _wire_intake(self, intake: lambda_.Function) -> None:
-        """Every on-failure queue feeds the intake, which re-reads the failed stream records by
-        sequence number (the queues hold only where they were: ADR 0091; its stream reads are
-        granted with its role, in `Functions`)."""
+        """Every on-failure queue feeds the intake, which re-reads the failed records by stream
+        sequence number or Kafka offset (the queues hold only where they were: ADR 0091, 0094; its
+        stream and topic reads are granted with its role, in `Functions`)."""
         for queue in self.dead_letter_queues.values():
             intake.add_event_source(
                 sources.SqsEventSource(queue, batch_size=10, report_batch_item_failures=True)

@@ -143,7 +143,8 @@ def test_function_runtime_logs_tracing_and_environment(dev: Synthesized, fn: top
     for name in fn.tables:
         assert topology.table(name).env_var in variables
     assert ("MP_JWT_SECRET_ARN" in variables) == fn.reads_jwt_secret
-    talks_kafka = bool(fn.produces) or fn.kafka_describe
+    # the dead-letter intake re-reads failed Kafka records by offset (ADR 0094)
+    talks_kafka = bool(fn.produces) or fn.kafka_describe or fn.takes_dead_letters
     assert ("MP_KAFKA_BOOTSTRAP" in variables) == talks_kafka
     assert (variables.get("MP_KAFKA_AUTH") == "iam") == talks_kafka
     assert ("VpcConfig" in props) == talks_kafka
@@ -176,9 +177,10 @@ def test_function_iam_actions_are_what_it_declares(dev: Synthesized, fn: topolog
     reads_secret = fn.reads_jwt_secret or fn.reads_stripe_secret
     assert ("secretsmanager:GetSecretValue" in actions) == reads_secret
     assert ("kafka-cluster:WriteData" in actions) == bool(fn.produces)
-    assert ("kafka-cluster:ReadData" in actions) == consumes
+    reads_kafka = consumes or fn.takes_dead_letters  # the intake reads by offset, with no group
+    assert ("kafka-cluster:ReadData" in actions) == reads_kafka
     assert ("kafka-cluster:AlterGroup" in actions) == consumes
-    assert ("kafka-cluster:Connect" in actions) == (bool(fn.produces) or fn.kafka_describe or consumes)
+    assert ("kafka-cluster:Connect" in actions) == (bool(fn.produces) or fn.kafka_describe or reads_kafka)
     assert not any(a.endswith("*") for a in actions), "no wildcard actions"
 
 

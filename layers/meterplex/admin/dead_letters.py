@@ -56,7 +56,7 @@ def redelivery_event(item: DeadLetterItem) -> dict[str, Any]:
         return {"Records": [message]}
     if record is None:
         raise Conflict(
-            "This dead letter kept no record to re-deliver (stored before records were kept)",
+            f"This dead letter kept no record to re-deliver: {item.reason}",
             code="DEAD_LETTER_NOT_REPLAYABLE",
         )
     if kind is RecordKind.STREAM:

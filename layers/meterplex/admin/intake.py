@@ -10,10 +10,13 @@ shape Lambda gave the consumer, as a dead letter of the function that failed.
 
 A Kafka mapping's record (`KafkaBatchInfo`) carries the failed records themselves when its
 destination is an S3 bucket or a Kafka topic (`payload`: the MSK event Lambda invoked the function
-with): each record is then stored whole, so a retry re-delivers it. Through an SQS or SNS
-destination it is metadata only (`recordsInfo`: per `<topic>-<partition>`, the first and last
-offsets; or `recordInfo`: one offset): stored naming them, not replayable (Kafka retains the
-records; re-reading them by offset is not automated yet).
+with): each record is then stored whole, so a retry re-delivers it. Through an SQS destination (the
+one we deploy) it names only offsets (`recordsInfo`: per `<topic>-<partition>`, the first and last
+offsets): the intake re-reads them from the broker by offset (Kafka keeps them 7 days; the queue
+delivers within seconds) and stores each record whole, as the consumer received it (ADR 0094).
+Offsets the broker no longer holds (retention, a deleted topic) are stored naming them, not
+replayable, with the reason; a broker that does not answer fails the message, so SQS hands it to
+the intake again (nothing is stored half).
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from meterplex.platform.dead_letters import RecordKind, dead_letter, dead_letter_kafka_record
+from meterplex.platform.kafka import RecordsGone
 from meterplex.platform.relay import stream_source_of, tenant_of_stream_record
 
 MAX_READS = 50  # GetRecords calls per batch: a batch is ≤ the mapping's batch size (≤ 10,000)
@@ -103,13 +107,45 @@ def stream_records(streams: Any, info: Mapping[str, Any]) -> Iterator[dict[str, 
         iterator = page.get("NextShardIterator")
 
 
-class Intake:
-    """`consumers`: physical function name → the consumer's name (topology); unknown names are kept."""
+class OffsetReader(Protocol):
+    """Reads offsets `first`..`last` of a partition as MSK event records (`platform.kafka`);
+    raises RecordsGone when the broker no longer holds them."""
 
-    def __init__(self, streams: Any, consumers: Mapping[str, str], *, now: Any) -> None:
+    def __call__(self, topic: str, partition: int, first: int, last: int) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class OffsetRange:
+    """Where a metadata-only Kafka failure was: one partition's first and last offsets."""
+
+    topic: str
+    partition: int
+    first: int
+    last: int
+
+    @property
+    def source(self) -> str:
+        tail = f"-{self.last}" if self.last != self.first else ""
+        return f"{self.topic}-{self.partition}@{self.first}{tail}"
+
+
+class Intake:
+    """`consumers`: physical function name → the consumer's name (topology); unknown names are kept.
+    `read_offsets`: re-reads a Kafka failure's records by offset (made on first use: only a Kafka
+    failure needs a broker connection)."""
+
+    def __init__(
+        self,
+        streams: Any,
+        consumers: Mapping[str, str],
+        *,
+        now: Any,
+        read_offsets: OffsetReader | None = None,
+    ) -> None:
         self.streams = streams
         self.consumers = dict(consumers)
         self.now = now
+        self.read_offsets = read_offsets
 
     def take(self, body: str) -> list[str]:
         """Store the failure's records as dead letters; their ids."""
@@ -135,18 +171,41 @@ class Intake:
                 dead_letter_kafka_record(consumer, record, reason=failure.reason, at=self.now())
                 for record in records
             ]
+        return self._take_offsets(consumer, failure)
+
+    def _take_offsets(self, consumer: str, failure: Failure) -> list[str]:
+        """A metadata-only Kafka failure: each partition's records re-read by offset and stored
+        whole; a range the broker no longer holds stored naming it, with why it cannot be replayed."""
         info = failure.kafka or {}
-        return [
-            dead_letter(
-                consumer=consumer,
-                source=source,
-                reason=failure.reason + " — Kafka keeps the records: re-read them from this offset",
-                payload=json.dumps(info),
-                at=self.now(),
-                kind=RecordKind.KAFKA,
+        ids: list[str] = []
+        for position in kafka_positions(info):
+            if isinstance(position, OffsetRange) and self.read_offsets is not None:
+                try:
+                    records = self.read_offsets(
+                        position.topic, position.partition, position.first, position.last
+                    )
+                except RecordsGone as gone:
+                    why = f"not replayable: {gone}"
+                else:
+                    ids += [
+                        dead_letter_kafka_record(consumer, record, reason=failure.reason, at=self.now())
+                        for record in records
+                    ]
+                    continue
+            else:
+                why = "not replayable: the failure record names no topic and partition to re-read"
+            source = position.source if isinstance(position, OffsetRange) else position
+            ids.append(
+                dead_letter(
+                    consumer=consumer,
+                    source=source,
+                    reason=f"{failure.reason} — {why}",
+                    payload=json.dumps(info),
+                    at=self.now(),
+                    kind=RecordKind.KAFKA,
+                )
             )
-            for source in kafka_positions(info)
-        ]
+        return ids
 
 
 def kafka_records(payload: Mapping[str, Any] | None) -> list[dict[str, Any]]:
@@ -157,13 +216,20 @@ def kafka_records(payload: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     return [r for group in groups.values() if isinstance(group, list) for r in group if isinstance(r, dict)]
 
 
-def kafka_positions(info: Mapping[str, Any]) -> list[str]:
-    """Where a metadata-only Kafka failure was: `<topic>-<partition>@<first>[-<last>]` per partition
-    (`recordsInfo`), or the cluster and offset (`recordInfo`)."""
-    positions = []
-    for partition, offsets in (info.get("recordsInfo") or {}).items():
-        first, last = offsets.get("firstRecordOffset"), offsets.get("lastRecordOffset")
-        positions.append(f"{partition}@{first}" + (f"-{last}" if last not in (None, first) else ""))
+def kafka_positions(info: Mapping[str, Any]) -> list[OffsetRange | str]:
+    """Where a metadata-only Kafka failure was: an offset range per `<topic>-<partition>` of
+    `recordsInfo`; else (a `recordInfo` naming only an offset) the cluster and offset, as text."""
+    positions: list[OffsetRange | str] = []
+    for name, offsets in (info.get("recordsInfo") or {}).items():
+        topic, _, partition = str(name).rpartition("-")
+        first = offsets.get("firstRecordOffset")
+        last = offsets.get("lastRecordOffset", first)
+        try:
+            if not topic:
+                raise ValueError(name)
+            positions.append(OffsetRange(topic, int(partition), int(first), int(last)))
+        except (TypeError, ValueError):
+            positions.append(f"{name}@{first}")
     if not positions:
         offset = (info.get("recordInfo") or {}).get("offset")
         positions.append(f"{info.get('eventSourceArn') or 'kafka'}@{offset}")

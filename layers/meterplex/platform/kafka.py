@@ -1,11 +1,14 @@
-"""Kafka clients: an idempotent producer, plaintext to Tansu locally, IAM (SASL/OAUTHBEARER) on MSK.
+"""Kafka clients: an idempotent producer and a reader by offset (dead letters, ADR 0094), plaintext
+to Tansu locally, IAM (SASL/OAUTHBEARER) on MSK.
 
 confluent-kafka is imported lazily: only the functions that talk to Kafka pay for it.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +17,11 @@ from meterplex.platform.settings import KafkaSettings
 
 if TYPE_CHECKING:
     from confluent_kafka import Producer
+
+_TIMESTAMP_TYPES = {1: "CREATE_TIME", 2: "LOG_APPEND_TIME"}
+# The client insists on a group name even when it only `assign`s and never commits; it still looks
+# the group's coordinator up, so the reader's role may describe this group (nothing more).
+READER_GROUP = "meterplex-dead-letter-reader"
 
 
 def client_config(settings: KafkaSettings) -> dict[str, Any]:
@@ -80,3 +88,110 @@ def produce_all(producer: Any, topic: str, messages: Iterable[tuple[str, str]], 
             f"{len(failures) or 'some'} of {sent} messages to {topic} not delivered: {failures[:3]}"
         )
     return sent
+
+
+class KafkaUnavailable(Exception):
+    """The broker did not answer (the caller fails the message so that it is taken again later)."""
+
+
+class RecordsGone(Exception):
+    """The broker answered, but the asked offsets are not (or no longer) on it: retention passed,
+    the topic was deleted, or they were never written."""
+
+
+def _b64(data: bytes | str | None) -> str | None:
+    if data is None:
+        return None
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return base64.b64encode(raw).decode("ascii")
+
+
+def msk_event_record(message: Any) -> dict[str, Any]:
+    """A confluent-kafka message as Lambda's MSK trigger hands it to a function (base64 key and
+    value, headers as lists of byte values)."""
+    kind, timestamp = message.timestamp()
+    record: dict[str, Any] = {
+        "topic": message.topic(),
+        "partition": message.partition(),
+        "offset": message.offset(),
+        "timestamp": timestamp,
+        "timestampType": _TIMESTAMP_TYPES.get(kind, "CREATE_TIME"),
+        "value": _b64(message.value()),
+        "headers": [
+            {name: list(value.encode("utf-8") if isinstance(value, str) else (value or b""))}
+            for name, value in (message.headers() or [])
+        ],
+    }
+    key = _b64(message.key())
+    if key is not None:
+        record["key"] = key
+    return record
+
+
+def read_offsets(
+    settings: KafkaSettings, topic: str, partition: int, first: int, last: int, *, timeout_s: float = 5
+) -> list[dict[str, Any]]:
+    """The records `first`..`last` (inclusive) of one partition, as MSK event records, read by
+    offset: a consumer `assign`ed at `first` that commits nothing. Raises RecordsGone when the
+    broker holds none or only part of them (before its low watermark: retention; the topic is
+    gone; past its end), KafkaUnavailable when it does not answer within `timeout_s`."""
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+    where = f"{topic}-{partition}@{first}-{last}"
+    if first < 0 or last < first:
+        raise RecordsGone(f"{where}: no such offsets")
+    consumer = Consumer(
+        client_config(settings)
+        | {
+            "group.id": READER_GROUP,  # never joined: assign() only, nothing committed
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "enable.partition.eof": True,
+            "auto.offset.reset": "error",  # an offset the broker no longer has is an error, not a skip
+            "log_level": 0,
+        }
+    )
+    try:
+        try:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout_s)
+        except KafkaException as error:
+            code = error.args[0].code() if error.args else None
+            if code in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION):
+                raise RecordsGone(f"{where}: the topic or partition is gone") from error
+            raise KafkaUnavailable(f"{where}: {error}") from error
+        if first < low:
+            raise RecordsGone(f"{where}: the broker keeps offsets from {low} only (retention)")
+        consumer.assign([TopicPartition(topic, partition, first)])
+        return _read_range(consumer, where, first, last, past_end=first >= high, timeout_s=timeout_s)
+    finally:
+        consumer.close()
+
+
+def _read_range(
+    consumer: Any, where: str, first: int, last: int, *, past_end: bool, timeout_s: float
+) -> list[dict[str, Any]]:
+    from confluent_kafka import KafkaError
+
+    records: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        message = consumer.poll(0.5)
+        if message is None:
+            continue
+        error = message.error()
+        if error is not None:
+            if error.code() in (KafkaError._PARTITION_EOF, KafkaError._AUTO_OFFSET_RESET):
+                break  # the end of what the broker has, or an offset it no longer has
+            raise KafkaUnavailable(f"{where}: {error}")
+        offset = message.offset()
+        if first <= offset <= last:
+            records.append(msk_event_record(message))
+        if offset >= last:
+            return records
+    else:  # nothing more within the time: a broker silent past its end (gone), or a slow one
+        if records or not past_end:
+            raise KafkaUnavailable(f"{where}: {len(records)} records read within {timeout_s} s")
+    count = last - first + 1
+    raise RecordsGone(
+        f"{where}: the broker holds {len(records)} of these {count} offsets (retention, or past its end)"
+    )

@@ -48,3 +48,30 @@ def keyed_batch(
         FakeMessage(topic, partition, first_offset + i, v, key.encode()) for i, v in enumerate(values)
     ]
     return msk_event(messages, "127.0.0.1:9092")
+
+
+def produce_to(
+    bootstrap: str,
+    topic: str,
+    partition: int,
+    values: list[bytes],
+    key: str,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> list[int]:
+    """Produce `values` to one partition of the real broker, keyed (the relay keys by tenant);
+    the offsets the broker gave them."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "log_level": 0})
+    offsets: list[int] = []
+
+    def delivered(error: Any, message: Any) -> None:
+        assert error is None, error
+        offsets.append(message.offset())
+
+    for value in values:
+        producer.produce(
+            topic, value=value, key=key.encode(), partition=partition, headers=headers, on_delivery=delivered
+        )
+    assert producer.flush(30) == 0
+    return sorted(offsets)

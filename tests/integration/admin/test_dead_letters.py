@@ -5,6 +5,7 @@ record each land in the store with the record itself, are listed, retried after 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import uuid
@@ -17,7 +18,7 @@ import pytest
 from infra.local.dead_letters import DeadLetters
 from meterplex.platform import topics
 from meterplex.platform.dead_letters import dead_letter_id
-from tests.integration.admin.support import keyed_batch
+from tests.integration.admin.support import keyed_batch, produce_to
 from tests.integration.identity.conftest import PASSWORD, Account, unique
 from tests.integration.usage.helpers import (
     World,
@@ -192,24 +193,92 @@ def test_an_aws_kafka_failure_record_with_its_records_is_kept_whole_and_replayed
     assert check_used(world, "calls") == 1
 
 
-def test_an_aws_kafka_failure_record_of_offsets_only_is_kept_but_not_replayable(admin: Account) -> None:
-    # GIVEN a metadata-only on-failure record (an SQS destination): partition and offsets, no records
-    offset = uuid.uuid4().int % 1_000_000_000
-    info = {
-        "batchSize": 2,
+@pytest.fixture
+def broker(kafka_bootstrap: str) -> str:
+    """The Tansu broker, as the intake's Kafka settings name it (they are cached per process)."""
+    from meterplex.platform import settings
+
+    settings.load.cache_clear()
+    return kafka_bootstrap
+
+
+def offsets_only(topic: str, partition: int, first: int, last: int) -> dict[str, Any]:
+    """A Kafka mapping's on-failure record through an SQS destination: where, not what."""
+    return {
+        "batchSize": last - first + 1,
+        "eventSourceArn": "arn:aws:kafka:us-east-1:000000000000:cluster/meterplex/x",
         "recordsInfo": {
-            f"{topics.DOMAIN}-1": {"firstRecordOffset": str(offset), "lastRecordOffset": str(offset + 1)}
+            f"{topic}-{partition}": {"firstRecordOffset": str(first), "lastRecordOffset": str(last)}
         },
     }
+
+
+def test_an_aws_kafka_failure_of_offsets_only_is_re_read_by_offset_kept_whole_and_replayed_once(
+    admin: Account, broker: str
+) -> None:
+    # GIVEN two accepted usage events on the real broker (keyed by tenant, with a header), which the
+    # aggregator kept raising on in AWS: its on-failure record (SQS) names only their offsets
+    world = subscribed()
+    values = accepted_envelopes(world, 2)
+    header = ("x-correlation-id", uuid.uuid4().hex.encode())
+    first, last = produce_to(broker, topics.USAGE, 1, values, world.tenant, headers=[header])
+    assert last == first + 1
+    # WHEN the intake takes it
+    failure = kafka_failure("usage_aggregator", offsets_only(topics.USAGE, 1, first, last))
+    assert runner().invoke("dead_letter_intake", failure) == {"batchItemFailures": []}
+    # THEN each record was read back by offset and is a dead letter of the aggregator, whole
+    ids = [dead_letter_id("usage_aggregator", f"{topics.USAGE}-1@{o}") for o in (first, last)]
+    for id_, offset, value in zip(ids, (first, last), values, strict=True):
+        letter = admin.get(f"{DEAD_LETTERS}/{id_}").body
+        assert (letter["status"], letter["kind"], letter["tenantId"]) == ("OPEN", "kafka", world.tenant)
+        record = letter["record"]
+        assert (record["topic"], record["partition"], record["offset"]) == (topics.USAGE, 1, offset)
+        assert base64.b64decode(record["value"]) == value and letter["payload"] == value.decode()
+        assert base64.b64decode(record["key"]).decode() == world.tenant
+        assert record["headers"] == [{header[0]: list(header[1])}]
+        assert "RetryAttemptsExhausted" in letter["reason"]
+    assert check_used(world, "calls") == 0
+    # WHEN an operator retries each (twice) THEN the aggregator counts them, each exactly once
+    for id_ in ids:
+        assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+        assert admin.post(f"{DEAD_LETTERS}/{id_}/retry").body["status"] == "RETRIED"
+    assert check_used(world, "calls") == 2
+    # AND the same failure record taken again (SQS delivers at least once) counts nothing more
+    assert runner().invoke("dead_letter_intake", failure) == {"batchItemFailures": []}
+    assert check_used(world, "calls") == 2
+
+
+@pytest.mark.parametrize("where", ["past the end of the partition", "a topic that is gone"])
+def test_an_aws_kafka_failure_of_offsets_no_longer_on_the_broker_is_kept_not_replayable_with_why(
+    admin: Account, broker: str, where: str
+) -> None:
+    # GIVEN a metadata-only on-failure record whose offsets the broker does not hold (retention
+    # passed, the topic was deleted)
+    offset = 10**12 + uuid.uuid4().int % 1_000_000
+    topic = topics.DOMAIN if where.startswith("past") else f"meterplex-gone-{uuid.uuid4().hex[:8]}"
+    info = offsets_only(topic, 1, offset, offset + 1)
+    # WHEN the intake takes it THEN it is stored (no failure, never a 500), naming where they were
     assert runner().invoke("dead_letter_intake", kafka_failure("audit_writer", info)) == {
         "batchItemFailures": []
     }
-    # THEN it is kept, naming where the records are, and a retry says it has nothing to re-deliver
-    id_ = dead_letter_id("audit_writer", f"{topics.DOMAIN}-1@{offset}-{offset + 1}")
+    id_ = dead_letter_id("audit_writer", f"{topic}-1@{offset}-{offset + 1}")
     letter = admin.get(f"{DEAD_LETTERS}/{id_}").body
     assert (letter["status"], letter["record"]) == ("OPEN", None), letter
+    assert "not replayable" in letter["reason"]
+    # AND a retry says it has nothing to re-deliver, and why
     retried = admin.post(f"{DEAD_LETTERS}/{id_}/retry")
     assert retried.status == 409 and retried.code == "DEAD_LETTER_NOT_REPLAYABLE"
+    assert "not replayable" in retried.body["message"]
+
+
+def test_offsets_on_a_broker_that_does_not_answer_are_kafka_unavailable_not_gone() -> None:
+    # the intake fails such a message (SQS hands it over again later) instead of storing it half
+    from meterplex.platform.kafka import KafkaUnavailable, read_offsets
+    from meterplex.platform.settings import KafkaSettings
+
+    nowhere = KafkaSettings.from_env({"MP_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
+    with pytest.raises(KafkaUnavailable):
+        read_offsets(nowhere, topics.USAGE, 0, 0, 0, timeout_s=2)
 
 
 def test_a_dead_letter_is_discarded_with_its_reason_and_then_never_retried(admin: Account) -> None:
