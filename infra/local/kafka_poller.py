@@ -8,7 +8,6 @@ handled batch: instant start-up, same at-least-once delivery.
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import time
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 
 from infra.local.aws import ACCOUNT_ID, REGION
 from infra.local.dead_letters import DeadLetters
+from meterplex.platform.kafka import msk_event_record
 
 log = logging.getLogger("localcloud.kafka")
 
@@ -25,7 +25,6 @@ CLUSTER_ARN = f"arn:aws:kafka:{REGION}:{ACCOUNT_ID}:cluster/meterplex-local/loca
 DEFAULT_RETRY_ATTEMPTS = 3
 IDLE_GAP_S = 0.02  # a drained partition flushes the batch early (see docs/local-cloud.md)
 FETCH_WAIT_MS = 10  # Tansu holds a fetch for the whole wait; keep produce → consume quick
-_TIMESTAMP_TYPES = {1: "CREATE_TIME", 2: "LOG_APPEND_TIME"}
 
 
 class Message(Protocol):
@@ -38,36 +37,8 @@ class Message(Protocol):
     def headers(self) -> Any: ...
 
 
-def _b64(data: bytes | str | None) -> str | None:
-    if data is None:
-        return None
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    return base64.b64encode(raw).decode("ascii")
-
-
 def partition_key(topic: str, partition: int) -> str:
     return f"{topic}-{partition}"
-
-
-def msk_record(message: Message) -> dict[str, Any]:
-    kind, timestamp = message.timestamp()
-    headers = [
-        {name: list(value.encode("utf-8") if isinstance(value, str) else (value or b""))}
-        for name, value in (message.headers() or [])
-    ]
-    record: dict[str, Any] = {
-        "topic": message.topic(),
-        "partition": message.partition(),
-        "offset": message.offset(),
-        "timestamp": timestamp,
-        "timestampType": _TIMESTAMP_TYPES.get(kind, "CREATE_TIME"),
-        "value": _b64(message.value()),
-        "headers": headers,
-    }
-    key = _b64(message.key())
-    if key is not None:
-        record["key"] = key
-    return record
 
 
 def msk_event(messages: Iterable[Message], bootstrap: str) -> dict[str, Any]:
@@ -75,7 +46,7 @@ def msk_event(messages: Iterable[Message], bootstrap: str) -> dict[str, Any]:
     records: dict[str, list[dict[str, Any]]] = {}
     for message in messages:
         key = partition_key(str(message.topic()), int(message.partition() or 0))
-        records.setdefault(key, []).append(msk_record(message))
+        records.setdefault(key, []).append(msk_event_record(message))
     return {
         "eventSource": "aws:kafka",
         "eventSourceArn": CLUSTER_ARN,
