@@ -1,0 +1,53 @@
+"""The runner's HTTP client: one `requests.Session` per thread, every answer checked, and a thread
+pool for the per-tenant set-up and reads (the local cloud serves requests in parallel)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import requests
+
+from tests.e2e.http_setup import ok
+
+TIMEOUT_S = 60
+PARALLEL = 8
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Api:
+    def __init__(self, url: str) -> None:
+        self.url = url  # ends with /api/v1
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def call(self, method: str, path: str, headers: dict[str, str], **kwargs: Any) -> requests.Response:
+        return self._session().request(
+            method, f"{self.url}{path}", headers=headers, timeout=TIMEOUT_S, **kwargs
+        )
+
+    def get(self, path: str, headers: dict[str, str], **params: Any) -> Any:
+        return ok(self.call("GET", path, headers, params=params))
+
+    def post(self, path: str, headers: dict[str, str], body: Any = None) -> Any:
+        return ok(self.call("POST", path, headers, json=body))
+
+
+def in_parallel(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """`work` over `items` on PARALLEL threads, results in order; the first failure is raised."""
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        return list(pool.map(work, items))
+
+
+def bearer(token: str, tenant_id: str | None = None) -> dict[str, str]:
+    headers = {"authorization": f"Bearer {token}"}
+    return headers | ({"x-tenant-id": tenant_id} if tenant_id else {})

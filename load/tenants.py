@@ -1,0 +1,84 @@
+"""The run's world, made over the public API: a plan (a METERED feature with nothing included, a
+HARD quota), one owner, `tenants` tenants subscribed to it (so all their first periods end within
+the same minute: the billing day), API keys for the traffic tenants and two webhook endpoints at
+the receiver for each hooked tenant."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from load.api import Api, bearer, in_parallel
+from load.knobs import Knobs
+from load.plan import Endpoint, Plan, Tenant
+
+PASSWORD = "LoadPass123"  # the run's own owner account, on the run's own tenants
+MONTHLY_CENTS = 2_900
+OVERAGE = 10  # hundredths of a cent per METERED unit
+ENDPOINTS = {  # receiver path suffix → the event types it subscribes to
+    "invoices": ["invoice.finalized", "invoice.paid"],
+    "payments": ["payment.succeeded", "payment.failed"],
+}
+
+
+def build(api: Api, admin: dict[str, str], knobs: Knobs, receiver_url: str) -> Plan:
+    run = uuid.uuid4().hex[:8]
+    metered, quota = f"load_events_{run}", f"load_quota_{run}"
+    plan = api.post("/plans", admin, {"name": f"Load {run}", "slug": f"load-{run}"})
+    price = api.post(
+        f"/plans/{plan['id']}/prices",
+        admin,
+        {"interval": "MONTHLY", "amount": MONTHLY_CENTS, "currency": "usd"},
+    )
+    terms: dict[str, tuple[str, dict[str, Any]]] = {
+        metered: ("METERED", {"includedAmount": 0, "overagePrice": OVERAGE}),
+        quota: ("QUOTA", {"limit": knobs.quota_limit, "limitBehavior": "HARD"}),
+    }
+    for key, (kind, entitlement) in terms.items():
+        feature = api.post("/features", admin, {"name": key, "lookupKey": key, "type": kind})
+        api.post(f"/plans/{plan['id']}/entitlements", admin, {"featureId": feature["id"], **entitlement})
+
+    owner = api.post(
+        "/auth/register",
+        {},
+        {
+            "email": f"load-{run}@example.com",
+            "password": PASSWORD,
+            "firstName": "Load",
+            "lastName": "Run",
+            "tenantName": f"Load {run} 0",
+            "tenantSlug": f"load-{run}-0",
+        },
+    )
+    token = owner["accessToken"]
+
+    def subscribe(n: int) -> Tenant:
+        """Tenant n (0 is the owner's first), subscribed: one work item per tenant, so the
+        identity and subscriptions functions work at once."""
+        tenant_id = owner["tenant"]["id"]
+        if n:
+            body = {"name": f"Load {run} {n}", "slug": f"load-{run}-{n}"}
+            tenant_id = api.post("/tenants", bearer(token), body)["id"]
+        member = bearer(token, tenant_id)
+        sub = api.post("/subscriptions", member, {"planId": plan["id"], "priceId": price["id"]})
+        key = api.post("/api-keys", member, {"name": "load"})["key"] if n < knobs.traffic_tenants else None
+        endpoints = []
+        if n < knobs.hooked_tenants:
+            for kind, types in ENDPOINTS.items():
+                path = f"/t/{n}/{kind}"
+                hook = {"url": f"{receiver_url}{path}", "eventTypes": types, "description": f"load {kind}"}
+                endpoints.append(Endpoint(api.post("/webhook-endpoints", member, hook)["id"], path, types))
+        return Tenant(
+            tenant_id, sub["id"], sub["currentPeriodStart"], sub["currentPeriodEnd"], key, endpoints
+        )
+
+    return Plan(
+        url=api.url,
+        member_token=token,
+        metered=metered,
+        quota=quota,
+        quota_limit=knobs.quota_limit,
+        tenants=in_parallel(subscribe, range(knobs.tenants)),
+        fail_percent=knobs.fail_percent,
+        repeat_percent=knobs.repeat_percent,
+    )
