@@ -43,9 +43,13 @@ class Api:
 
 
 def in_parallel(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """`work` over `items` on PARALLEL threads, results in order; the first failure is raised."""
-    with ThreadPoolExecutor(PARALLEL) as pool:
+    """`work` over `items` on PARALLEL threads, results in order. The first failure (or a stop
+    signal) is raised at once: the items not yet started are cancelled, not run."""
+    pool = ThreadPoolExecutor(PARALLEL)
+    try:
         return list(pool.map(work, items))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def bearer(token: str, tenant_id: str | None = None) -> dict[str, str]:

@@ -29,6 +29,7 @@ from load.plan import UNKNOWN, Outcome, Payment, Plan, Tenant
 DUPLICATE_SHARE = 0.05  # of a batch's events: an eventId this tenant sent before
 UNKNOWN_SHARE = 0.02  # of a batch's events: a feature not in the plan (rejected, not remembered)
 REPEAT_SHARE = 0.1  # of consumes: the same idempotency key sent again
+HOT_SHARE = 0.8  # of consumes: on the first traffic tenant, so that concurrent consumes meet its limit
 
 
 @dataclass
@@ -95,6 +96,8 @@ class EntitlementsUser(_TenantUser):
             tenant = next(t for t in CONTEXT.the_plan().traffic() if t.id == owner)
         else:
             key, amount, first = uuid.uuid4().hex, random.randint(1, 3), {}
+            if random.random() < HOT_SHARE:
+                tenant = CONTEXT.the_plan().traffic()[0]
         with self.client.post(
             f"/entitlements/{CONTEXT.the_plan().quota}/consume",
             json={"amount": amount, "idempotencyKey": key},
@@ -192,6 +195,8 @@ class WebhookPingUser(FastHttpUser):
     @task
     def ping(self) -> None:
         plan = CONTEXT.the_plan()
+        if not plan.hooked():
+            raise StopUser()
         tenant = random.choice(plan.hooked())
         endpoint = random.choice(tenant.endpoints)
         headers = {"authorization": f"Bearer {plan.member_token}", "x-tenant-id": tenant.id}

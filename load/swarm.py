@@ -21,6 +21,9 @@ from load import locustfile
 from load.plan import Outcome, Plan, RouteStats
 
 POLL_S = 0.2
+# Stopping lets each user finish the request it is in (force=False): a request killed in flight
+# would have changed the platform without the swarm recording its answer.
+STOP_TIMEOUT_S = 90
 
 
 def route_stats(entry: StatsEntry) -> RouteStats:
@@ -38,7 +41,9 @@ def route_stats(entry: StatsEntry) -> RouteStats:
 def run(phase: str, plan: Plan, users: int, seconds: float) -> Outcome:
     outcome = Outcome(phase)
     locustfile.CONTEXT.start(plan, outcome)
-    environment = Environment(user_classes=list(locustfile.PHASES[phase]), host=plan.url)
+    environment = Environment(
+        user_classes=list(locustfile.PHASES[phase]), host=plan.url, stop_timeout=STOP_TIMEOUT_S
+    )
     runner = environment.create_local_runner()
     began = time.perf_counter()
     runner.start(users, spawn_rate=users)
