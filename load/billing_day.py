@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from load.api import Api
@@ -18,32 +18,50 @@ MAX_REQUESTS = 60
 
 
 @dataclass(frozen=True)
-class BillingDay:
+class Advance:
     target: str
     seconds: float
     requests: int
     fired: dict[str, int]  # schedule → firings
 
 
-def advance_past_period_ends(api: Api, admin: dict[str, str], plan: Plan) -> BillingDay:
-    """POST /admin/clock/advance to a day after the last period end, repeated on 202 (its time
-    budget ran out) and on 503 for an incomplete schedule, until it answers 200."""
-    last_end = max(parse_iso(t.period_end) for t in plan.tenants)
-    target = (last_end + timedelta(days=1)).isoformat()
+@dataclass(frozen=True)
+class BillingDay:
+    month: Advance  # up to a minute before the firing that finds every subscription due
+    due_firing: Advance  # that one firing: the billing day's own figure
+
+
+def due_firing_after(instant: datetime) -> datetime:
+    """The first firing of `billing-daily` (cron 00:05 UTC) after `instant`."""
+    firing = instant.replace(hour=0, minute=5, second=0, microsecond=0)
+    return firing if firing > instant else firing + timedelta(days=1)
+
+
+def advance_to(api: Api, admin: dict[str, str], target: datetime) -> Advance:
+    """POST /admin/clock/advance to `target`, repeated on 202 (its time budget ran out) and on
+    503 for an incomplete schedule, until it answers 200."""
     fired: dict[str, int] = {}
     began = time.perf_counter()
     for request in range(1, MAX_REQUESTS + 1):
-        reply = api.call("POST", "/admin/clock/advance", admin, json={"to": target})
+        reply = api.call("POST", "/admin/clock/advance", admin, json={"to": target.isoformat()})
         body: dict[str, Any] = reply.json()
         if reply.status_code in (200, 202):
             for firing in body.get("fired", []):
                 fired[firing["schedule"]] = fired.get(firing["schedule"], 0) + 1
         if reply.status_code == 200:
-            return BillingDay(target, round(time.perf_counter() - began, 1), request, fired)
+            return Advance(target.isoformat(), round(time.perf_counter() - began, 1), request, fired)
         if reply.status_code == 202 or (reply.status_code == 503 and body.get("code") in RETRIED):
             continue
         raise SystemExit(f"clock advance failed: {reply.status_code} {reply.text}")
     raise SystemExit(f"clock advance to {target} incomplete after {MAX_REQUESTS} requests")
+
+
+def advance_past_period_ends(api: Api, admin: dict[str, str], plan: Plan) -> BillingDay:
+    """The month up to a minute before the first billing run after the last period end, then
+    that run alone: its completion check holds the advance until every invoice it owes exists."""
+    firing = due_firing_after(max(parse_iso(t.period_end) for t in plan.tenants))
+    month = advance_to(api, admin, firing - timedelta(minutes=1))
+    return BillingDay(month, advance_to(api, admin, firing + timedelta(minutes=1)))
 
 
 def reset(api: Api, admin: dict[str, str]) -> None:

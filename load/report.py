@@ -7,7 +7,7 @@ import statistics
 import time
 from collections import defaultdict
 
-from load.billing_day import BillingDay
+from load.billing_day import Advance, BillingDay
 from load.checks import Check
 from load.plan import SCENARIOS, Outcome
 from tests.support.webhook_receiver import Received
@@ -68,12 +68,19 @@ def traffic_figures(outcome: Outcome, received: list[Received]) -> None:
         )
 
 
-def billing_day(day: BillingDay, due: int, finalized: int, seconds: float) -> None:
-    fired = ", ".join(f"{name} ×{n}" for name, n in sorted(day.fired.items()))
+def billing_day(day: BillingDay, due: int, finalized: int) -> None:
+    def fired(advance: Advance) -> str:
+        return ", ".join(f"{name} ×{n}" for name, n in sorted(advance.fired.items())) or "nothing"
+
     say(f"\n== billing day: {due:,} subscriptions due at once ==")
-    say(f"  clock advanced to {day.target} in {day.seconds:.1f} s ({day.requests} requests; fired {fired})")
-    rate = finalized / max(seconds, 0.001)
-    say(f"  {finalized:,} invoices finalized {seconds:.1f} s after the advance began: {rate:,.1f} invoices/s")
+    month, run = day.month, day.due_firing
+    say(f"  the month before: clock advanced to {month.target} in {month.seconds:.1f} s ({fired(month)})")
+    say(f"  the due firing: advanced to {run.target} in {run.seconds:.1f} s ({fired(run)})")
+    rate = finalized / max(run.seconds, 0.001)
+    say(
+        f"  {finalized:,} invoices finalized: {rate:,.1f} invoices/s "
+        "(billing_scheduler → Kafka → invoice_worker, the firing's completion check included)"
+    )
 
 
 def deliveries(received: list[Received]) -> None:
