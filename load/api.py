@@ -4,6 +4,7 @@ pool for the per-tenant set-up and reads (the local cloud serves requests in par
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ import requests
 from tests.e2e.http_setup import ok
 
 TIMEOUT_S = 60
+RATE_LIMITED_TRIES = 20
 PARALLEL = 8
 
 T = TypeVar("T")
@@ -30,10 +32,19 @@ class Api:
             session = self._local.session = requests.Session()
         return session
 
-    def call(self, method: str, path: str, headers: dict[str, str], **kwargs: Any) -> requests.Response:
-        return self._session().request(
-            method, f"{self.url}{path}", headers=headers, timeout=TIMEOUT_S, **kwargs
-        )
+    def call(
+        self, method: str, path: str, headers: dict[str, str], timeout: float = TIMEOUT_S, **kwargs: Any
+    ) -> requests.Response:
+        """One request; a 429 (login and register are rate-limited) is waited out as its
+        `Retry-After` says, as a well-behaved client does."""
+        for _ in range(RATE_LIMITED_TRIES):
+            reply = self._session().request(
+                method, f"{self.url}{path}", headers=headers, timeout=timeout, **kwargs
+            )
+            if reply.status_code != 429:
+                break
+            time.sleep(float(reply.headers.get("retry-after") or 1))
+        return reply
 
     def get(self, path: str, headers: dict[str, str], **params: Any) -> Any:
         return ok(self.call("GET", path, headers, params=params))

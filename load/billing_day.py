@@ -9,12 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import requests
+
 from load.api import Api
 from load.plan import Plan
 from meterplex.platform.clock import parse_iso
 
 RETRIED = {"SCHEDULE_INCOMPLETE", "SCHEDULE_FAILED"}  # "repeating the request retries it"
 MAX_REQUESTS = 60
+# An advance answers 202 after its budget (20 s), but only between two firings: one firing (a daily
+# reconciliation over every tenant, the billing run itself) may take minutes on a loaded machine.
+ADVANCE_TIMEOUT_S = 600
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,8 @@ def advance_to(api: Api, admin: dict[str, str], target: datetime) -> Advance:
     fired: dict[str, int] = {}
     began = time.perf_counter()
     for request in range(1, MAX_REQUESTS + 1):
-        reply = api.call("POST", "/admin/clock/advance", admin, json={"to": target.isoformat()})
+        body_out = {"to": target.isoformat()}
+        reply = api.call("POST", "/admin/clock/advance", admin, timeout=ADVANCE_TIMEOUT_S, json=body_out)
         body: dict[str, Any] = reply.json()
         if reply.status_code in (200, 202):
             for firing in body.get("fired", []):
@@ -65,7 +71,13 @@ def advance_past_period_ends(api: Api, admin: dict[str, str], plan: Plan) -> Bil
 
 
 def reset(api: Api, admin: dict[str, str]) -> None:
-    api.post("/admin/clock/reset", admin)
+    """Back to real time (best effort: on the way out of a failed run, the cloud may be busy)."""
+    try:
+        reply = api.call("POST", "/admin/clock/reset", admin, timeout=ADVANCE_TIMEOUT_S)
+        if reply.status_code != 200:
+            print(f"warning: clock reset answered {reply.status_code} {reply.text}", flush=True)
+    except requests.RequestException as error:
+        print(f"warning: clock reset failed: {error}", flush=True)
 
 
 def business_now(api: Api, admin: dict[str, str]) -> str:

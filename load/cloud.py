@@ -15,6 +15,7 @@ import requests
 
 from infra.local.net import free_port
 from tests.e2e.conftest import output_of, serve
+from tests.e2e.fuzzing import CLOUD_ENV  # a cheap password hash, login/register limits out of the way
 
 START_TIMEOUT_S = 90
 MOTO_LINE = re.compile(r"DynamoDB\s+(http://\S+) \(moto\)")
@@ -38,7 +39,7 @@ def target(url: str | None, moto_url: str | None) -> Iterator[Target]:
         return
     port = free_port()
     with tempfile.TemporaryFile() as output:
-        process = serve(port, output, MP_SEED_DEMO="false")
+        process = serve(port, output, MP_SEED_DEMO="false", **CLOUD_ENV)
         dump = output_of(output)
         try:
             url = f"http://127.0.0.1:{port}"

@@ -25,6 +25,7 @@ class Knobs:
     tenants: int  # subscriptions due on the billing day
     traffic_tenants: int  # of those, the ones that check, consume and send usage
     hooked_tenants: int  # of those, the ones with two webhook endpoints at the receiver
+    tenants_per_owner: int  # tenants per registered owner (each write reads all its memberships)
     users: int  # Locust users per traffic phase
     seconds: int  # how long the traffic phase runs
     quota_limit: int  # the HARD quota each traffic tenant consumes against
@@ -42,6 +43,7 @@ class Knobs:
             tenants=_int("MP_LOAD_TENANTS", 200, 1, 5000),
             traffic_tenants=_int("MP_LOAD_TRAFFIC_TENANTS", 20, 1, 200),
             hooked_tenants=_int("MP_LOAD_HOOKED_TENANTS", 50, 0, 500),
+            tenants_per_owner=_int("MP_LOAD_TENANTS_PER_OWNER", 10, 1, 1000),
             users=_int("MP_LOAD_USERS", 12, 1, 200),
             seconds=_int("MP_LOAD_SECONDS", 60, 5, 300),
             quota_limit=_int("MP_LOAD_QUOTA_LIMIT", 15, 1, 1_000_000),

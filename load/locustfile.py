@@ -199,7 +199,7 @@ class WebhookPingUser(FastHttpUser):
             raise StopUser()
         tenant = random.choice(plan.hooked())
         endpoint = random.choice(tenant.endpoints)
-        headers = {"authorization": f"Bearer {plan.member_token}", "x-tenant-id": tenant.id}
+        headers = {"authorization": f"Bearer {tenant.member_token}", "x-tenant-id": tenant.id}
         sent_at = datetime.now(UTC).timestamp()
         with self.client.post(
             f"/webhook-endpoints/{endpoint.id}/test",

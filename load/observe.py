@@ -102,8 +102,12 @@ def stored_usage(moto_url: str | None, table: str, tenants: set[str]) -> dict[st
     return totals
 
 
-def invoices_of(api: Api, plan: Plan, tenant_id: str) -> list[dict[str, Any]]:
-    return list(api.get("/invoices", bearer(plan.member_token, tenant_id), limit=PAGE)["data"])
+def member(tenant: Tenant) -> dict[str, str]:
+    return bearer(tenant.member_token, tenant.id)
+
+
+def invoices_of(api: Api, tenant: Tenant) -> list[dict[str, Any]]:
+    return list(api.get("/invoices", member(tenant), limit=PAGE)["data"])
 
 
 def billed(api: Api, plan: Plan, settle_s: float) -> dict[str, list[dict[str, Any]]]:
@@ -111,7 +115,7 @@ def billed(api: Api, plan: Plan, settle_s: float) -> dict[str, list[dict[str, An
 
     def read(tenant: Tenant) -> list[dict[str, Any]]:
         return settle(
-            lambda: invoices_of(api, plan, tenant.id),
+            lambda: invoices_of(api, tenant),
             lambda found: any(i["status"] != "DRAFT" for i in found),
             settle_s,
         )
@@ -124,7 +128,7 @@ def pending_payments(api: Api, plan: Plan, settle_s: float) -> list[Payment]:
 
     def read(tenant: Tenant) -> list[Payment]:
         found = settle(
-            lambda: api.get("/billing/payments", bearer(plan.member_token, tenant.id), limit=PAGE)["data"],
+            lambda: api.get("/billing/payments", member(tenant), limit=PAGE)["data"],
             lambda rows: any(p["status"] == "PENDING" and p["providerPaymentId"] for p in rows),
             settle_s,
         )
@@ -150,11 +154,10 @@ def billing(api: Api, plan: Plan, decided: dict[str, str], settle_s: float) -> l
         return sum(bool(i["finalizedAt"]) + (i["status"] == "PAID") for i in found)
 
     def seen(tenant: Tenant) -> BillingSeen:
-        member = bearer(plan.member_token, tenant.id)
         outcome = decided.get(tenant.id)
-        found = settle(lambda: invoices_of(api, plan, tenant.id), lambda f: settled(f, outcome), settle_s)
+        found = settle(lambda: invoices_of(api, tenant), lambda f: settled(f, outcome), settle_s)
         entries = settle(
-            lambda: api.get("/billing/ledger", member, limit=PAGE)["data"],
+            lambda: api.get("/billing/ledger", member(tenant), limit=PAGE)["data"],
             lambda rows: len(rows) >= owed(found),
             settle_s,
         )

@@ -34,6 +34,7 @@ class Tenant:
     subscription_id: str
     period_start: str
     period_end: str
+    member_token: str  # its owner's access token (JWT, 15 min)
     api_key: str | None = None  # traffic tenants only
     endpoints: list[Endpoint] = field(default_factory=list)  # hooked tenants only
 
@@ -50,7 +51,6 @@ class Payment:
 @dataclass
 class Plan:
     url: str  # the API base, ending in /api/v1
-    member_token: str  # the owner of every tenant (JWT)
     metered: str  # the lookup key of the METERED feature usage batches count against (0 included)
     quota: str  # the lookup key of the HARD QUOTA feature consumes are granted against
     quota_limit: int

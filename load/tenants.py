@@ -1,7 +1,12 @@
 """The run's world, made over the public API: a plan (a METERED feature with nothing included, a
-HARD quota), one owner, `tenants` tenants subscribed to it (so all their first periods end within
-the same minute: the billing day), API keys for the traffic tenants and two webhook endpoints at
-the receiver for each hooked tenant."""
+HARD quota), `tenants` tenants subscribed to it (so all their first periods end within minutes of
+each other: the billing day), API keys for the traffic tenants and two webhook endpoints at the
+receiver for each hooked tenant.
+
+Owners: one registered owner per `tenants_per_owner` tenants (its first tenant comes with the
+registration, the others from `POST /tenants`). Not one owner for all: every write re-checks the
+caller by reading all of the user's memberships (ADR 0031), so one owner of N tenants makes the
+set-up quadratic (ADR 0110)."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from load.api import Api, bearer, in_parallel
 from load.knobs import Knobs
 from load.plan import Endpoint, Plan, Tenant
 
-PASSWORD = "LoadPass123"  # the run's own owner account, on the run's own tenants
+PASSWORD = "LoadPass123"  # the run's own owner accounts, on the run's own tenants
 MONTHLY_CENTS = 2_900
 OVERAGE = 10  # hundredths of a cent per METERED unit
 ENDPOINTS = {  # receiver path suffix → the event types it subscribes to
@@ -38,25 +43,34 @@ def build(api: Api, admin: dict[str, str], knobs: Knobs, receiver_url: str) -> P
         feature = api.post("/features", admin, {"name": key, "lookupKey": key, "type": kind})
         api.post(f"/plans/{plan['id']}/entitlements", admin, {"featureId": feature["id"], **entitlement})
 
-    owner = api.post(
-        "/auth/register",
-        {},
-        {
-            "email": f"load-{run}@example.com",
-            "password": PASSWORD,
-            "firstName": "Load",
-            "lastName": "Run",
-            "tenantName": f"Load {run} 0",
-            "tenantSlug": f"load-{run}-0",
-        },
+    def register(first: int) -> tuple[str, str]:
+        """An owner and its first tenant (tenant number `first`): (token, tenant id)."""
+        owner = api.post(
+            "/auth/register",
+            {},
+            {
+                "email": f"load-{run}-{first}@example.com",
+                "password": PASSWORD,
+                "firstName": "Load",
+                "lastName": "Run",
+                "tenantName": f"Load {run} {first}",
+                "tenantSlug": f"load-{run}-{first}",
+            },
+        )
+        return owner["accessToken"], owner["tenant"]["id"]
+
+    group = knobs.tenants_per_owner
+    owners = dict(
+        zip(
+            range(0, knobs.tenants, group), in_parallel(register, range(0, knobs.tenants, group)), strict=True
+        )
     )
-    token = owner["accessToken"]
 
     def subscribe(n: int) -> Tenant:
-        """Tenant n (0 is the owner's first), subscribed: one work item per tenant, so the
-        identity and subscriptions functions work at once."""
-        tenant_id = owner["tenant"]["id"]
-        if n:
+        """Tenant n, subscribed: one work item per tenant, so that the identity and subscriptions
+        functions work at once."""
+        token, tenant_id = owners[n - n % group]
+        if n % group:
             body = {"name": f"Load {run} {n}", "slug": f"load-{run}-{n}"}
             tenant_id = api.post("/tenants", bearer(token), body)["id"]
         member = bearer(token, tenant_id)
@@ -69,12 +83,11 @@ def build(api: Api, admin: dict[str, str], knobs: Knobs, receiver_url: str) -> P
                 hook = {"url": f"{receiver_url}{path}", "eventTypes": types, "description": f"load {kind}"}
                 endpoints.append(Endpoint(api.post("/webhook-endpoints", member, hook)["id"], path, types))
         return Tenant(
-            tenant_id, sub["id"], sub["currentPeriodStart"], sub["currentPeriodEnd"], key, endpoints
+            tenant_id, sub["id"], sub["currentPeriodStart"], sub["currentPeriodEnd"], token, key, endpoints
         )
 
     return Plan(
         url=api.url,
-        member_token=token,
         metered=metered,
         quota=quota,
         quota_limit=knobs.quota_limit,
