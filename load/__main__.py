@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from load import billing_day, observe, report, tenants
-from load.api import Api
+from load.api import Api, Login
 from load.checks import BILLING_CHECKS, TRAFFIC_CHECKS, Check, run_checks
 from load.cloud import Target, target
 from load.knobs import Knobs
@@ -39,11 +39,10 @@ def swarm(phase: str, plan: Plan, work: Path, users: int, seconds: float) -> Out
 
 def load_run(knobs: Knobs, cloud: Target, receiver: Receiver, work: Path) -> list[Check]:
     api = Api(cloud.api)
-    login = {"email": knobs.admin_email, "password": knobs.admin_password}
-    admin = {"authorization": f"Bearer {api.post('/auth/login', {}, login)['accessToken']}"}
+    admin = Login(api, knobs.admin_email, knobs.admin_password)
     report.step(f"setting up {knobs.tenants:,} tenants")
     began = time.perf_counter()
-    plan = tenants.build(api, admin, knobs, receiver.url)
+    plan = tenants.build(api, admin.headers(), knobs, receiver.url)
     report.say(
         f"set-up: {knobs.tenants:,} tenants subscribed ({knobs.traffic_tenants} with API keys, "
         f"{knobs.hooked_tenants} with 2 webhook endpoints) in {time.perf_counter() - began:.1f} s"
@@ -57,10 +56,11 @@ def load_run(knobs: Knobs, cloud: Target, receiver: Receiver, work: Path) -> lis
         invoices = observe.billed(api, plan, knobs.settle_s)
         finalized = sum(1 for found in invoices.values() for i in found if i["finalizedAt"])
         report.billing_day(day, len(plan.tenants), finalized)
-        plan.business_now = billing_day.business_now(api, admin)
+        plan.business_now = billing_day.business_now(api, admin.headers())
 
         # -- payment webhooks: each pending payment decided once (some events sent twice)
         report.step("reading the pending payments")
+        tenants.with_fresh_tokens(api, plan)
         plan.payments = observe.pending_payments(api, plan, knobs.settle_s)
         payment_users = min(knobs.users, 8)
         payments = swarm("payments", plan, work, payment_users, knobs.settle_s)
@@ -73,6 +73,7 @@ def load_run(knobs: Knobs, cloud: Target, receiver: Receiver, work: Path) -> lis
         # -- traffic: check/consume, usage batches (stamped with the frozen business time),
         #    webhook pings; then what was counted
         report.step(f"traffic phase: {knobs.users} users for {knobs.seconds} s")
+        tenants.with_fresh_tokens(api, plan)
         traffic = swarm("traffic", plan, work, knobs.users, knobs.seconds)
         report.phase(traffic, knobs.users)
         report.step("reading what was counted (the pipeline may still be draining)")
@@ -85,6 +86,7 @@ def load_run(knobs: Knobs, cloud: Target, receiver: Receiver, work: Path) -> lis
         results = report.checks(run_checks(seen, TRAFFIC_CHECKS))
 
         report.step("reading invoices, ledgers and webhook deliveries")
+        tenants.with_fresh_tokens(api, plan)
         decided = {d["tenantId"]: d["outcome"] for d in payments.decided}
         seen.billing = observe.billing(api, plan, decided, knobs.settle_s)
         seen.expected_webhooks = observe.expected_webhooks(plan, [traffic, payments], seen.billing)

@@ -15,6 +15,7 @@ from tests.e2e.http_setup import ok
 
 TIMEOUT_S = 60
 RATE_LIMITED_TRIES = 20
+REFRESH_AFTER_S = 600  # access tokens live 15 min
 PARALLEL = 8
 
 T = TypeVar("T")
@@ -51,6 +52,26 @@ class Api:
 
     def post(self, path: str, headers: dict[str, str], body: Any = None) -> Any:
         return ok(self.call("POST", path, headers, json=body))
+
+
+class Login:
+    """An account's access token, logged in again before it expires (15 min; a run is longer)."""
+
+    def __init__(self, api: Api, email: str, password: str) -> None:
+        self.api, self.email, self._password = api, email, password
+        self._token, self._at = "", -float(REFRESH_AFTER_S)
+
+    def token(self) -> str:
+        if time.monotonic() - self._at > REFRESH_AFTER_S:
+            body = {"email": self.email, "password": self._password}
+            self._token, self._at = (
+                str(self.api.post("/auth/login", {}, body)["accessToken"]),
+                time.monotonic(),
+            )
+        return self._token
+
+    def headers(self, tenant_id: str | None = None) -> dict[str, str]:
+        return bearer(self.token(), tenant_id)
 
 
 def in_parallel(work: Callable[[T], R], items: Iterable[T]) -> list[R]:

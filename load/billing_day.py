@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from load.api import Api
+from load.api import Api, Login
 from load.plan import Plan
 from meterplex.platform.clock import parse_iso
 
@@ -42,14 +42,16 @@ def due_firing_after(instant: datetime) -> datetime:
     return firing if firing > instant else firing + timedelta(days=1)
 
 
-def advance_to(api: Api, admin: dict[str, str], target: datetime) -> Advance:
+def advance_to(api: Api, admin: Login, target: datetime) -> Advance:
     """POST /admin/clock/advance to `target`, repeated on 202 (its time budget ran out) and on
     503 for an incomplete schedule, until it answers 200."""
     fired: dict[str, int] = {}
     began = time.perf_counter()
     for request in range(1, MAX_REQUESTS + 1):
         body_out = {"to": target.isoformat()}
-        reply = api.call("POST", "/admin/clock/advance", admin, timeout=ADVANCE_TIMEOUT_S, json=body_out)
+        reply = api.call(
+            "POST", "/admin/clock/advance", admin.headers(), timeout=ADVANCE_TIMEOUT_S, json=body_out
+        )
         body: dict[str, Any] = reply.json()
         if reply.status_code in (200, 202):
             for firing in body.get("fired", []):
@@ -62,7 +64,7 @@ def advance_to(api: Api, admin: dict[str, str], target: datetime) -> Advance:
     raise SystemExit(f"clock advance to {target} incomplete after {MAX_REQUESTS} requests")
 
 
-def advance_past_period_ends(api: Api, admin: dict[str, str], plan: Plan) -> BillingDay:
+def advance_past_period_ends(api: Api, admin: Login, plan: Plan) -> BillingDay:
     """The month up to a minute before the first billing run after the last period end, then
     that run alone: its completion check holds the advance until every invoice it owes exists."""
     firing = due_firing_after(max(parse_iso(t.period_end) for t in plan.tenants))
@@ -70,10 +72,10 @@ def advance_past_period_ends(api: Api, admin: dict[str, str], plan: Plan) -> Bil
     return BillingDay(month, advance_to(api, admin, firing + timedelta(minutes=1)))
 
 
-def reset(api: Api, admin: dict[str, str]) -> None:
+def reset(api: Api, admin: Login) -> None:
     """Back to real time (best effort: on the way out of a failed run, the cloud may be busy)."""
     try:
-        reply = api.call("POST", "/admin/clock/reset", admin, timeout=ADVANCE_TIMEOUT_S)
+        reply = api.call("POST", "/admin/clock/reset", admin.headers(), timeout=ADVANCE_TIMEOUT_S)
         if reply.status_code != 200:
             print(f"warning: clock reset answered {reply.status_code} {reply.text}", flush=True)
     except requests.RequestException as error:

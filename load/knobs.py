@@ -40,7 +40,7 @@ class Knobs:
             moto_url=os.environ.get("MP_LOAD_MOTO_URL") or None,
             admin_email=os.environ.get("MP_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL),
             admin_password=os.environ.get("MP_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD),
-            tenants=_int("MP_LOAD_TENANTS", 200, 1, 5000),
+            tenants=_int("MP_LOAD_TENANTS", 50, 1, 5000),
             traffic_tenants=_int("MP_LOAD_TRAFFIC_TENANTS", 20, 1, 200),
             hooked_tenants=_int("MP_LOAD_HOOKED_TENANTS", 50, 0, 500),
             tenants_per_owner=_int("MP_LOAD_TENANTS_PER_OWNER", 10, 1, 1000),

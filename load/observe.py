@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from load.api import Api, bearer, in_parallel
+from load.api import Api, Login, bearer, in_parallel
 from load.observed import (
     Arrival,
     BillingSeen,
@@ -224,11 +224,11 @@ def arrivals(received: list[Received], expected: list[Expected], settle_s: float
     return [arrival(r) for r in list(received)]
 
 
-def reconciliation(api: Api, admin: dict[str, str], settle_s: float) -> ReconciliationSeen:
-    run = api.post("/admin/reconciliation/run", admin, {})
+def reconciliation(api: Api, admin: Login, settle_s: float) -> ReconciliationSeen:
+    run = api.post("/admin/reconciliation/run", admin.headers(), {})
 
     def read() -> dict[str, Any]:
-        runs = api.get("/admin/reconciliation/runs", admin, limit=PAGE)["data"]
+        runs = api.get("/admin/reconciliation/runs", admin.headers(), limit=PAGE)["data"]
         return next((r for r in runs if r["id"] == run["id"]), run)
 
     done = settle(read, lambda r: r["status"] != "RUNNING", settle_s)

@@ -34,7 +34,8 @@ class Tenant:
     subscription_id: str
     period_start: str
     period_end: str
-    member_token: str  # its owner's access token (JWT, 15 min)
+    owner_email: str
+    member_token: str  # its owner's access token (JWT, 15 min: renewed between phases)
     api_key: str | None = None  # traffic tenants only
     endpoints: list[Endpoint] = field(default_factory=list)  # hooked tenants only
 

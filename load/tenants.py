@@ -11,9 +11,10 @@ set-up quadratic (ADR 0110)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
-from load.api import Api, bearer, in_parallel
+from load.api import Api, Login, bearer, in_parallel
 from load.knobs import Knobs
 from load.plan import Endpoint, Plan, Tenant
 
@@ -43,13 +44,14 @@ def build(api: Api, admin: dict[str, str], knobs: Knobs, receiver_url: str) -> P
         feature = api.post("/features", admin, {"name": key, "lookupKey": key, "type": kind})
         api.post(f"/plans/{plan['id']}/entitlements", admin, {"featureId": feature["id"], **entitlement})
 
-    def register(first: int) -> tuple[str, str]:
-        """An owner and its first tenant (tenant number `first`): (token, tenant id)."""
+    def register(first: int) -> tuple[str, str, str]:
+        """An owner and its first tenant (tenant number `first`): (email, token, tenant id)."""
+        email = f"load-{run}-{first}@example.com"
         owner = api.post(
             "/auth/register",
             {},
             {
-                "email": f"load-{run}-{first}@example.com",
+                "email": email,
                 "password": PASSWORD,
                 "firstName": "Load",
                 "lastName": "Run",
@@ -57,7 +59,7 @@ def build(api: Api, admin: dict[str, str], knobs: Knobs, receiver_url: str) -> P
                 "tenantSlug": f"load-{run}-{first}",
             },
         )
-        return owner["accessToken"], owner["tenant"]["id"]
+        return email, owner["accessToken"], owner["tenant"]["id"]
 
     group = knobs.tenants_per_owner
     owners = dict(
@@ -69,7 +71,7 @@ def build(api: Api, admin: dict[str, str], knobs: Knobs, receiver_url: str) -> P
     def subscribe(n: int) -> Tenant:
         """Tenant n, subscribed: one work item per tenant, so that the identity and subscriptions
         functions work at once."""
-        token, tenant_id = owners[n - n % group]
+        email, token, tenant_id = owners[n - n % group]
         if n % group:
             body = {"name": f"Load {run} {n}", "slug": f"load-{run}-{n}"}
             tenant_id = api.post("/tenants", bearer(token), body)["id"]
@@ -83,7 +85,14 @@ def build(api: Api, admin: dict[str, str], knobs: Knobs, receiver_url: str) -> P
                 hook = {"url": f"{receiver_url}{path}", "eventTypes": types, "description": f"load {kind}"}
                 endpoints.append(Endpoint(api.post("/webhook-endpoints", member, hook)["id"], path, types))
         return Tenant(
-            tenant_id, sub["id"], sub["currentPeriodStart"], sub["currentPeriodEnd"], token, key, endpoints
+            tenant_id,
+            sub["id"],
+            sub["currentPeriodStart"],
+            sub["currentPeriodEnd"],
+            email,
+            token,
+            key,
+            endpoints,
         )
 
     return Plan(
@@ -95,3 +104,11 @@ def build(api: Api, admin: dict[str, str], knobs: Knobs, receiver_url: str) -> P
         fail_percent=knobs.fail_percent,
         repeat_percent=knobs.repeat_percent,
     )
+
+
+def with_fresh_tokens(api: Api, plan: Plan) -> None:
+    """Log every owner in again (access tokens live 15 min; a run is longer) and give each tenant
+    its owner's new token."""
+    emails = sorted({t.owner_email for t in plan.tenants})
+    tokens = dict(zip(emails, in_parallel(lambda e: Login(api, e, PASSWORD).token(), emails), strict=True))
+    plan.tenants = [replace(t, member_token=tokens[t.owner_email]) for t in plan.tenants]

@@ -13,11 +13,12 @@ def test_a_plan_round_trips_through_its_file(tmp_path: Path) -> None:
         "s-1",
         "2026-12-01T00:00:00Z",
         "2027-01-01T00:00:00Z",
-        "jwt",
-        "mp_live_x",
-        [Endpoint("e-1", "/t/0/invoices", ["invoice.finalized"])],
+        owner_email="o@example.com",
+        member_token="jwt",
+        api_key="mp_live_x",
+        endpoints=[Endpoint("e-1", "/t/0/invoices", ["invoice.finalized"])],
     )
-    plain = Tenant("t-2", "s-2", "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z", "jwt")
+    plain = Tenant("t-2", "s-2", "2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z", "o@example.com", "jwt")
     plan = Plan(
         url="http://127.0.0.1:1/api/v1",
         metered="load_events_x",
