@@ -8,7 +8,7 @@ export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: dev test test-unit test-integration test-infra test-e2e test-sdk fuzz lint format layer synth deploy bench openapi clean
+.PHONY: dev test test-unit test-integration test-infra test-e2e test-sdk fuzz load lint format layer synth deploy bench openapi clean
 
 # The dev environment: runtime + local cloud only (no CDK, no test tools), so a first start is quick.
 $(VENV)/.dev: requirements/runtime.txt requirements/local.txt pyproject.toml
@@ -20,6 +20,10 @@ $(VENV)/.dev: requirements/runtime.txt requirements/local.txt pyproject.toml
 $(VENV)/.test: $(VENV)/.dev requirements/test.txt sdk/python/pyproject.toml
 	$(BIN)/pip install -q -r requirements/test.txt
 	$(BIN)/pip install -q --no-deps -e sdk/python
+	touch $@
+
+$(VENV)/.load: $(VENV)/.test requirements/load.txt
+	$(BIN)/pip install -q -r requirements/load.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -53,6 +57,11 @@ FUZZ_EXAMPLES ?= 100
 fuzz: $(VENV)/.test  ## fuzz the running local cloud from its OpenAPI document; prints a report
 	MP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MP_FUZZ_PHASES=examples,coverage,fuzzing MP_FUZZ_DERANDOMIZE=false \
 		$(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py
+
+# The load harness (load/, docs/load.md): its own local cloud on free ports (or MP_LOAD_URL), Locust
+# scenarios, a billing day through the test clock, then the verifications; bounded by MP_LOAD_* knobs.
+load: $(VENV)/.load  ## load the local cloud, print throughput and p50/p99 per route, verify nothing was lost
+	$(BIN)/python -m load
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .
