@@ -33,11 +33,12 @@ node_modules/.installed: package.json package-lock.json
 dev: $(VENV)/.dev  ## start the whole platform at http://127.0.0.1:$(PORT)
 	$(BIN)/python -m infra.local serve --port $(PORT)
 
-# Two workers (pytest-xdist): a test module stays on one worker (tests/conftest.py), the longest
-# groups (the CDK syntheses, the e2e clouds) are collected first so they start first. JOBS=0 = one process.
+# Two workers (pytest-xdist, --dist loadfile): a test module stays on one worker, so its module
+# fixtures are built once; the longest modules (CDK syntheses, e2e clouds) are collected first so
+# they start first. JOBS=0 = one process.
 JOBS ?= 2
 test: $(VENV)/.test  ## every suite: unit, integration, infra, e2e, then the SDK's own unit tests
-	$(BIN)/pytest -q -n $(JOBS) --dist loadgroup tests/infra tests/e2e tests/integration tests/unit
+	$(BIN)/pytest -q -n $(JOBS) --dist loadfile tests/infra tests/e2e tests/integration tests/unit
 	$(BIN)/pytest -q sdk/python/tests
 
 test-unit: $(VENV)/.test

@@ -9,7 +9,9 @@ of the requirements file (plus the pip target), and the build runs again only wh
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -84,13 +86,20 @@ def build_deps_layer(*, force: bool = False) -> Path:
 
 
 def stage_shared_layer() -> Path:
-    """Copy `layers/meterplex` to `<staging>/python/meterplex`, the layout Lambda layers need."""
-    target = SHARED_STAGING / "python" / "meterplex"
-    shutil.rmtree(SHARED_STAGING, ignore_errors=True)
-    shutil.copytree(
-        SHARED_PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    )
-    return SHARED_STAGING
+    """Copy `layers/meterplex` to `<staging>/python/meterplex`, the layout Lambda layers need.
+
+    One staging directory per process, made once and removed at exit (the asset is copied into the
+    cloud assembly at synthesis): two processes synthesizing at once — the test suite's two
+    workers — never read a directory the other is rewriting."""
+    staging = SHARED_STAGING.with_name(f"{SHARED_STAGING.name}-{os.getpid()}")
+    target = staging / "python" / "meterplex"
+    if not target.is_dir():
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(
+            SHARED_PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+        )
+        atexit.register(shutil.rmtree, staging, ignore_errors=True)
+    return staging
 
 
 def main() -> None:

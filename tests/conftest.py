@@ -7,8 +7,6 @@ point at a real AWS account, so credentials are fake and endpoints are set by th
 import os
 import secrets
 
-import pytest
-
 TEST_ENV = {
     "MP_STAGE": "test",
     "MP_CORE_TABLE": "meterplex-test-core",
@@ -32,14 +30,3 @@ TEST_ENV = {
 for _name, _value in TEST_ENV.items():
     os.environ.setdefault(_name, _value)
 os.environ.setdefault("MP_JWT_SECRET", secrets.token_urlsafe(48))
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With `make test`'s two workers (pytest-xdist, `--dist loadgroup`), a test module stays on one
-    worker — its module fixtures (a billing stack, a local cloud) are built once — and so do all
-    CDK tests (the two syntheses are session fixtures: one worker builds them, once)."""
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        group = "cdk" if path.startswith("tests/infra/") else path
-        item.add_marker(pytest.mark.xdist_group(group))

@@ -26,7 +26,7 @@ from infra.local.net import free_port
 from infra.local.telemetry import LOGS_DIR_ENV
 from tests.support.local_cli import REPO_ROOT, clean_environment
 
-START_TIMEOUT_S = 60
+START_TIMEOUT_S = 180  # a loaded CI machine (two test workers) starts a cloud slowly
 LOG_DIRS: dict[str, Path] = {}  # a running cloud's URL → its function logs directory
 
 

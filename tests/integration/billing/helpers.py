@@ -15,7 +15,7 @@ from meterplex.catalog.dependencies import catalog_service
 from meterplex.entitlements.counters import UsageCounters
 from meterplex.entitlements.service import EntitlementService
 from meterplex.entitlements.store import GrantStore
-from meterplex.platform.clock import FixedClock
+from meterplex.platform.clock import Clock, FixedClock
 from meterplex.platform.settings import CoreTableSettings, load
 from meterplex.subscriptions.models import Subscription
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
@@ -42,7 +42,7 @@ def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def billing(clock: FixedClock | None = None) -> BillingService:
+def billing(clock: Clock | None = None) -> BillingService:
     return BillingService(
         BillingRepository(),
         DynamoSubscriptionRepository(),

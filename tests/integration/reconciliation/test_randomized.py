@@ -5,7 +5,13 @@ late, in ingest requests of up to 100), duplicates, consumes, Kafka deliveries o
 and replays of earlier batches (at new offsets), invoices generated and finalized, payments,
 voids, plan changes, cancels and new subscriptions; ledger entries written as `ledger_writer` writes
 them, some delivered twice. At the end every stored event has been delivered once at least and a
-reconciliation of each tenant must find 0 issues. `MP_RECON_SEED` replays a failing sequence (the
+reconciliation of each tenant must find 0 issues.
+
+Business time runs on the TEST CLOCK: its state item (what `/admin/clock` writes) is frozen 40 days
+back and moved forward as the operations go — a month boundary is crossed midway — and every
+service and handler reads time from the platform's business clock, as in the local cloud. The
+schedules are not fired: the simulation invoices, pays and voids itself. The clock is given back
+(real time) at the end. `MP_RECON_SEED` replays a failing sequence (the
 seed is printed in the assertion message); `MP_RECON_OPS` sets how many operations (10,000).
 """
 
@@ -26,7 +32,8 @@ from meterplex.billing.models import Invoice, InvoiceStatus
 from meterplex.catalog.dependencies import catalog_service
 from meterplex.entitlements.service import EntitlementService
 from meterplex.entitlements.store import GrantStore
-from meterplex.platform.clock import FixedClock, iso
+from meterplex.platform.clock import business_clock, iso
+from meterplex.platform.clock_store import ClockStore
 from meterplex.platform.dynamodb import dynamodb_client
 from meterplex.platform.errors import MeterplexError
 from meterplex.platform.settings import UsageSettings, load
@@ -88,10 +95,10 @@ class Simulation:
     counts: dict[str, int] = field(default_factory=dict)
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return business_clock.now()
 
     def subscriptions(self) -> SubscriptionService:
-        return SubscriptionService(DynamoSubscriptionRepository(), catalog_service(), FixedClock(self.now()))
+        return SubscriptionService(DynamoSubscriptionRepository(), catalog_service(), business_clock)
 
     # -- operations ----------------------------------------------------------------------------
     def event(self, tenant: TenantState, *, late: bool) -> None:
@@ -159,7 +166,7 @@ class Simulation:
 
     def consume(self, tenant: TenantState) -> None:
         if tenant.plan is not None:
-            service = EntitlementService(GrantStore(), FixedClock(self.now()))
+            service = EntitlementService(GrantStore(), business_clock)
             service.consume(tenant.id, tenant.plan.features["api"], self.rng.randint(1, 5))
 
     def _ledger(self, invoice: Invoice, type_: str, previous: InvoiceStatus) -> None:
@@ -169,7 +176,7 @@ class Simulation:
                 LedgerRepository().record(entry)
 
     def invoice(self, tenant: TenantState) -> None:
-        service = billing(FixedClock(self.now()))
+        service = billing(business_clock)
         try:
             draft = service.generate(tenant.id)
         except MeterplexError:
@@ -179,7 +186,7 @@ class Simulation:
             self._ledger(service.finalize(tenant.id, draft.id), billing_events.FINALIZED, InvoiceStatus.DRAFT)
 
     def _transition(self, tenant: TenantState, wanted: InvoiceStatus) -> None:
-        service = billing(FixedClock(self.now()))
+        service = billing(business_clock)
         for invoice_id in self.rng.sample(tenant.invoices, len(tenant.invoices)):
             invoice = service.invoice(tenant.id, invoice_id)
             if wanted is InvoiceStatus.PAID and invoice.status is InvoiceStatus.FINALIZED:
@@ -234,27 +241,57 @@ class Simulation:
             getattr(self, name)(tenant)
 
 
+class TestClockTime:
+    """Business time through the test clock's state item: frozen at `at`, moved by `advance`, held
+    under the clock's advance lease (so no other advance interleaves) and given back by `close`."""
+
+    OWNER = "randomized-reconciliation"
+
+    def __init__(self, at: datetime) -> None:
+        self.store, self.at = ClockStore(), at
+        real = int(datetime.now(UTC).timestamp())
+        self.store.acquire(self.OWNER, until_epoch=real + 4 * 3600, now_epoch=real)
+        self.advance(timedelta(0))
+
+    def advance(self, by: timedelta) -> None:
+        self.at += by
+        self.store.move(self.OWNER, frozen_at=self.at, fired_through=self.at)
+
+    def close(self) -> None:
+        self.store.release(self.OWNER)
+        self.store.reset(now_epoch=int(datetime.now(UTC).timestamp()))
+
+
+ADVANCE_EVERY = 25  # operations between two moves of the clock
+
+
 def test_randomized_operations_then_reconciliation_finds_nothing() -> None:
     seed = int(os.environ.get("MP_RECON_SEED") or random.SystemRandom().randrange(2**32))
     rng = random.Random(seed)
     plans = [build_plan(PLAN), build_plan(PLAN, monthly=4900)]
-    started = datetime.now(UTC) - timedelta(days=40)
-    simulation = Simulation(rng, plans, started)
-    for _ in range(TENANTS):
-        tenant_id = str(uuid.uuid4())
-        plan = rng.choice(plans)
-        SubscriptionService(DynamoSubscriptionRepository(), catalog_service(), FixedClock(started)).subscribe(
-            tenant_id, plan_id=plan.id, price_id=plan.monthly_price_id
-        )
-        simulation.tenants.append(TenantState(tenant_id, api_key(tenant_id), plan))
-    for _ in range(OPS):
-        simulation.step()
-    for tenant in simulation.tenants:
-        simulation.deliver(tenant, flush=True)
-    clock = FixedClock(datetime.now(UTC) + timedelta(hours=1))  # past the settle time of the last operation
-    _, found = make_reconciler(clock).reconcile(among=[t.id for t in simulation.tenants])
+    assert business_clock.enabled, "the test stage runs with the test clock on"
+    clock = TestClockTime(datetime.now(UTC) - timedelta(days=40))
+    step = timedelta(days=40) / OPS * ADVANCE_EVERY  # the operations span 40 days of business time
+    try:
+        simulation = Simulation(rng, plans, clock.at)
+        for _ in range(TENANTS):
+            tenant_id = str(uuid.uuid4())
+            plan = rng.choice(plans)
+            simulation.subscriptions().subscribe(tenant_id, plan_id=plan.id, price_id=plan.monthly_price_id)
+            simulation.tenants.append(TenantState(tenant_id, api_key(tenant_id), plan))
+        for done in range(1, OPS + 1):
+            simulation.step()
+            if done % ADVANCE_EVERY == 0:
+                clock.advance(step * rng.uniform(0.5, 1.5))
+        for tenant in simulation.tenants:
+            simulation.deliver(tenant, flush=True)
+        clock.advance(timedelta(hours=1))  # past the settle time of the last operation
+        _, found = make_reconciler(business_clock).reconcile(among=[t.id for t in simulation.tenants])
+    finally:
+        clock.close()
     events = sum(len(t.stored) for t in simulation.tenants)
-    assert events > 0 and simulation.counts.get("invoice", 0) > 0
+    invoiced = sum(len(t.invoices) for t in simulation.tenants)
+    assert events > 0 and invoiced > 0, (events, invoiced, simulation.counts)
     assert not found, (
         f"MP_RECON_SEED={seed} ({OPS} operations {simulation.counts}): "
         f"{[(x.category.value, x.message) for x in found][:10]}"
