@@ -265,6 +265,7 @@ class TestClockTime:
 ADVANCE_EVERY = 25  # operations between two moves of the clock
 
 
+@pytest.mark.timeout(1500)  # 10,000 operations: ~200 s alone, much longer beside another test worker
 def test_randomized_operations_then_reconciliation_finds_nothing() -> None:
     seed = int(os.environ.get("MP_RECON_SEED") or random.SystemRandom().randrange(2**32))
     rng = random.Random(seed)
