@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -58,9 +59,13 @@ def drill_cloud() -> Iterator[tuple[str, Any]]:
             with patched(conftest, "START_TIMEOUT_S", START_TIMEOUT_S):
                 wait_healthy(process, url, output_of(output))
             yield url, process
-        finally:
+        finally:  # a clean stop first (it may flush a backlog on 2 loaded cores), else killed
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=20)
 
 
 def dead_lettered(tenant_id: str) -> set[str]:
