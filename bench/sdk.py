@@ -32,6 +32,7 @@ from typing import IO
 
 import httpx
 
+from infra.local.processes import stop
 from meterplex_client import Meterplex, UsageOptions
 from meterplex_client.usage.events import usage_event
 
@@ -122,11 +123,7 @@ def local_cloud() -> Iterator[str]:
             _wait_healthy(process, url, log)
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process, 20)
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], url: str, log: IO[bytes]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import requests
 
 from infra.local.net import free_port
+from infra.local.processes import stop
 from tests.e2e.conftest import output_of, serve
 from tests.e2e.fuzzing import CLOUD_ENV  # a cheap password hash, login/register limits out of the way
 
@@ -48,12 +49,7 @@ def target(url: str | None, moto_url: str | None) -> Iterator[Target]:
             print(f"local cloud started: {url} (moto {found.group(1) if found else '?'})", flush=True)
             yield Target(url, found.group(1) if found else None)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, 20)
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], url: str, dump: Callable[[], str]) -> None:

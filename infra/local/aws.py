@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from infra.local.net import LOCALHOST, ensure_free
-from infra.local.processes import die_with_this_process
+from infra.local.processes import die_with_this_process, stop
 
 if TYPE_CHECKING:
     from infra.topology import Table
@@ -473,12 +473,7 @@ class MotoServer:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process, 5)
 
 
 def dynamodb_client(endpoint: str | None = None) -> Any:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from infra.local.net import LOCALHOST, ensure_free
-from infra.local.processes import die_with_this_process
+from infra.local.processes import die_with_this_process, stop
 
 if TYPE_CHECKING:
     from infra.topology import Topic
@@ -98,12 +98,7 @@ class TansuBroker:
         if process is None or process.poll() is not None:
             return
         # Tansu drains connected clients for ~5 s on SIGTERM; its storage is memory, nothing to save.
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process, STOP_GRACE_S)
 
 
 def create_topics(bootstrap: str, topics: Iterable[Topic]) -> None:

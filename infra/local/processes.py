@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 
@@ -34,3 +35,13 @@ def die_with_this_process() -> Callable[[], None] | None:
             os._exit(1)
 
     return preexec
+
+
+def stop(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM, up to `grace_s` for a clean exit, then SIGKILL (and reap it)."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)

@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from infra.local.net import free_port
+from infra.local.processes import stop
 from infra.local.telemetry import LOGS_DIR_ENV
 from tests.support.local_cli import REPO_ROOT, clean_environment
 
@@ -74,11 +75,7 @@ def running_cloud(**env: str) -> Iterator[str]:
         try:
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process, 15)
             LOG_DIRS.pop(url, None)
             shutil.rmtree(logs, ignore_errors=True)
             if _FAILURES["count"] > failed_before:

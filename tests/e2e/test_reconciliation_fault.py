@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import requests
 
 from infra.local.cloud import STATE_DIR
 from infra.local.net import free_port
+from infra.local.processes import stop
 from tests.e2e import conftest
 from tests.e2e.conftest import output_of, serve, wait_healthy
 from tests.e2e.http_setup import admin_headers, metered_tenant, ok
@@ -60,12 +60,7 @@ def drill_cloud() -> Iterator[tuple[str, Any]]:
                 wait_healthy(process, url, output_of(output))
             yield url, process
         finally:  # a clean stop first (it may flush a backlog on 2 loaded cores), else killed
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
+            stop(process, 60)
 
 
 def dead_lettered(tenant_id: str) -> set[str]:

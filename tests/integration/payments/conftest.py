@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from infra.local.net import free_port
+from infra.local.processes import stop
 
 START_TIMEOUT_S = 30
 LOCALSTRIPE = (
@@ -49,8 +50,4 @@ def localstripe_url() -> Iterator[str]:
             pytest.fail("localstripe did not start")
         time.sleep(0.1)
     yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop(process, 10)
