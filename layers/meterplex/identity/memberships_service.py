@@ -137,12 +137,13 @@ class MembershipService:
             role=Role(changes.get("role", current.role)),
             is_active=bool(changes.get("isActive", current.is_active)),
         )
-        self._check_owner_rules(access, current, updated.role)
+        self._check_owner_rules(caller.role, current, updated.role)
         event = self._membership_event(
             "member.updated", access, actor, user_id, before=current, after=updated
         )
-        # conditional on the acting manager's own membership as read: its authority holds at commit,
-        # and an OWNER demoting another OWNER is itself still one (the last OWNER stays)
+        # conditional on the acting manager's own membership as read: the authority it was judged
+        # by holds at commit, and an OWNER demoting another OWNER is itself still one (the last
+        # OWNER stays)
         self.repo.update_membership(current, updated, caller, [event])
         return updated
 
@@ -163,9 +164,9 @@ class MembershipService:
         if leaving:  # a leaving OWNER needs a co-owner who still is one at commit
             guard = self._co_owner(tenant_id, user_id) if is_active_owner(current) else None
         else:
-            if current.role is Role.OWNER and role is not Role.OWNER:
+            guard = self._acting_authority(tenant_id, principal.require_user())
+            if current.role is Role.OWNER and guard.role is not Role.OWNER:
                 raise Forbidden("Only an OWNER may remove an OWNER", code="INSUFFICIENT_ROLE")
-            guard = self._member(tenant_id, principal.require_user())
         access = TenantAccess(tenant_id, principal, role)
         event = self._membership_event("member.removed", access, actor, user_id, before=current, after=None)
         self.repo.remove_membership(current, guard, [event])
@@ -178,12 +179,21 @@ class MembershipService:
             )
         if access.role not in MANAGERS:
             raise Forbidden("Only an OWNER or ADMIN may change memberships", code="INSUFFICIENT_ROLE")
-        return self._member(access.tenant_id, caller_id)
+        return self._acting_authority(access.tenant_id, caller_id)
+
+    def _acting_authority(self, tenant_id: str, caller_id: str) -> Membership:
+        """The acting manager's own membership, read now: the role every rule is judged by (the
+        principal's role was read before, and a concurrent change — another OWNER demoting this
+        one — may have landed since). The write is then conditional on it, so it holds at commit."""
+        caller = self._member(tenant_id, caller_id)
+        if not caller.is_active or caller.role not in MANAGERS:
+            raise Forbidden("Only an OWNER or ADMIN may change memberships", code="INSUFFICIENT_ROLE")
+        return caller
 
     @staticmethod
-    def _check_owner_rules(access: TenantAccess, current: Membership, new_role: Role) -> None:
+    def _check_owner_rules(acting_role: Role, current: Membership, new_role: Role) -> None:
         touches_owner = current.role is Role.OWNER or new_role is Role.OWNER
-        if touches_owner and access.role is not Role.OWNER:
+        if touches_owner and acting_role is not Role.OWNER:
             raise Forbidden("Only an OWNER may grant or take OWNER", code="INSUFFICIENT_ROLE")
 
     def _member(self, tenant_id: str, user_id: str) -> Membership:

@@ -90,3 +90,17 @@ def platform_admin(moto_endpoint: str) -> Account:
     client = ApiClient()
     login = client.post("/api/v1/auth/login", {"email": email, "password": PASSWORD}).body
     return Account(client, email, login["user"]["id"], "", login["accessToken"], login["refreshToken"])
+
+
+@pytest.fixture
+def one_rate_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Security time (`system_clock`: rate limits, token expiry) stands still for the test, so
+    every attempt lands in one fixed rate-limit window. Otherwise a test that crosses a window's
+    edge (the 15-minute lockout window turns at :00, :15, :30, :45) sees its counts reset halfway
+    and fails by the clock alone. Forked environments inherit the frozen clock."""
+    from datetime import UTC, datetime
+
+    from meterplex.platform.clock import SystemClock
+
+    frozen = datetime.now(UTC)
+    monkeypatch.setattr(SystemClock, "now", lambda self: frozen)

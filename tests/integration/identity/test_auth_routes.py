@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.identity.conftest import PASSWORD, Account, register, registration
 from tests.support.api_client import ApiClient
 
@@ -139,6 +141,7 @@ def test_reset_password_with_an_invalid_token_answers_401(moto_endpoint: str) ->
     assert reply.status == 401 and reply.code == "INVALID_RESET_TOKEN"
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_login_rate_limit_per_email_answers_429_with_retry_after(moto_endpoint: str) -> None:
     account = register()
     for _ in range(5):
@@ -149,6 +152,7 @@ def test_login_rate_limit_per_email_answers_429_with_retry_after(moto_endpoint: 
     assert int(blocked.headers["retry-after"]) > 0
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_login_rate_limit_per_ip_answers_429(account: Account) -> None:
     client = ApiClient()
     statuses = [
@@ -159,6 +163,7 @@ def test_login_rate_limit_per_ip_answers_429(account: Account) -> None:
     assert statuses[10] == 429
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_register_rate_limit_per_ip_answers_429(moto_endpoint: str) -> None:
     client = ApiClient()
     statuses = [client.post(f"{AUTH}/register", registration()).status for _ in range(6)]

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from tests.integration.identity.conftest import PASSWORD, Account
 from tests.support.api_client import ApiClient, runner
 from tests.support.environments import in_parallel_environments
 
 AUTH = "/api/v1/auth"
+pytestmark = pytest.mark.usefixtures("one_rate_window")
+
 ATTEMPTS, CLIENT_IPS = 100, 10  # the per-IP limit is 10/min: 10 IPs × 10 attempts fit under it
 
 

@@ -5,7 +5,10 @@ stays; accounts are switched off by platform admins only; everything in the tena
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from meterplex.identity.repository import IdentityRepository
 from meterplex.platform import topics
@@ -195,6 +198,50 @@ def test_two_owners_demoting_each_other_at_once_leave_exactly_one_owner(account:
     assert sorted(statuses) in ([200, 403], [200, 409])  # the loser's guard (still OWNER) no longer held
     owners = [m for m in IdentityRepository().members_of(t) if m.role is Role.OWNER and m.is_active]
     assert len(owners) == 1
+
+
+def demoted_just_after_its_role_check(monkeypatch: pytest.MonkeyPatch, tenant_id: str, victim: str, by: str) -> None:
+    """The interleaving two OWNERs demoting each other can produce: `victim`'s request has
+    rechecked its principal (still OWNER) when the other OWNER's demotion of it commits — just
+    before the service reads `victim`'s own membership."""
+    original = IdentityRepository.membership
+    landed: list[bool] = []
+
+    def membership(self: IdentityRepository, tenant: str, user_id: str):  # type: ignore[no-untyped-def]
+        if (tenant, user_id) == (tenant_id, victim) and not landed:
+            landed.append(True)
+            repo = IdentityRepository()
+            current, guard = original(repo, tenant, victim), original(repo, tenant, by)
+            assert current is not None and guard is not None
+            repo.update_membership(current, replace(current, role=Role.ADMIN), guard, [])
+        return original(self, tenant, user_id)
+
+    monkeypatch.setattr(IdentityRepository, "membership", membership)
+
+
+def test_an_owner_demoted_after_its_role_check_can_no_longer_demote_the_other_owner(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # regression: the rules were judged by the principal's role read at the recheck, while the
+    # write was conditional on the caller's membership read later — as ADMIN by then
+    t = account.tenant_id
+    second = add_member(account, "OWNER")
+    demoted_just_after_its_role_check(monkeypatch, t, victim=second.user_id, by=account.user_id)
+    reply = second.patch(f"{USERS}/{account.user_id}", {"role": "ADMIN"}, tenant=t)
+    assert (reply.status, reply.code) == (403, "INSUFFICIENT_ROLE")
+    owners = [m.user_id for m in IdentityRepository().members_of(t) if m.role is Role.OWNER]
+    assert owners == [account.user_id]
+
+
+def test_an_owner_demoted_after_its_role_check_can_no_longer_remove_the_other_owner(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = account.tenant_id
+    second = add_member(account, "OWNER")
+    demoted_just_after_its_role_check(monkeypatch, t, victim=second.user_id, by=account.user_id)
+    reply = second.delete(f"{TENANTS}/{t}/members/{account.user_id}")
+    assert (reply.status, reply.code) == (403, "INSUFFICIENT_ROLE")
+    assert IdentityRepository().membership(t, account.user_id) is not None
 
 
 def test_members_are_removed_by_owner_or_admin_or_leave(account: Account, other_account: Account) -> None:
