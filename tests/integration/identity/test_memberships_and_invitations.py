@@ -200,7 +200,9 @@ def test_two_owners_demoting_each_other_at_once_leave_exactly_one_owner(account:
     assert len(owners) == 1
 
 
-def demoted_just_after_its_role_check(monkeypatch: pytest.MonkeyPatch, tenant_id: str, victim: str, by: str) -> None:
+def demoted_just_after_its_role_check(
+    monkeypatch: pytest.MonkeyPatch, tenant_id: str, victim: str, by: str
+) -> None:
     """The interleaving two OWNERs demoting each other can produce: `victim`'s request has
     rechecked its principal (still OWNER) when the other OWNER's demotion of it commits — just
     before the service reads `victim`'s own membership."""
