@@ -415,13 +415,14 @@ def moto_app() -> Any:
 
 def serve_moto(port: int) -> None:
     """Serve moto on 127.0.0.1:`port` until killed (the child process `MotoServer` starts)."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
+
+    from infra.local.keep_alive import KeepAliveMotoRequestHandler
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per request
     apply_emulator_patches()
     make_server(
-        LOCALHOST, port, moto_app(), threaded=True, request_handler=MotoRequestHandler
+        LOCALHOST, port, moto_app(), threaded=True, request_handler=KeepAliveMotoRequestHandler
     ).serve_forever()
 
 

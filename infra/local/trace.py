@@ -20,6 +20,7 @@ from typing import Any
 from infra.local.telemetry import LOG_SUFFIX
 
 CORRELATION_KEY = "correlation_id"
+LIST_SHOWN = 5  # items of a list field printed before "…(+N more)"
 # fields every line has, or that say nothing about what happened: not repeated in the output
 _ROUTINE = {
     CORRELATION_KEY,
@@ -53,7 +54,19 @@ class Line:
         return str(self.record.get("level", ""))
 
     def details(self) -> str:
-        return " ".join(f"{k}={v}" for k, v in self.record.items() if k not in _ROUTINE and v is not None)
+        return " ".join(
+            f"{k}={_shown(v)}" for k, v in self.record.items() if k not in _ROUTINE and v is not None
+        )
+
+
+def _shown(value: Any) -> str:
+    """A field's value as the trace prints it: a list (a batch line's event ids) comma-separated,
+    its first few only when it is long."""
+    if not isinstance(value, list):
+        return str(value)
+    if len(value) <= LIST_SHOWN:
+        return ",".join(map(str, value))
+    return ",".join(map(str, value[:LIST_SHOWN])) + f",…(+{len(value) - LIST_SHOWN} more)"
 
 
 def parse_time(text: Any) -> datetime | None:

@@ -64,10 +64,10 @@ def test_one_usage_event_is_followed_from_request_to_counter(
     )
     assert all(found.values()), {f: len(lines) for f, lines in found.items()}
     assert any(line["message"] == "request handled" for line in found["usage_api"])
-    relayed = [line for line in found["outbox_relay"] if line["message"] == "outbox message relayed"]
-    assert [line["event_id"] for line in relayed] == [event["eventId"]]
-    applied = [line for line in found["usage_aggregator"] if line["message"] == "usage event applied"]
-    assert [(line["event_id"], line["outcome"]) for line in applied] == [(event["eventId"], "counted")]
+    relayed = [line for line in found["outbox_relay"] if line["message"] == "outbox messages relayed"]
+    assert [(line["event_ids"], line["messages"]) for line in relayed] == [([event["eventId"]], 1)]
+    applied = [line for line in found["usage_aggregator"] if line["message"] == "usage events applied"]
+    assert [(line["event_ids"], line["outcome"]) for line in applied] == [([event["eventId"]], "counted")]
 
     # AND `trace <id>` prints the three functions in order, with the time from the first line
     traced = run_local(

@@ -182,17 +182,17 @@ def test_trace_orders_a_correlation_ids_lines_across_functions(tmp_path: Path) -
         tmp_path / "outbox_relay.jsonl",
         {
             "level": "INFO",
-            "message": "outbox message relayed",
+            "message": "outbox messages relayed",
             "timestamp": "2026-12-01 15:40:00,125+0000",
             "correlation_id": "c1",
-            "event_id": "e1",
+            "event_ids": ["e1", "e2", "e3", "e4", "e5", "e6", "e7"],
         },
     )
     write_log(
         tmp_path / "usage_aggregator.jsonl",
         {
             "level": "INFO",
-            "message": "usage event applied",
+            "message": "usage events applied",
             "timestamp": "2026-12-01 15:40:00,180+0000",
             "correlation_id": "c1",
             "outcome": "counted",
@@ -210,7 +210,7 @@ def test_trace_orders_a_correlation_ids_lines_across_functions(tmp_path: Path) -
         ("+25", "outbox_relay"),
         ("+80", "usage_aggregator"),
     ]
-    assert "event_id=e1" in text and "outcome=counted" in text and "other" not in text
+    assert "event_ids=e1,e2,e3,e4,e5,…(+2 more)" in text and "outcome=counted" in text and "other" not in text
     assert "usage_aggregator  +80 ms → +80 ms" in text
 
 

@@ -18,7 +18,8 @@ on-failure destination). Nothing is acknowledged before Kafka has it.
 
 Every message carries the correlation id of the request that wrote it (`x-correlation-id`) and
 the X-Ray trace header stored with it (`x-amzn-trace-id`; else the relay's own) as Kafka headers,
-and the relay logs one line per message under that correlation id (ADR 0105).
+and the relay logs one line per correlation id (and topic and tenant) of a batch, under it, with
+the event ids of its messages (ADR 0105).
 """
 
 from __future__ import annotations
@@ -202,19 +203,26 @@ def relay(
             failed.append(last_sequence_number)
     if producer.flush(FLUSH_TIMEOUT_S) > 0 or pending:
         failed.extend(pending.values())  # not confirmed in time: retry them
-    for message in delivered_messages:
-        log_relayed(message)
+    log_relayed(delivered_messages)
     logger.set_correlation_id(None)
     return list(dict.fromkeys(failed))
 
 
-def log_relayed(message: OutboxMessage) -> None:
-    """One line per message Kafka confirmed, under the correlation id of the write it announces."""
-    logger.set_correlation_id(message.correlation_id)
-    logger.info(
-        "outbox message relayed",
-        topic=message.topic,
-        tenant_id=message.key,
-        sequence_number=message.sequence_number,
-        event_id=message.event_id,
-    )
+def log_relayed(messages: Iterable[OutboxMessage]) -> None:
+    """What Kafka confirmed, one line per (topic, tenant, correlation id) of the batch, under that
+    correlation id, naming each message's event id: one ingest request of 500 events costs one
+    line, not 500 (a line costs ~0.5 ms of CPU and its share of CloudWatch's ingestion price)."""
+    groups: dict[tuple[str | None, str, str], list[OutboxMessage]] = {}
+    for message in messages:
+        groups.setdefault((message.correlation_id, message.topic, message.key), []).append(message)
+    for (correlation_id, topic, tenant_id), group in groups.items():
+        logger.set_correlation_id(correlation_id)
+        logger.info(
+            "outbox messages relayed",
+            topic=topic,
+            tenant_id=tenant_id,
+            messages=len(group),
+            event_ids=[m.event_id for m in group],
+            first_sequence_number=group[0].sequence_number,
+            last_sequence_number=group[-1].sequence_number,
+        )

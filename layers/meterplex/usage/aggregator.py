@@ -13,8 +13,9 @@ counter per ≤ 99 events, not one per event):
    counting receipts of their ingest requests are written in the same transaction as the counter,
    ADR 0070).
 
-Each record then leaves one INFO line under its correlation id (ADR 0105): counted, already
-counted (a re-delivery) or failed, with its event id, tenant and counter.
+The batch then leaves one INFO line per correlation id, tenant and outcome — counted, already
+counted (a re-delivery) or failed — under that correlation id, with the event ids and counters of
+its records (ADR 0105).
 """
 
 from __future__ import annotations
@@ -66,19 +67,29 @@ def parse(record: KafkaEventRecord) -> UsageRecord:
         raise ValueError(str(error)) from error
 
 
-def log_applied(item: Parsed, key: CounterKey, outcome: str) -> None:
-    """The one line of a usage record: what became of it, under its request's correlation id."""
-    logger.set_correlation_id(item.usage.correlation_id or correlation_id_of(item.record))
-    logger.info(
-        "usage event applied",
-        outcome=outcome,
-        event_id=item.usage.event_id,
-        tenant_id=item.usage.tenant_id,
-        feature=key.feature,
-        subscription_id=key.subscription_id,
-        window_start=key.window_start,
-        source=source_of(item.record),
-    )
+def log_applied(applied: Iterable[tuple[Parsed, CounterKey, str]]) -> None:
+    """What became of a batch's usage records, one line per (correlation id, tenant, outcome)
+    under that correlation id, naming each record's event id: one ingest request's events cost
+    one line, not one each (a line costs ~0.5 ms of CPU and its share of CloudWatch's price)."""
+    groups: dict[tuple[str | None, str, str], list[tuple[Parsed, CounterKey]]] = {}
+    for item, key, outcome in applied:
+        correlation_id = item.usage.correlation_id or correlation_id_of(item.record)
+        groups.setdefault((correlation_id, item.usage.tenant_id, outcome), []).append((item, key))
+    for (correlation_id, tenant_id, outcome), group in groups.items():
+        keys = [key for _, key in group]
+        logger.set_correlation_id(correlation_id)
+        logger.info(
+            "usage events applied",
+            outcome=outcome,
+            tenant_id=tenant_id,
+            events=len(group),
+            event_ids=[item.usage.event_id for item, _ in group],
+            features=sorted({key.feature for key in keys}),
+            subscription_ids=sorted({key.subscription_id for key in keys}),
+            window_starts=sorted({key.window_start for key in keys}),
+            first_source=source_of(group[0][0].record),
+            last_source=source_of(group[-1][0].record),
+        )
 
 
 def outcome_of(applied: Any, usage: UsageRecord) -> str:
@@ -112,6 +123,7 @@ class CountingBatchProcessor(BatchProcessor):
                 results.append(self.success_handler(record=raw, result=None))
             else:
                 parsed.append(Parsed(raw, record, usage))
+        logged: list[tuple[Parsed, CounterKey, str]] = []
         members: dict[tuple[str, str], list[Parsed]] = {}
         for item in parsed:
             members.setdefault((item.usage.tenant_id, item.usage.event_id), []).append(item)
@@ -123,11 +135,12 @@ class CountingBatchProcessor(BatchProcessor):
                 logger.exception("usage counter write failed; its records will be retried", counter=str(key))
                 exc_info = sys.exc_info()
                 for m in group:
-                    log_applied(m, key, "failed, will be retried")
+                    logged.append((m, key, "failed, will be retried"))
                     results.append(self.failure_handler(record=m.record, exception=exc_info))
                 continue
             for m in group:
-                log_applied(m, key, outcome_of(applied, m.usage))
+                logged.append((m, key, outcome_of(applied, m.usage)))
                 results.append(self.success_handler(record=m.raw, result=None))
+        log_applied(logged)
         logger.set_correlation_id(None)
         return results

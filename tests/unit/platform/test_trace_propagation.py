@@ -1,6 +1,7 @@
 """The trace contract (ADR 0105): the correlation id of the request that wrote an outbox record, and
 the X-Ray trace header it was written under, travel on its Kafka message as headers; a consumer
-handles each record under that id and logs one INFO line per record."""
+handles each record under that id and logs one INFO line per record (the usage pipeline: one
+per correlation id of a batch)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,8 +23,10 @@ from meterplex.platform.events import DomainEvent
 from meterplex.platform.observability import TRACE_ENV, current_correlation_id, logger
 from meterplex.platform.outbox import outbox_item
 from meterplex.platform.relay import relay
+from meterplex.usage import aggregator
+from meterplex.usage.aggregator import CountingBatchProcessor
 from meterplex.usage.items import usage_item
-from meterplex.usage.models import UsageRecord
+from meterplex.usage.models import CounterKey, UsageRecord
 from meterplex.usage.outbox import usage_message
 from tests.support.kafka_events import FakeMessage
 
@@ -217,3 +221,62 @@ def test_produce_all_sends_the_invocations_correlation_id(monkeypatch: pytest.Mo
     assert [m["headers"] for m in producer.sent] == [{"x-correlation-id": b"run-2026-12-01"}] * 2
     produce_all(producer, "meterplex.invoicing.v1", [("t1", "{}")])
     assert producer.sent[-1]["headers"] == {}
+
+
+def test_relay_logs_one_line_per_correlation_id_of_a_batch_naming_its_event_ids(
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # GIVEN a batch of three usage items: two of one request, one of another
+    usages = [
+        replace(usage_record("req-a"), event_id="e1"),
+        replace(usage_record("req-a"), event_id="e2"),
+        replace(usage_record("req-b"), event_id="e3"),
+    ]
+    records = [stream_record(USAGE_ARN, str(i), usage_item(u, AT)) for i, u in enumerate(usages, 1)]
+    # WHEN the relay sends them
+    assert relay(records, RecordingProducer(), {"meterplex-test-usage": usage_message}) == []
+    # THEN one line per request, under its correlation id, with its messages' event ids
+    lines = [line for line in log_lines() if line["message"] == "outbox messages relayed"]
+    assert [(x["correlation_id"], x["event_ids"], x["messages"]) for x in lines] == [
+        ("req-a", ["e1", "e2"], 2),
+        ("req-b", ["e3"], 1),
+    ]
+    assert [(x["first_sequence_number"], x["last_sequence_number"]) for x in lines] == [
+        ("1", "2"),
+        ("3", "3"),
+    ]
+
+
+def test_aggregator_logs_one_line_per_correlation_id_and_outcome_of_a_batch(
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # GIVEN a batch of four usage records: three of request a (one of them counted before), one of b
+    usages = [
+        replace(usage_record("req-a"), event_id="e1"),
+        replace(usage_record("req-a"), event_id="e2"),
+        replace(usage_record("req-a"), event_id="e3", feature="seats"),
+        replace(usage_record("req-b"), event_id="e4"),
+    ]
+    event = kafka_batch([(u.envelope().to_json().encode(), []) for u in usages])
+
+    @dataclass
+    class Applied:
+        already_counted: list[UsageRecord]
+
+    def apply(key: CounterKey, batch: list[UsageRecord]) -> Applied:
+        return Applied([u for u in batch if u.event_id == "e2"])
+
+    # WHEN the aggregator's processor applies them
+    consumer = KafkaConsumer(aggregator.CONSUMER, aggregator.parse)
+    reply = consumer.run(event, LambdaContext("usage_aggregator"), processor=CountingBatchProcessor(apply))
+    # THEN every record succeeded, and each (request, outcome) left one line naming its events
+    assert reply == {"batchItemFailures": []}
+    lines = [line for line in log_lines() if line["message"] == "usage events applied"]
+    assert sorted((x["correlation_id"], x["outcome"], x["event_ids"], x["events"]) for x in lines) == [
+        ("req-a", "already counted", ["e2"], 1),
+        ("req-a", "counted", ["e1", "e3"], 2),
+        ("req-b", "counted", ["e4"], 1),
+    ]
+    counted_a = next(x for x in lines if x["correlation_id"] == "req-a" and x["outcome"] == "counted")
+    assert counted_a["features"] == ["calls", "seats"] and counted_a["tenant_id"] == "t1"
+    assert counted_a["first_source"] != counted_a["last_source"]
