@@ -389,7 +389,9 @@ def partition_queries() -> None:
     bench/billing_day.py: nine tenths of an idle day; ADR 0111). DynamoDB reads only the
     partition. While moto answers a base-table Query, its `all_items()` returns that partition's
     items in the same order (by range key) — the very items moto's own filter would keep — so
-    the answer is unchanged; index queries and Scans still see every item.
+    the answer is unchanged. An index Query still sees every item, unsorted: moto sorts its
+    candidates again by the index keys and the table's keys (unique per item), so the order it
+    answers in does not depend on theirs — the whole table's sort was wasted. Scans are unchanged.
     """
     from moto.dynamodb.models.table import Table
 
@@ -401,15 +403,17 @@ def partition_queries() -> None:
         asked = _QUERIED_PARTITION.get()
         if asked is None or asked[0] is not self:
             return every_item(self)
+        if asked[1] is None:  # an index Query: every item, in any order (moto sorts them itself)
+            return [item for partition in self.items.values() for item in partition.values()]
         return sorted((self.items.get(asked[1]) or {}).values(), key=lambda item: item.range_key)
 
     def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         # moto's own call: (hash_key, range_comparison, range_objs, limit, exclusive_start_key,
         # scan_index_forward, projection_expressions, index_name, ...)
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-        if index_name or not self.range_key_attr or hash_key is None:
+        if not self.range_key_attr or (hash_key is None and not index_name):
             return query(self, hash_key, *args, **kwargs)
-        token = _QUERIED_PARTITION.set((self, hash_key))
+        token = _QUERIED_PARTITION.set((self, None if index_name else hash_key))
         try:
             return query(self, hash_key, *args, **kwargs)
         finally:
