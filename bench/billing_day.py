@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.ingest import READS, calls, counting, instrument, quiet_bench_process, units
+from bench.ingest import READS, calls, counting, instrument, invoked_function, quiet_bench_process, units
 from bench.moto import moto_with_tables
 
 ENV = {
@@ -45,15 +45,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1)
     args = parser.parse_args()
     quiet_bench_process()
-    instrument()
+    instrument(after_call=_count_items)
     with moto_with_tables(ENV):
         run(args.tenants, args.days)
 
 
 def _count_items(parsed: dict[str, Any], model: Any, **_: Any) -> None:
-    from bench.ingest import _function
-
-    function = _function.get()
+    function = invoked_function()
     if function is None or not counting.is_set() or model.name not in READS:
         return
     if "Count" in parsed:
@@ -83,22 +81,10 @@ def seed(tenants: int, started: datetime) -> None:
 
 
 def run(tenants: int, days: int) -> None:
-    import botocore.session
-
     from infra import topology
     from infra.local.functions import FunctionRunner
     from infra.local.scheduler import schedule_event
     from meterplex.platform.schedules import due_firings
-
-    create_client = botocore.session.Session.create_client
-
-    def hooked(self: Any, *a: Any, **kw: Any) -> Any:
-        client = create_client(self, *a, **kw)
-        if client.meta.service_model.service_name == "dynamodb":
-            client.meta.events.register("after-call.dynamodb.*", _count_items)
-        return client
-
-    botocore.session.Session.create_client = hooked  # type: ignore[method-assign]
 
     now = datetime.now(UTC)
     started = time.perf_counter()
@@ -112,7 +98,7 @@ def run(tenants: int, days: int) -> None:
     day = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     for at, schedule in due_firings(schedules, day - timedelta(days=1), day - timedelta(seconds=1)):
         runner.invoke(schedule.function, schedule_event(schedule, at))  # warm: cold starts apart
-    seconds: Counter[str] = Counter()
+    seconds: dict[str, float] = defaultdict(float)
     firings: Counter[str] = Counter()
     counting.set()
     for at, schedule in due_firings(schedules, day, day + timedelta(days=days)):
