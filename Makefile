@@ -97,6 +97,7 @@ bench: $(VENV)/.test
 	$(BIN)/python -m bench.billing
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.reconciliation
+	$(BIN)/python -m bench.billing_day
 	$(BIN)/python -m bench.payments
 	$(BIN)/python -m bench.metrics
 	$(BIN)/python -m bench.telemetry

@@ -130,8 +130,9 @@ def _count(params: dict[str, Any], model: Any, **_: Any) -> None:
             units[function] += cost
 
 
-def instrument() -> None:
-    """Hook every botocore client created from now on; tag calls with the invoked function."""
+def instrument(after_call: Any = None) -> None:
+    """Hook every botocore client created from now on; tag calls with the invoked function.
+    `after_call(parsed, model, **_)`: also called after each DynamoDB call (a bench's own figures)."""
     import botocore.session
 
     from infra.local.functions import FunctionRunner
@@ -142,6 +143,8 @@ def instrument() -> None:
         client = create_client(self, *args, **kwargs)
         if client.meta.service_model.service_name == "dynamodb":
             client.meta.events.register("before-parameter-build.dynamodb.*", _count)
+            if after_call is not None:
+                client.meta.events.register("after-call.dynamodb.*", after_call)
         return client
 
     botocore.session.Session.create_client = hooked  # type: ignore[method-assign]
@@ -155,6 +158,11 @@ def instrument() -> None:
             _function.reset(token)
 
     FunctionRunner.invoke = tagged  # type: ignore[method-assign]
+
+
+def invoked_function() -> str | None:
+    """The function whose invocation is running in this context (None outside any)."""
+    return _function.get()
 
 
 class CountingProducer:

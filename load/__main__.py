@@ -53,6 +53,7 @@ def load_run(knobs: Knobs, cloud: Target, receiver: Receiver, work: Path) -> lis
         #    advance fires Scans it (ADR 0110); every first period ends within minutes of the others
         report.step("billing day: advancing the test clock past every period end")
         day = billing_day.advance_past_period_ends(api, admin, plan)
+        tenants.with_fresh_tokens(api, plan)  # the month may outlive the owners' 15-min tokens
         invoices = observe.billed(api, plan, knobs.settle_s)
         finalized = sum(1 for found in invoices.values() for i in found if i["finalizedAt"])
         report.billing_day(day, len(plan.tenants), finalized)

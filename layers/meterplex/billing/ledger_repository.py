@@ -6,6 +6,8 @@ replayed message writes nothing, and Σ entries = balance at every commit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 
@@ -123,7 +125,32 @@ class LedgerRepository:
 
     def balances(self, tenant_id: str) -> list[Balance]:
         records = BalanceRecord.query(ledger_pk(tenant_id), BalanceRecord.sk.startswith(BALANCE_PREFIX))
-        return [
-            Balance(r.currency, int(r.debit), int(r.credit), int(r.charged), int(r.paid))
-            for r in sorted(records, key=lambda r: r.currency)
-        ]
+        return _balances_of(records)
+
+    def statement(self, tenant_id: str) -> tuple[list[LedgerEntry], list[Balance]]:
+        """Every entry (newest first) and every balance of the tenant, read together: they share
+        its ledger partition, so one Query (paged by DynamoDB's 1 MB) reads both — the
+        reconciliation run's read of a ledger (ADR 0111)."""
+        pk, start = ledger_pk(tenant_id), None
+        entries: list[LedgerEntry] = []
+        balances: list[BalanceRecord] = []
+        while True:
+            page = self._connection.query(
+                LedgerEntryRecord.Meta.table_name, pk, scan_index_forward=False, exclusive_start_key=start
+            )
+            for item in page.get("Items", []):
+                sk = item["sk"]["S"]
+                if sk.startswith(ENTRY_PREFIX):
+                    entries.append(_entry_of(LedgerEntryRecord.from_raw_data(item), tenant_id))
+                elif sk.startswith(BALANCE_PREFIX):
+                    balances.append(BalanceRecord.from_raw_data(item))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return entries, _balances_of(balances)
+
+
+def _balances_of(records: Iterable[BalanceRecord]) -> list[Balance]:
+    return [
+        Balance(r.currency, int(r.debit), int(r.credit), int(r.charged), int(r.paid))
+        for r in sorted(records, key=lambda r: r.currency)
+    ]

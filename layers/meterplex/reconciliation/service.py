@@ -54,9 +54,9 @@ class Billing(Protocol):
 
 
 class Ledger(Protocol):
-    def entries(self, tenant_id: str, start: Any, limit: int) -> tuple[list[LedgerEntry], Any]: ...
-
-    def balances(self, tenant_id: str) -> list[Balance]: ...
+    def statement(self, tenant_id: str) -> tuple[list[LedgerEntry], list[Balance]]:
+        """Every entry and balance of the tenant (one Query: they share a partition)."""
+        ...
 
 
 class Payments(Protocol):
@@ -195,9 +195,9 @@ class Reconciler:
                     continue
                 findings.append(finding)
         findings += checks.invoice_findings(tenant_id, invoices, readings)
-        entries = read_all(self.ledger.entries, tenant_id)
+        entries, balances = self.ledger.statement(tenant_id)
         findings += checks.ledger_findings(
-            tenant_id, invoices, entries, self.ledger.balances(tenant_id), settled_before=settled_before
+            tenant_id, invoices, entries, balances, settled_before=settled_before
         )
         if self.payments is not None:
             attempts = read_all(self.payments.payments, tenant_id)

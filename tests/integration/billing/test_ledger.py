@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meterplex.billing.dependencies import ledger
-from meterplex.billing.ledger import EntryType
+from meterplex.billing.ledger import EntryType, LedgerEntry
+from meterplex.billing.ledger_repository import LedgerRepository
 from meterplex.billing.models import InvoiceStatus
 from meterplex.platform.errors import Conflict
 from tests.integration.billing.helpers import at, billing, subscribed, write_ledger
@@ -80,3 +84,44 @@ def test_the_ledger_sums_to_the_balance_for_any_sequence_of_invoice_actions(
         assert len(charges) == (1 if invoice.finalized_at is not None else 0)
         credits = [e for e in found if e.invoice_id == invoice_id and e.type is EntryType.CREDIT]
         assert len(credits) == (1 if invoice.status is InvoiceStatus.VOID and invoice.finalized_at else 0)
+
+
+def test_a_statement_reads_every_entry_and_balance_in_one_query() -> None:
+    # GIVEN a tenant with 130 entries (more than a page of `entries`) in two currencies
+    tenant, repository = str(uuid.uuid4()), LedgerRepository()
+    for n in range(130):
+        currency = "usd" if n % 3 else "eur"
+        entry = LedgerEntry(
+            id=f"entry-{n:03d}",
+            tenant_id=tenant,
+            type=EntryType.CHARGE,
+            description=f"invoice {n}",
+            debit=100 + n,
+            credit=0,
+            currency=currency,
+            invoice_id=f"inv-{n:03d}",
+            invoice_number=None,
+            created_at=at(2026, 1, 1) + timedelta(minutes=n),
+        )
+        assert repository.record(entry)
+    queries: list[str] = []
+
+    def count(**_: object) -> None:
+        queries.append("Query")
+
+    client = repository._connection.client
+    client.meta.events.register("before-call.dynamodb.Query", count)
+    # WHEN the reconciliation reads its statement
+    try:
+        found, balances = repository.statement(tenant)
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.Query", count)
+    # THEN it holds what `entries` (paged) and `balances` read, newest first, from one Query
+    assert len(queries) == 1
+    assert found == entries(tenant)
+    assert [e.id for e in found] == [f"entry-{n:03d}" for n in reversed(range(130))]
+    assert balances == repository.balances(tenant)
+    assert [(b.currency, b.debit) for b in balances] == [
+        ("eur", sum(100 + n for n in range(130) if n % 3 == 0)),
+        ("usd", sum(100 + n for n in range(130) if n % 3)),
+    ]
