@@ -14,10 +14,10 @@ import pytest
 from infra import topology
 from infra.local.aws import REGION
 from infra.local.queues import provision
+from infra.local.webhook_receiver import Receiver, running_receiver
 from meterplex.platform import env
 from meterplex.platform.settings import load
 from meterplex.webhooks.models import DeliveryRef
-from tests.support.webhook_receiver import Receiver, running_receiver
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from infra.local.webhook_receiver import Receiver
 from meterplex.platform import topics
 from meterplex.platform.audit import SYSTEM
 from meterplex.platform.auth import Role
@@ -33,7 +34,6 @@ from tests.integration.catalog.handlers import call, user
 from tests.integration.webhooks.conftest import QueueReader
 from tests.integration.webhooks.test_endpoints_api import audit_trail
 from tests.support.kafka_events import batch
-from tests.support.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.usefixtures("webhook_aws")
 BASE = "/api/v1/webhook-endpoints"
