@@ -4,8 +4,6 @@ handles each record under that id and logs one INFO line per record."""
 
 from __future__ import annotations
 
-import contextvars
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -17,10 +15,9 @@ from infra.local.kafka_poller import msk_event
 from meterplex.platform import consumer as consumer_module
 from meterplex.platform.consumer import KafkaConsumer, correlation_id_of, domain_event_of, trace_root_of
 from meterplex.platform.events import DomainEvent
-from meterplex.platform.observability import TRACE_ENV, correlated, current_correlation_id, logger
+from meterplex.platform.observability import TRACE_ENV, current_correlation_id, logger
 from meterplex.platform.outbox import outbox_item
 from meterplex.platform.relay import relay
-from meterplex.platform.sqs_messages import correlation_id_of_message
 from meterplex.usage.items import usage_item
 from meterplex.usage.models import UsageRecord
 from meterplex.usage.outbox import usage_message
@@ -212,45 +209,3 @@ def test_produce_all_sends_the_invocations_correlation_id(monkeypatch: pytest.Mo
     assert [m["headers"] for m in producer.sent] == [{"x-correlation-id": b"run-2026-12-01"}] * 2
     produce_all(producer, "meterplex.invoicing.v1", [("t1", "{}")])
     assert producer.sent[-1]["headers"] == {}
-
-
-def test_messages_handled_at_once_on_threads_each_log_and_write_under_their_own_id(
-    log_lines: Callable[[], list[dict[str, Any]]],
-) -> None:
-    # GIVEN two messages handled at the same time, each on a thread in a copy of the context
-    barrier = threading.Barrier(2)
-    events: dict[str, DomainEvent] = {}
-
-    def handle(correlation_id: str) -> None:
-        with correlated(correlation_id):
-            barrier.wait()  # both are inside `correlated` now
-            logger.info("handled", handled=correlation_id)
-            events[correlation_id] = DomainEvent.new("m.done", tenant_id="t", at=AT, data={})
-
-    threads = [
-        threading.Thread(target=contextvars.copy_context().run, args=(handle, cid)) for cid in ("m-1", "m-2")
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    # THEN each line and each event carries its own message's id, and none stays behind
-    assert {line["handled"]: line.get("correlation_id") for line in log_lines()} == {
-        "m-1": "m-1",
-        "m-2": "m-2",
-    }
-    assert {cid: e.correlationId for cid, e in events.items()} == {"m-1": "m-1", "m-2": "m-2"}
-    with correlated("m-3"):
-        assert current_correlation_id() == "m-3"
-    assert current_correlation_id() is None
-
-
-def test_an_sqs_message_correlation_id_is_its_attribute_when_valid() -> None:
-    def message(value: Any) -> dict[str, Any]:
-        return {"messageAttributes": {"x-correlation-id": {"stringValue": value, "dataType": "String"}}}
-
-    assert correlation_id_of_message(message("req-7")) == "req-7"
-    assert correlation_id_of_message(message("no spaces allowed")) is None
-    assert correlation_id_of_message(message(None)) is None
-    assert correlation_id_of_message({"messageAttributes": {}}) is None
-    assert correlation_id_of_message({}) is None
