@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.ingest import calls, counting, instrument, items_written, quiet_bench_process, units
-from tests.support.webhook_receiver import Received, running_receiver
+from infra.local.webhook_receiver import Received, running_receiver
 
 WAIT_S = 300
 

@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from infra.local.cloud_process import REPO_ROOT
+from infra.local.webhook_receiver import Receiver, running_receiver
 from load import billing_day, observe, report, tenants
 from load.api import Api, Login
 from load.checks import BILLING_CHECKS, TRAFFIC_CHECKS, Check, run_checks
@@ -19,8 +21,6 @@ from load.cloud import Target, target
 from load.knobs import Knobs
 from load.observed import Observed
 from load.plan import Outcome, Plan
-from tests.support.local_cli import REPO_ROOT
-from tests.support.webhook_receiver import Receiver, running_receiver
 
 
 def swarm(phase: str, plan: Plan, work: Path, users: int, seconds: float) -> Outcome:

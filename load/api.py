@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from tests.e2e.http_setup import ok
+from infra.local.replies import ok
 
 TIMEOUT_S = 60
 RATE_LIMITED_TRIES = 20

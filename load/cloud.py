@@ -4,19 +4,14 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import requests
-
+from infra.local.cloud_process import UNTHROTTLED_ENV, CloudNotHealthy, output_of, serve, wait_healthy
 from infra.local.net import free_port
 from infra.local.processes import stop
-from tests.e2e.conftest import output_of, serve
-from tests.e2e.fuzzing import CLOUD_ENV  # a cheap password hash, login/register limits out of the way
 
 START_TIMEOUT_S = 90
 MOTO_LINE = re.compile(r"DynamoDB\s+(http://\S+) \(moto\)")
@@ -40,28 +35,18 @@ def target(url: str | None, moto_url: str | None) -> Iterator[Target]:
         return
     port = free_port()
     with tempfile.TemporaryFile() as output:
-        process = serve(port, output, MP_SEED_DEMO="false", **CLOUD_ENV)
+        process = serve(port, output, MP_SEED_DEMO="false", **UNTHROTTLED_ENV)
         dump = output_of(output)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_healthy(process, url, dump)
+            try:  # healthy, and it has printed its DynamoDB endpoint
+                wait_healthy(
+                    process, url, dump, START_TIMEOUT_S, ready=lambda: MOTO_LINE.search(dump()) is not None
+                )
+            except CloudNotHealthy as error:
+                raise SystemExit(str(error)) from None
             found = MOTO_LINE.search(dump())
             print(f"local cloud started: {url} (moto {found.group(1) if found else '?'})", flush=True)
             yield Target(url, found.group(1) if found else None)
         finally:
             stop(process, 20)
-
-
-def _wait_healthy(process: subprocess.Popen[bytes], url: str, dump: Callable[[], str]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            raise SystemExit(f"local cloud exited with {process.returncode}:\n{dump()}")
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200 and MOTO_LINE.search(dump()):
-                return
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"local cloud not healthy within {START_TIMEOUT_S}s:\n{dump()}")
-        time.sleep(0.2)

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from infra.local.webhook_receiver import Received
 from load.api import Api, Login, bearer, in_parallel
 from load.observed import (
     Arrival,
@@ -24,7 +25,6 @@ from load.observed import (
     UsageSeen,
 )
 from load.plan import Outcome, Payment, Plan, Tenant
-from tests.support.webhook_receiver import Received
 
 POLL_S = 0.5
 PAGE = 100

@@ -7,10 +7,10 @@ import statistics
 import time
 from collections import defaultdict
 
+from infra.local.webhook_receiver import Received
 from load.billing_day import Advance, BillingDay
 from load.checks import Check
 from load.plan import SCENARIOS, Outcome
-from tests.support.webhook_receiver import Received
 
 STARTED = time.monotonic()
 

@@ -10,11 +10,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from meterplex.admin.intake import Intake
+from meterplex.admin.intake import Intake, failed_request_id
 from meterplex.platform.clock import system_clock
 from meterplex.platform.kafka import read_offsets
 from meterplex.platform.observability import logger, metrics, tracer
 from meterplex.platform.settings import DeadLetterSettings, KafkaSettings, load
+from meterplex.platform.sqs_messages import correlation_id_of_message
 
 # a message that is no failure record is reported back (SQS redelivers, then its own DLQ policy)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -33,6 +34,8 @@ def read_kafka(topic: str, partition: int, first: int, last: int) -> list[dict[s
 
 
 def take(record: SQSRecord) -> None:
+    # the message's own id, else the failed invocation's request id (its function's lines carry it)
+    logger.set_correlation_id(correlation_id_of_message(record.raw_event) or failed_request_id(record.body))
     ids = intake().take(record.body)
     logger.warning("exhausted retries dead-lettered", message_id=record.message_id, dead_letters=ids)
 

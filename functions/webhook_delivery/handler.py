@@ -10,8 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from meterplex.platform import business_metrics
 from meterplex.platform.clock import business_clock, parse_iso, per_invocation, system_clock
 from meterplex.platform.dead_letters import dead_letter
-from meterplex.platform.observability import logger, metrics, tracer
+from meterplex.platform.observability import correlated, logger, metrics, tracer
 from meterplex.platform.settings import WebhookDeliverySettings, load
+from meterplex.platform.sqs_messages import correlation_id_of_message
 from meterplex.webhooks.delivery import DeliveryWorker, Policy, Result
 from meterplex.webhooks.queue import AttemptQueue, ref_from
 from meterplex.webhooks.repository import WebhookRepository
@@ -45,26 +46,29 @@ worker = DeliveryWorker(
 
 
 def attempt_batch(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Each message's delivery attempted (concurrently); the ones that raised are reported as batch
-    item failures (SQS redelivers them after the visibility timeout); poison is dead-lettered."""
+    """Each message's delivery attempted (concurrently), under the message's correlation id; the
+    ones that raised are reported as batch item failures (SQS redelivers them after the visibility
+    timeout); poison is dead-lettered."""
     refs = []
     for record in records:
+        correlation_id = correlation_id_of_message(record)
         try:
-            refs.append((record["messageId"], ref_from(record.get("body") or "")))
+            refs.append((record["messageId"], ref_from(record.get("body") or ""), correlation_id))
         except (KeyError, TypeError, ValueError) as error:
             source = f"sqs:{record.get('messageId')}"
-            logger.error("poison webhook message dead-lettered", source=source, reason=str(error))
-            dead_letter(
-                consumer="webhook_delivery",
-                source=source,
-                reason=str(error) or type(error).__name__,
-                payload=str(record.get("body"))[:10_000],
-                at=system_clock.now(),
-            )
-    results = worker.attempt_all([ref for _, ref in refs], business_clock.now())
+            with correlated(correlation_id):
+                logger.error("poison webhook message dead-lettered", source=source, reason=str(error))
+                dead_letter(
+                    consumer="webhook_delivery",
+                    source=source,
+                    reason=str(error) or type(error).__name__,
+                    payload=str(record.get("body"))[:10_000],
+                    at=system_clock.now(),
+                )
+    results = worker.attempt_all([ref for _, ref, _ in refs], business_clock.now(), [c for _, _, c in refs])
     failed = [
         message_id
-        for (message_id, _), result in zip(refs, results, strict=True)
+        for (message_id, _, _), result in zip(refs, results, strict=True)
         if isinstance(result, Exception)
     ]
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

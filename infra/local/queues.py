@@ -86,7 +86,10 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
                 "receiptHandle": m["ReceiptHandle"],
                 "body": m.get("Body", ""),
                 "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
+                "messageAttributes": {
+                    name: _lambda_attribute(value)
+                    for name, value in (m.get("MessageAttributes") or {}).items()
+                },
                 "md5OfBody": m.get("MD5OfBody", ""),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
@@ -94,6 +97,17 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
             }
             for m in messages
         ]
+    }
+
+
+def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """ReceiveMessage's attribute shape → the one Lambda's SQS event has (camelCase keys)."""
+    return {
+        "stringValue": value.get("StringValue"),
+        "binaryValue": value.get("BinaryValue"),
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": value.get("DataType", "String"),
     }
 
 
@@ -127,6 +141,7 @@ class QueuePoller:
             MaxNumberOfMessages=min(self.trigger.batch_size, 10),
             WaitTimeSeconds=wait_s,
             AttributeNames=["All"],
+            MessageAttributeNames=["All"],
         )
         messages = response.get("Messages") or []
         if not messages:

@@ -13,50 +13,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import pytest
-import requests
 
+from infra.local import cloud_process
+from infra.local.cloud_process import CloudNotHealthy, output_of, serve
 from infra.local.net import free_port
 from infra.local.processes import stop
 from infra.local.telemetry import LOGS_DIR_ENV
-from tests.support.local_cli import REPO_ROOT, clean_environment
 
 START_TIMEOUT_S = 180  # a loaded CI machine (two test workers) starts a cloud slowly
 LOG_DIRS: dict[str, Path] = {}  # a running cloud's URL → its function logs directory
-
-
-def serve(port: int, output: IO[bytes], **env: str) -> subprocess.Popen[bytes]:
-    """`python -m infra.local serve --port <port>` (what `make dev` runs), moto and Tansu on free
-    ports unless `env` says otherwise, none of the caller's MP_* settings."""
-    # metrics on, as `make dev` has them (the unit suites turn them off): /local/metrics shows them
-    defaults = {
-        "MP_MOTO_PORT": "0",
-        "MP_KAFKA_PORT": "0",
-        "PYTHONUNBUFFERED": "1",
-        "POWERTOOLS_METRICS_DISABLED": "false",
-    }
-    environment = clean_environment(**(defaults | env))
-    return subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=environment,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def output_of(output: IO[bytes]) -> Callable[[], str]:
-    def dump() -> str:
-        output.seek(0)
-        return output.read().decode("utf-8", "replace")[-20_000:]
-
-    return dump
 
 
 @contextmanager
@@ -105,19 +75,11 @@ def clock_cloud_url() -> Iterator[str]:
 
 
 def wait_healthy(process: subprocess.Popen[bytes], url: str, dump: Callable[[], str]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"local cloud exited with {process.returncode}:\n{dump()}")
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            process.terminate()
-            pytest.fail(f"local cloud not healthy within {START_TIMEOUT_S}s:\n{dump()}")
-        time.sleep(0.2)
+    """`cloud_process.wait_healthy` with this suite's start budget; a test failure otherwise."""
+    try:
+        cloud_process.wait_healthy(process, url, dump, START_TIMEOUT_S)
+    except CloudNotHealthy as error:
+        pytest.fail(str(error))
 
 
 _FAILURES = {"count": 0}  # test failures, to dump the cloud's output only when useful

@@ -25,6 +25,8 @@ from typing import Any
 
 import requests
 
+from infra.local.cloud_process import UNTHROTTLED_ENV
+
 EXAMPLES_ENV = "MP_FUZZ_EXAMPLES"
 DERANDOMIZE_ENV = "MP_FUZZ_DERANDOMIZE"
 PHASES_ENV = "MP_FUZZ_PHASES"
@@ -36,13 +38,7 @@ ADMIN = ("admin@meterplex.local", "Admin12345!")  # the local cloud's documented
 TIMEOUT_S = 30
 # The fuzz cloud: a cheap password hash, and rate limits out of the way, so the examples explore
 # the handlers rather than the limiter (which tests/integration/identity covers).
-CLOUD_ENV = {
-    "MP_BCRYPT_ROUNDS": "4",
-    "MP_RATE_LOGIN_PER_IP": "1000000",
-    "MP_RATE_LOGIN_FAILURES_PER_EMAIL": "1000000",
-    "MP_RATE_REGISTER_PER_IP": "1000000",
-    "MP_RATE_FORGOT_PER_IP": "1000000",
-}
+CLOUD_ENV = UNTHROTTLED_ENV
 
 
 def examples() -> int:

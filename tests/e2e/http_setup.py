@@ -11,14 +11,9 @@ from typing import Any
 
 import requests
 
+from infra.local.replies import ok
+
 ADMIN = {"email": "admin@meterplex.local", "password": "Admin12345!"}  # infra.local.cloud defaults
-
-
-def ok(reply: requests.Response) -> Any:
-    assert 200 <= reply.status_code < 300, (
-        f"{reply.request.method} {reply.url}: {reply.status_code} {reply.text}"
-    )
-    return reply.json()
 
 
 def advance(url: str, admin: dict[str, str], body: dict[str, Any]) -> int:

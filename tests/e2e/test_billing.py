@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from tests.e2e.http_setup import advance, eventually, metered_tenant, ok, on_the_test_clock
+from infra.local.replies import ok
+from tests.e2e.http_setup import advance, eventually, metered_tenant, on_the_test_clock
 
 ADVANCE = "/api/v1/admin/clock/advance"
 

@@ -19,9 +19,9 @@ import requests
 
 from infra import topology
 from infra.local.cloud import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD
+from infra.local.cloud_process import REPO_ROOT
 from meterplex.demo.seed import DEMO_PASSWORD
 from meterplex.platform.clock import parse_iso
-from tests.e2e.conftest import REPO_ROOT
 
 TIMEOUT = 30
 CLOCK = "/api/v1/admin/clock"

@@ -28,10 +28,11 @@ from schemathesis.pytest._test_builder import build_operation_test
 from schemathesis.pytest.lazy import make_constants_value_source
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from infra.local.cloud_process import output_of, serve
 from infra.local.net import free_port
 from meterplex.docs.openapi import openapi_document
 from tests.e2e import fuzzing
-from tests.e2e.conftest import output_of, serve, wait_healthy
+from tests.e2e.conftest import wait_healthy
 
 CHECKS = [not_a_server_error, response_schema_conformance]
 OPERATIONS = sorted((path, method) for path, ops in openapi_document()["paths"].items() for method in ops)

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from infra.local.cloud_process import output_of, serve
 from infra.local.kafka_broker import TansuBroker
 from infra.local.net import free_port
-from tests.e2e.conftest import output_of, serve, wait_healthy
+from tests.e2e.conftest import wait_healthy
 from tests.support.local_cli import clean_environment, run_local
 from tests.support.waiting import wait_for
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import requests
 
-from tests.e2e.http_setup import eventually, metered_tenant, ok
+from infra.local.replies import ok
+from tests.e2e.http_setup import eventually, metered_tenant
 from tests.support.local_cli import clean_environment, run_local
 
 PATH = ("usage_api", "outbox_relay", "usage_aggregator")

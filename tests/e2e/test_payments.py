@@ -12,7 +12,8 @@ from typing import Any
 
 import requests
 
-from tests.e2e.http_setup import metered_tenant, ok, on_the_test_clock
+from infra.local.replies import ok
+from tests.e2e.http_setup import metered_tenant, on_the_test_clock
 from tests.e2e.test_billing import advance, eventually
 
 ROUTE = "/api/v1/billing/payments"

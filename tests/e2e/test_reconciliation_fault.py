@@ -18,11 +18,13 @@ import pytest
 import requests
 
 from infra.local.cloud import STATE_DIR
+from infra.local.cloud_process import output_of, serve
 from infra.local.net import free_port
 from infra.local.processes import stop
+from infra.local.replies import ok
 from tests.e2e import conftest
-from tests.e2e.conftest import output_of, serve, wait_healthy
-from tests.e2e.http_setup import admin_headers, metered_tenant, ok
+from tests.e2e.conftest import wait_healthy
+from tests.e2e.http_setup import admin_headers, metered_tenant
 
 EVENTS = 1_000
 DEAD_LETTERS = STATE_DIR / "dlq" / "outbox_relay.jsonl"

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import requests
 
-from tests.e2e.http_setup import metered_tenant, ok
+from infra.local.replies import ok
+from tests.e2e.http_setup import metered_tenant
 
 TIMEOUT_S = 20
 

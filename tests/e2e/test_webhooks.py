@@ -23,8 +23,9 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from tests.e2e.http_setup import advance, eventually, metered_tenant, ok, on_the_test_clock
-from tests.support.webhook_receiver import Received, Receiver, running_receiver
+from infra.local.replies import ok
+from infra.local.webhook_receiver import Received, Receiver, running_receiver
+from tests.e2e.http_setup import advance, eventually, metered_tenant, on_the_test_clock
 
 
 def parse(text: str) -> datetime:

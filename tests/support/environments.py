@@ -7,13 +7,15 @@ once read each other's requests. So `in_parallel_environments` forks one process
 test process — with every module already imported, a fork costs milliseconds — releases them
 together from a barrier, and collects what each returned. The children reach the same moto server
 (it runs in the parent) over HTTP, each on connections of its own: a pooled socket must never be
-shared across a fork.
+shared across a fork. Likewise a thread pool: a fork copies no thread, so services that own one are
+built again in each child.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import queue
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -26,13 +28,21 @@ def _close_pools(client: Any) -> None:
     client._endpoint.http_session.close()  # botocore's URLLib3Session: empties its pool managers
 
 
+# the process-wide botocore clients (`@cache`d factories) a handler may have used in the parent
+_CLIENT_FACTORIES = (
+    ("meterplex.platform.dynamodb", "dynamodb_client"),
+    ("meterplex.platform.clock_store", "_client"),
+    ("meterplex.webhooks.queue", "sqs_client"),
+    ("meterplex.webhooks.secrets", "kms_client"),
+    ("meterplex.testclock.invoker", "lambda_client"),
+)
+
+
 def fresh_aws_clients() -> None:
     """Drop every HTTP connection this process inherited from its parent (PynamoDB's per-model
-    clients and the hot path's botocore client keep their loaded service models, so no JSON is
+    clients and the cached botocore clients keep their loaded service models, so no JSON is
     parsed again); new connections are opened on first use."""
     from pynamodb.models import Model
-
-    from meterplex.entitlements.store import dynamodb_client
 
     pending = [Model]
     while pending:
@@ -42,13 +52,28 @@ def fresh_aws_clients() -> None:
         client = getattr(getattr(table_connection, "connection", None), "_client", None)
         if client is not None:
             _close_pools(client)
-    if dynamodb_client.cache_info().currsize:
-        _close_pools(dynamodb_client())
+    for module_name, factory_name in _CLIENT_FACTORIES:
+        factory = getattr(sys.modules.get(module_name), factory_name, None)
+        if factory is not None and factory.cache_info().currsize:
+            _close_pools(factory())
+
+
+# `@cache`d services that own worker threads: a fork copies no thread, so a pool inherited from the
+# parent would queue work that never runs; each environment builds its own on first use
+_THREAD_OWNING_FACTORIES = (("meterplex.usage.routes", "ingest_service"),)
+
+
+def fresh_thread_pools() -> None:
+    for module_name, factory_name in _THREAD_OWNING_FACTORIES:
+        factory = getattr(sys.modules.get(module_name), factory_name, None)
+        if factory is not None:
+            factory.cache_clear()
 
 
 def _child(index: int, call: Callable[..., Any], args: tuple[Any, ...], barrier: Any, results: Any) -> None:
     try:
         fresh_aws_clients()
+        fresh_thread_pools()
         barrier.wait(timeout=START_TIMEOUT_S)
         results.put((index, "ok", call(*args)))
     except BaseException:  # report it to the parent, whatever it is

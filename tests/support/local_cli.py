@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from infra.local.cloud_process import REPO_ROOT, clean_environment
 
-
-def clean_environment(**env: str) -> dict[str, str]:
-    """This process's environment without MP_* or AWS endpoint settings, plus `env`."""
-    kept = {k: v for k, v in os.environ.items() if not k.startswith(("MP_", "AWS_ENDPOINT"))}
-    return kept | env
+__all__ = ["REPO_ROOT", "clean_environment", "run_local"]
 
 
 def run_local(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from meterplex.platform import limits
 from meterplex.platform.dead_letters import RecordKind, dead_letter, dead_letter_kafka_record
 from meterplex.platform.kafka import RecordsGone
 from meterplex.platform.relay import stream_source_of, tenant_of_stream_record
@@ -68,6 +69,18 @@ class Failure:
     @property
     def reason(self) -> str:
         return f"retries exhausted ({self.condition}, {self.invocations} invocations)"
+
+
+def failed_request_id(body: str) -> str | None:
+    """The request id of the invocation whose retries ran out (`requestContext.requestId`), when
+    the body is an on-failure record holding a valid one: the failure's correlation id."""
+    try:
+        raw = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    context = raw.get("requestContext") if isinstance(raw, dict) else None
+    request_id = context.get("requestId") if isinstance(context, dict) else None
+    return request_id if isinstance(request_id, str) and limits.is_correlation_id(request_id) else None
 
 
 def _plain(value: Any) -> Any:

@@ -37,7 +37,7 @@ from meterplex.platform import audit, business_metrics, topics
 from meterplex.platform.clock import Clock, business_clock
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.observability import logger
-from meterplex.subscriptions.events import public_fields
+from meterplex.subscriptions.audits import cancellation_audit
 from meterplex.subscriptions.models import Subscription, as_of, cancelled_now
 from meterplex.subscriptions.standing import Standing
 
@@ -218,23 +218,11 @@ class EventProcessor:
             return
         assert snap.payment is not None
         sub = self._subscriptions.current(snap.payment.tenant_id)
-        if sub is None or not as_of(sub, now).is_live:
+        if sub is None or not (current := as_of(sub, now)).is_live:
             return
         try:
             cancelled = cancelled_now(sub, now)
-            self._subscriptions.cancel(
-                cancelled,
-                audit.event(
-                    "subscription.cancelled",
-                    actor=audit.SYSTEM,
-                    tenant_id=cancelled.tenant_id,
-                    resource="subscription",
-                    resource_id=cancelled.id,
-                    action="cancel",
-                    before=public_fields(sub),
-                    after=public_fields(cancelled),
-                ),
-            )
+            self._subscriptions.cancel(cancelled, cancellation_audit(audit.SYSTEM, current, cancelled))
             logger.info("subscription cancelled: payments exhausted", subscription_id=sub.id)
         except Exception:
             logger.exception("cancelling the unpaid subscription failed", subscription_id=sub.id)

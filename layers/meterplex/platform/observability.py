@@ -13,6 +13,8 @@ one, is stored next to what the invocation writes (`current_trace_header`) and t
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -21,7 +23,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
 NAMESPACE = "Meterplex"
-CORRELATION_HEADER = "x-correlation-id"  # HTTP requests and Kafka messages alike
+CORRELATION_HEADER = "x-correlation-id"  # HTTP requests, Kafka messages and SQS message attributes alike
+CORRELATION_KEY = "correlation_id"  # the Logger's key (Powertools' `set_correlation_id`)
 TRACE_HEADER = "x-amzn-trace-id"  # the X-Ray trace header on Kafka messages
 TRACE_ENV = "_X_AMZN_TRACE_ID"  # set by the Lambda runtime for each invocation (active tracing)
 
@@ -31,9 +34,23 @@ _tracer: Tracer | None = None
 
 
 def current_correlation_id() -> str | None:
-    """The correlation id of the request or record being handled (None outside of one)."""
-    value = logger.get_correlation_id()
+    """The correlation id of the request or record being handled (None outside of one): the one
+    `correlated` set in this context, else the Logger's."""
+    value = logger.thread_safe_get_current_keys().get(CORRELATION_KEY) or logger.get_correlation_id()
     return str(value) if value else None
+
+
+@contextmanager
+def correlated(correlation_id: str | None) -> Iterator[None]:
+    """Handle one message under its correlation id in this context only: for functions that handle
+    several messages at once on threads (each in a copy of the invocation's context), where the
+    Logger's own keys (`set_correlation_id`) are shared by the whole process. Its log lines and
+    the events built meanwhile carry the id (`current_correlation_id`)."""
+    logger.thread_safe_append_keys(**{CORRELATION_KEY: correlation_id})
+    try:
+        yield
+    finally:
+        logger.thread_safe_remove_keys([CORRELATION_KEY])
 
 
 def current_trace_header() -> str | None:

@@ -22,6 +22,7 @@ from meterplex.platform.clock import Clock, business_clock
 from meterplex.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
 from meterplex.platform.events import DomainEvent
 from meterplex.platform.ids import new_id
+from meterplex.subscriptions.audits import CANCEL_AT_PERIOD_END, cancellation_audit
 from meterplex.subscriptions.events import public_fields
 from meterplex.subscriptions.models import (
     EntitlementSnapshot,
@@ -188,21 +189,8 @@ class SubscriptionService:
             if current.cancel_at_period_end:
                 return current
             ending = cancelled_at_period_end(sub, now)
-            self._repo.schedule_end(ending, _cancel_audit(actor, current, ending, "cancel_at_period_end"))
+            self._repo.schedule_end(ending, cancellation_audit(actor, current, ending, CANCEL_AT_PERIOD_END))
             return ending
         cancelled = cancelled_now(sub, now)
-        self._repo.cancel(cancelled, _cancel_audit(actor, current, cancelled, "cancel"))
+        self._repo.cancel(cancelled, cancellation_audit(actor, current, cancelled))
         return cancelled
-
-
-def _cancel_audit(actor: Actor, before: Subscription, after: Subscription, action: str) -> DomainEvent:
-    return audit.event(
-        "subscription.cancelled",
-        actor=actor,
-        tenant_id=after.tenant_id,
-        resource="subscription",
-        resource_id=after.id,
-        action=action,
-        before=public_fields(before),
-        after=public_fields(after),
-    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -20,7 +20,7 @@ from typing import Protocol
 from meterplex.platform.audit import SYSTEM
 from meterplex.platform.clock import Clock, iso, system_clock
 from meterplex.platform.events import DomainEvent
-from meterplex.platform.observability import logger
+from meterplex.platform.observability import correlated, logger
 from meterplex.webhooks import signing
 from meterplex.webhooks.attempts import Health, Outcome, after_attempt, failing_too_long, not_sent
 from meterplex.webhooks.events import DISABLED, endpoint_audit
@@ -98,22 +98,30 @@ class DeliveryWorker:
         self.on_result = on_result
 
     # -- many at once ------------------------------------------------------------------------
-    def attempt_all(self, refs: list[DeliveryRef], now: datetime) -> list[Result | Exception]:
-        """Attempt each delivery (concurrently: each may wait 15 s on its receiver); per delivery
-        its result, or what it raised (a transient failure: the message is redelivered)."""
+    def attempt_all(
+        self, refs: list[DeliveryRef], now: datetime, correlation_ids: Sequence[str | None] = ()
+    ) -> list[Result | Exception]:
+        """Attempt each delivery (concurrently: each may wait 15 s on its receiver), each under the
+        correlation id of its message (`correlation_ids[i]`, when given); per delivery its result,
+        or what it raised (a transient failure: the message is redelivered)."""
+        ids = list(correlation_ids) + [None] * (len(refs) - len(correlation_ids))
 
-        def one(ref: DeliveryRef) -> Result | Exception:
-            try:
-                return self.attempt(ref, now)
-            except Exception as error:
-                logger.exception("webhook attempt failed", delivery_id=ref.delivery_id)
-                return error
+        def one(ref: DeliveryRef, correlation_id: str | None) -> Result | Exception:
+            with correlated(correlation_id):
+                try:
+                    return self.attempt(ref, now)
+                except Exception as error:
+                    logger.exception("webhook attempt failed", delivery_id=ref.delivery_id)
+                    return error
 
         if len(refs) <= 1:
-            return [one(ref) for ref in refs]
+            return [one(ref, cid) for ref, cid in zip(refs, ids, strict=False)]
         with ThreadPoolExecutor(max_workers=min(self.policy.concurrency, len(refs))) as pool:
-            # each in a copy of this context: what the attempts log and call is the invocation's
-            futures = [pool.submit(contextvars.copy_context().run, one, ref) for ref in refs]
+            # each in a copy of this context: the invocation's, plus its own correlation id
+            futures = [
+                pool.submit(contextvars.copy_context().run, one, ref, cid)
+                for ref, cid in zip(refs, ids, strict=False)
+            ]
             return [future.result() for future in futures]
 
     def sweep(self, as_of: datetime) -> dict[str, object]:

@@ -1,5 +1,6 @@
 """The attempt queue (SQS, ADR 0080): a message names a delivery to attempt; `DelaySeconds`
-(≤ 15 minutes) wakes a retry on time. Messages are hints: the delivery's claim decides."""
+(≤ 15 minutes) wakes a retry on time. Messages are hints: the delivery's claim decides. Each
+carries the correlation id of what queued it (`x-correlation-id` attribute, ADR 0105)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 
 import botocore.session
 
+from meterplex.platform.observability import current_correlation_id
+from meterplex.platform.sqs_messages import correlation_attributes
 from meterplex.webhooks.models import DeliveryRef
 
 MAX_DELAY = timedelta(minutes=15)  # SQS's DelaySeconds limit
@@ -61,11 +64,13 @@ class AttemptQueue:
         never arrives before its delivery is due); the number sent."""
         seconds = min(math.ceil(delay.total_seconds()), int(MAX_DELAY.total_seconds()))
         pending: Sequence[DeliveryRef] = list(refs)
+        attributes = correlation_attributes(current_correlation_id())  # what caused the delivery
         sent = 0
         for start in range(0, len(pending), BATCH):
             chunk = pending[start : start + BATCH]
             entries = [
                 {"Id": str(i), "MessageBody": message_of(ref), "DelaySeconds": max(0, seconds)}
+                | ({"MessageAttributes": attributes} if attributes else {})
                 for i, ref in enumerate(chunk)
             ]
             response = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)

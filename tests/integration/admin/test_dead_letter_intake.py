@@ -7,6 +7,7 @@ import json
 import os
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 
@@ -16,6 +17,7 @@ from meterplex.platform.audit import SYSTEM, event
 from meterplex.platform.dead_letters import dead_letter_id, get_dead_letter
 from meterplex.platform.outbox import outbox_item
 from tests.support.api_client import runner
+from tests.support.log_lines import captured_log_lines
 
 
 def test_exhausted_stream_retries_are_re_read_by_sequence_number_and_kept_whole(moto_endpoint: str) -> None:
@@ -70,8 +72,12 @@ def test_exhausted_stream_retries_are_re_read_by_sequence_number_and_kept_whole(
     sqs_event = {
         "Records": [{"messageId": str(uuid.uuid4()), "body": json.dumps(failure), "eventSource": "aws:sqs"}]
     }
-    assert runner().invoke("dead_letter_intake", sqs_event) == {"batchItemFailures": []}
-    # THEN each record is a dead letter of the relay, the stream record itself (what a retry re-delivers)
+    with captured_log_lines() as lines:
+        assert runner().invoke("dead_letter_intake", sqs_event) == {"batchItemFailures": []}
+    # THEN its line is logged under the failure's correlation id: the failed invocation's request id
+    [line] = [line for line in lines() if line["message"] == "exhausted retries dead-lettered"]
+    assert line.get("correlation_id") == failure["requestContext"]["requestId"]
+    # AND each record is a dead letter of the relay, the stream record itself (what a retry re-delivers)
     for raw in ours:
         letter = get_dead_letter(
             dead_letter_id("outbox_relay", f"{table}@{raw['dynamodb']['SequenceNumber']}")
@@ -90,3 +96,27 @@ def test_a_message_that_is_no_failure_record_is_reported_back(moto_endpoint: str
     assert runner().invoke("dead_letter_intake", sqs_event) == {
         "batchItemFailures": [{"itemIdentifier": "m-1"}]
     }
+
+
+def test_each_message_is_logged_under_the_correlation_id_it_carries(moto_endpoint: str) -> None:
+    # GIVEN two on-failure messages in one batch, each with its own x-correlation-id attribute
+    def message(correlation_id: str) -> dict[str, Any]:
+        failure = {
+            "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": "arn:aws:lambda:::function:f"},
+            "KafkaBatchInfo": {"recordsInfo": {}},
+        }
+        attribute = {"stringValue": correlation_id, "dataType": "String"}
+        return {
+            "messageId": str(uuid.uuid4()),
+            "body": json.dumps(failure),
+            "eventSource": "aws:sqs",
+            "messageAttributes": {"x-correlation-id": attribute},
+        }
+
+    sqs_event = {"Records": [message("req-a"), message("req-b")]}
+    with captured_log_lines() as lines:
+        assert runner().invoke("dead_letter_intake", sqs_event) == {"batchItemFailures": []}
+    logged = [
+        line.get("correlation_id") for line in lines() if line["message"] == "exhausted retries dead-lettered"
+    ]
+    assert logged == ["req-a", "req-b"]

@@ -128,11 +128,13 @@ def outbox(tenant_id: str, topic: str) -> list[bytes]:
 def function(name: str, instance: int = 0) -> Any:
     """functions/<name>/handler.py as one warm Lambda instance (`instance`: another one, with its
     own module state — a Lambda instance handles one event at a time, so concurrent calls need
-    several)."""
+    several, each on its own thread, with per-thread Powertools state as the local cloud has)."""
     import importlib.util
 
+    from infra.local.isolation import isolate_powertools_state
     from tests.integration.catalog.handlers import ROOT
 
+    isolate_powertools_state()
     if (name, instance) not in _modules:
         path = ROOT / "functions" / name / "handler.py"
         spec = importlib.util.spec_from_file_location(f"fn_{name}_billing_tests_{instance}", path)
@@ -167,7 +169,8 @@ def run_billing(when: datetime, *, times: int = 1, concurrently: bool = False) -
     from meterplex.platform import topics
     from tests.support.kafka_events import batch
 
-    scheduler = function("billing_scheduler")
+    # concurrent runs are separate Lambda instances: one instance handles one event at a time
+    schedulers = [function("billing_scheduler", i if concurrently else 0) for i in range(times)]
     published: list[list[bytes]] = []
     lock = threading.Lock()
 
@@ -176,22 +179,23 @@ def run_billing(when: datetime, *, times: int = 1, concurrently: bool = False) -
             published.append([m.envelope().to_json().encode() for m in messages])
         return len(messages)
 
-    scheduler.publish = capture  # the broker is tested elsewhere (test_scheduled_billing)
+    for scheduler in schedulers:
+        scheduler.publish = capture  # the broker is tested elsewhere (test_scheduled_billing)
     schedule = topology.SCHEDULES[0]
     results: list[dict[str, Any]] = []
 
-    def fire() -> None:
+    def fire(scheduler: Any) -> None:
         results.append(invoke(scheduler, schedule_event(schedule, when), "billing_scheduler"))
 
     if concurrently:
-        threads = [threading.Thread(target=fire) for _ in range(times)]
+        threads = [threading.Thread(target=fire, args=(s,)) for s in schedulers]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
     else:
-        for _ in range(times):
-            fire()
+        for scheduler in schedulers:
+            fire(scheduler)
     workers = [function("invoice_worker", i) for i in range(len(published))]
     replies: list[Any] = []
 

@@ -6,24 +6,29 @@ from __future__ import annotations
 import importlib.util
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from infra.local.aws import linearize_dynamodb_writes
 from infra.local.functions import LambdaContext
 from meterplex.platform.auth import Principal, Role
 from tests.support.api_client import Reply
+from tests.support.environments import in_parallel_environments
 from tests.support.identities import stored_api_key, stored_user
 
 ROOT = Path(__file__).resolve().parents[3]
+T = TypeVar("T")
 
 
 @cache
 def handler_of(function: str) -> Any:
-    """The handler, with no per-function lock (unlike infra.local.functions.FunctionRunner): the
-    concurrency tests send identical requests from many threads so their writes really race."""
+    """The handler, with no per-function lock (unlike infra.local.functions.FunctionRunner). One
+    handler serves one request at a time, as a Lambda execution environment does: Powertools keeps
+    the request being resolved in class-level and app-level state, so concurrent calls must each
+    run in an environment of their own (`in_parallel`), never on threads sharing this one."""
     path = ROOT / "functions" / function / "handler.py"
     spec = importlib.util.spec_from_file_location(f"fn_{function}", path)
     assert spec and spec.loader
@@ -63,6 +68,15 @@ def event(
         "body": raw_body if raw_body is not None else (None if body is None else json.dumps(body)),
         "isBase64Encoded": False,
     }
+
+
+def in_parallel(function: str, request: Callable[..., T], arguments: Sequence[tuple[Any, ...]]) -> list[T]:
+    """`request(*args)` for each args, all at once, each in its own execution environment (a
+    forked process: `tests.support.environments`), so their writes really race on the moto server.
+    `function`'s handler is loaded first, so every environment starts warm. Results must be
+    picklable (a Reply, a tuple)."""
+    handler_of(function)
+    return in_parallel_environments(request, arguments)
 
 
 def call(function: str, method: str, path: str, body: Any = None, **kw: Any) -> Reply:

@@ -3,7 +3,6 @@ write (issue 9, finding 4; SPEC §0 and §5; ADR 0035). Against moto server, in-
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from meterplex.entitlements.service import EntitlementService
 from meterplex.entitlements.store import GrantStore, dynamodb_client
 from meterplex.platform.auth import Role
 from tests.integration.catalog.builders import PlanFixture, build_plan
-from tests.integration.catalog.handlers import call, serialize_moto_writes, user
+from tests.integration.catalog.handlers import call, in_parallel, serialize_moto_writes, user
 from tests.support.api_client import Reply
 
 pytestmark = pytest.mark.usefixtures("moto_endpoint", "linearizable_moto")
@@ -112,21 +111,13 @@ def test_keyed_consumes_never_overshoot_a_hard_limit_under_concurrency(
 ) -> None:
     tenant, plan = world
     hard = plan.features["hard"]
-    statuses: Counter[tuple[int, str | None]] = Counter()
-    lock = threading.Lock()
-    barrier = threading.Barrier(20)
 
-    def one(i: int) -> None:
-        barrier.wait()
+    def one(i: int) -> tuple[int, str | None]:
         reply = consume(tenant, hard, {"amount": 1, "idempotencyKey": f"race-{i}"})
-        with lock:
-            statuses[(reply.status, None if reply.status == 200 else reply.code)] += 1
+        return reply.status, None if reply.status == 200 else reply.code
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(20)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    # WHEN 20 execution environments consume 1 each, with its own key, at the same moment
+    statuses = Counter(in_parallel(FN, one, [(i,) for i in range(20)]))
     assert statuses == {(200, None): 10, (403, "QUOTA_EXCEEDED"): 10}
     assert used(tenant, hard) == 10
 
@@ -134,21 +125,12 @@ def test_keyed_consumes_never_overshoot_a_hard_limit_under_concurrency(
 def test_the_same_key_sent_concurrently_counts_once_and_answers_alike(world: tuple[str, PlanFixture]) -> None:
     tenant, plan = world
     storage = plan.features["storage"]
-    bodies: list[Any] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(8)
 
-    def one() -> None:
-        barrier.wait()
+    def one() -> tuple[int, Any]:
         reply = consume(tenant, storage, {"amount": 4, "idempotencyKey": "same"})
-        with lock:
-            bodies.append((reply.status, reply.body))
+        return reply.status, reply.body
 
-    threads = [threading.Thread(target=one) for _ in range(8)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    bodies = in_parallel(FN, one, [()] * 8)
     assert {status for status, _ in bodies} == {200}
     assert all(body == bodies[0][1] for _, body in bodies) and bodies[0][1]["used"] == 4
     assert used(tenant, storage) == 4

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from meterplex.platform.errors import Forbidden
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService
 from tests.integration.catalog.builders import PlanFixture, build_plan
-from tests.integration.catalog.handlers import api_key, call, serialize_moto_writes, user
+from tests.integration.catalog.handlers import api_key, call, in_parallel, serialize_moto_writes, user
 
 pytestmark = pytest.mark.usefixtures("moto_endpoint", "linearizable_moto")
 FN = "entitlements_api"
@@ -167,22 +166,13 @@ def test_fifty_parallel_consumes_against_hard_limit_ten() -> None:
     # GIVEN a HARD quota of 10
     t, p = subscribed({"hard": ("QUOTA", {"limit": 10})})
     key = p.features["hard"]
-    statuses: Counter[tuple[int, str | None]] = Counter()
-    lock = threading.Lock()
-    barrier = threading.Barrier(50)
 
-    def one() -> None:
-        barrier.wait()
+    def one() -> tuple[int, str | None]:
         reply = consume(t, key, {"amount": 1})
-        with lock:
-            statuses[(reply.status, None if reply.status == 200 else reply.code)] += 1
+        return reply.status, None if reply.status == 200 else reply.code
 
-    # WHEN 50 consumes of 1 race
-    threads = [threading.Thread(target=one) for _ in range(50)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    # WHEN 50 consumes of 1 race, each in its own execution environment
+    statuses = Counter(in_parallel(FN, one, [()] * 50))
     # THEN exactly 10 succeed, 40 are refused, and the counter reads 10
     assert statuses == {(200, None): 10, (403, "QUOTA_EXCEEDED"): 40}
     assert check(t, key).body["used"] == 10

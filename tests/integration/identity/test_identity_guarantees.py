@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 from tests.integration.identity.conftest import registration
-from tests.support.api_client import ApiClient
+from tests.support.api_client import ApiClient, Reply, runner
+from tests.support.environments import in_parallel_environments
+
+
+def register(body: dict[str, Any]) -> Reply:
+    return ApiClient().post("/api/v1/auth/register", body)
 
 
 def test_two_simultaneous_registrations_with_one_email_exactly_one_succeeds(moto_endpoint: str) -> None:
     email = registration()["email"]
-    bodies = [registration(email=email), registration(email=email)]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        replies = list(pool.map(lambda b: ApiClient().post("/api/v1/auth/register", b), bodies))
+    # GIVEN the function loaded once, so each forked execution environment starts warm
+    runner().load("identity_api")
+    # WHEN two environments register the same email at the same moment
+    replies = in_parallel_environments(register, [(registration(email=email),) for _ in range(2)])
     assert sorted(r.status for r in replies) == [201, 409]
     assert [r.code for r in replies if r.status == 409] == ["EMAIL_TAKEN"]
 
 
 def test_many_simultaneous_registrations_with_one_slug_exactly_one_succeeds(moto_endpoint: str) -> None:
     slug = registration()["tenantSlug"]
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        replies = list(
-            pool.map(
-                lambda _: ApiClient().post("/api/v1/auth/register", registration(tenantSlug=slug)), range(6)
-            )
-        )
+    runner().load("identity_api")
+    replies = in_parallel_environments(register, [(registration(tenantSlug=slug),) for _ in range(6)])
     assert sorted(r.status for r in replies) == [201] + [409] * 5
 
 

@@ -14,13 +14,21 @@ from meterplex.entitlements.store import GrantStore
 from meterplex.payments.fake import FakeProvider
 from meterplex.payments.models import CollectionState, PaymentStatus
 from meterplex.payments.provider import ProviderState, ProviderStatus
+from meterplex.platform import topics
+from meterplex.platform.audit import is_audit_event
 from meterplex.platform.errors import PaymentRequired
+from meterplex.platform.events import DomainEvent
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.standing import read_standing
-from tests.integration.billing.helpers import at, billing, subscribed
+from tests.integration.billing.helpers import at, billing, outbox, subscribed
 from tests.integration.payments.helpers import Payments
 
 pytestmark = pytest.mark.usefixtures("moto_endpoint")
+
+
+def audit_records(tenant_id: str) -> list[DomainEvent]:
+    events = [DomainEvent.from_json(v) for v in outbox(tenant_id, topics.DOMAIN)]
+    return [e for e in events if is_audit_event(e)]
 
 
 def _attempts(payments: Payments, tenant_id: str) -> list[tuple[int, str]]:
@@ -204,6 +212,15 @@ def test_exhausted_retries_cancel_the_subscription_when_so_configured() -> None:
     assert (
         EntitlementService(GrantStore(), tenant.clock).check(tenant.id, tenant.key("sso"))["allowed"] is False
     )
+    # AND the audit trail says the system cancelled it, as a route's cancel would record it
+    [record] = [e for e in audit_records(tenant.id) if e.type == "subscription.cancelled"]
+    assert (record.actor, record.data["resource"], record.data["action"]) == (
+        "system",
+        "subscription",
+        "cancel",
+    )
+    assert record.data["resourceId"] == tenant.subscription.id
+    assert (record.data["before"]["status"], record.data["after"]["status"]) == ("ACTIVE", "CANCELLED")
 
 
 def test_a_manual_invoice_unpaid_at_its_due_date_makes_the_tenant_past_due_until_paid() -> None:

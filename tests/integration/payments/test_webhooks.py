@@ -14,7 +14,7 @@ from meterplex.payments.models import PaymentStatus
 from meterplex.platform import topics
 from meterplex.platform.dead_letters import dead_letters
 from tests.integration.billing.helpers import billing, outbox, subscribed
-from tests.integration.catalog.handlers import call
+from tests.integration.catalog.handlers import call, in_parallel
 from tests.integration.payments.helpers import Payments, event_status
 
 pytestmark = pytest.mark.usefixtures("moto_endpoint")
@@ -76,16 +76,8 @@ def test_the_same_event_delivered_5_times_at_once_makes_one_payment_and_one_stat
         "providerPaymentId": provider_payment_id,
         "id": f"evt-{provider_payment_id}",
     }
-    replies = []
-
-    def deliver() -> None:
-        replies.append(call(FN, "POST", FAKE, body))
-
-    threads = [threading.Thread(target=deliver) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # WHEN the provider delivers it 5 times at once (each request in its own execution environment)
+    replies = in_parallel(FN, lambda: call(FN, "POST", FAKE, body), [()] * 5)
     assert sorted(r.status for r in replies) == [200] * 5
     assert sorted(r.body["duplicate"] for r in replies) == [False, True, True, True, True]
 

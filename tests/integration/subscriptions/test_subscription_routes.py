@@ -13,7 +13,7 @@ from meterplex.platform.clock import FixedClock
 from meterplex.subscriptions.repository import DynamoSubscriptionRepository
 from meterplex.subscriptions.service import SubscriptionService
 from tests.integration.catalog.builders import PlanFixture, build_plan
-from tests.integration.catalog.handlers import admin, api_key, call, serialize_moto_writes, user
+from tests.integration.catalog.handlers import admin, api_key, call, in_parallel, serialize_moto_writes, user
 
 pytestmark = pytest.mark.usefixtures("moto_endpoint", "linearizable_moto")
 FN = "subscriptions_api"
@@ -227,19 +227,9 @@ def test_cancel_roles_and_unknown_or_foreign_subscription() -> None:
 
 
 def test_second_subscribe_race_leaves_exactly_one_live_subscription() -> None:
-    import threading
-
     t, p = tenant(), plan()
-    results: list[int] = []
-
-    def go() -> None:
-        results.append(subscribe(t, p).status)
-
-    threads = [threading.Thread(target=go) for _ in range(5)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    # WHEN five execution environments subscribe the tenant at the same moment
+    results = in_parallel(FN, lambda: subscribe(t, p).status, [()] * 5)
     member = user({t: Role.DEVELOPER})
     history = call(FN, "GET", "/api/v1/subscriptions", principal=member, tenant=t).body["data"]
     live = [s for s in history if s["status"] in ("ACTIVE", "TRIALING")]

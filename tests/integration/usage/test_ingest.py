@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from meterplex.platform.auth import Role
-from tests.integration.catalog.handlers import api_key, call, serialize_moto_writes, user
+from tests.integration.catalog.handlers import api_key, call, in_parallel, serialize_moto_writes, user
 from tests.integration.usage.helpers import World, event, send, stored_item, subscribed
 
 pytestmark = pytest.mark.usefixtures("moto_endpoint")
@@ -140,12 +138,8 @@ def test_concurrent_requests_with_the_same_ids_store_each_once(world: World) -> 
     serialize_moto_writes()
     batch_ids = ids(120)
     events = [event(i, world.key("calls")) for i in batch_ids]
-    replies: list[Any] = []
-    threads = [threading.Thread(target=lambda: replies.append(send(world.tenant, events))) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # WHEN they send it at the same moment, each from its own execution environment
+    replies = in_parallel("usage_api", lambda: send(world.tenant, events), [()] * 8)
     # THEN every event was accepted by exactly one request; the others saw duplicates
     assert all(r.status == 202 for r in replies)
     accepted = Counter(e["eventId"] for r in replies for e in r.body["events"] if e["status"] == "accepted")

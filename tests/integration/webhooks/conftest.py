@@ -14,10 +14,10 @@ import pytest
 from infra import topology
 from infra.local.aws import REGION
 from infra.local.queues import provision
+from infra.local.webhook_receiver import Receiver, running_receiver
 from meterplex.platform import env
 from meterplex.platform.settings import load
 from meterplex.webhooks.models import DeliveryRef
-from tests.support.webhook_receiver import Receiver, running_receiver
 
 
 @pytest.fixture(scope="session")
@@ -50,17 +50,23 @@ class QueueReader:
         self.url = url
         self.client = boto3.client("sqs", region_name=REGION)
 
-    def drain(self) -> list[DeliveryRef]:
-        refs: list[DeliveryRef] = []
+    def messages(self) -> list[dict[str, Any]]:
+        """Every visible message as ReceiveMessage gives it (with its message attributes), deleted."""
+        received: list[dict[str, Any]] = []
         while True:
-            page = self.client.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            page = self.client.receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
+            )
             messages: list[dict[str, Any]] = page.get("Messages") or []
             if not messages:
-                return refs
+                return received
             for message in messages:
-                body = json.loads(message["Body"])
-                refs.append(DeliveryRef(body["tenantId"], body["endpointId"], body["deliveryId"]))
+                received.append(message)
                 self.client.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+    def drain(self) -> list[DeliveryRef]:
+        bodies = [json.loads(message["Body"]) for message in self.messages()]
+        return [DeliveryRef(b["tenantId"], b["endpointId"], b["deliveryId"]) for b in bodies]
 
 
 @pytest.fixture

@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
+from infra.local.webhook_receiver import Receiver
 from meterplex.platform import topics
 from meterplex.platform.audit import SYSTEM
 from meterplex.platform.auth import Role
 from meterplex.platform.clock import iso
 from meterplex.platform.events import DomainEvent
+from meterplex.platform.observability import correlated
 from meterplex.platform.settings import WebhookDeliverySettings, load
 from meterplex.webhooks.delivery import DeliveryWorker, Policy, Result
 from meterplex.webhooks.dependencies import webhook_service
@@ -33,7 +35,7 @@ from tests.integration.catalog.handlers import call, user
 from tests.integration.webhooks.conftest import QueueReader
 from tests.integration.webhooks.test_endpoints_api import audit_trail
 from tests.support.kafka_events import batch
-from tests.support.webhook_receiver import Receiver
+from tests.support.log_lines import captured_log_lines
 
 pytestmark = pytest.mark.usefixtures("webhook_aws")
 BASE = "/api/v1/webhook-endpoints"
@@ -288,3 +290,47 @@ def test_the_worker_handler_dead_letters_poison_and_attempts_the_rest(receiver: 
     assert invoke(function("webhook_delivery"), event, "webhook_delivery") == {"batchItemFailures": []}
     assert [r.headers["webhook-id"] for r in receiver.at("/mixed")] == [test["eventId"]]
     assert f"sqs:{poison_id}" in {d.source for d in dead_letters("webhook_delivery")}
+
+
+def sqs_message(message_id: str, body: str, correlation_id: str) -> dict[str, Any]:
+    attribute = {"stringValue": correlation_id, "dataType": "String"}
+    return {"messageId": message_id, "body": body, "messageAttributes": {"x-correlation-id": attribute}}
+
+
+def test_the_worker_handler_logs_each_message_under_its_correlation_id(receiver: Receiver) -> None:
+    # GIVEN two pending deliveries and a poison message, queued by three different requests
+    tenant, who = owner()
+    hook = endpoint(who, f"{receiver.url}/traced", ["webhook.test"])
+    tests = [call("webhook_endpoints_api", "POST", f"{BASE}/{hook['id']}/test", **who).body for _ in range(2)]
+    bodies = [
+        f'{{"tenantId":"{tenant}","endpointId":"{hook["id"]}","deliveryId":"{t["deliveryId"]}"}}'
+        for t in tests
+    ]
+    poison_id = f"poison-{uuid.uuid4()}"
+    event = {
+        "Records": [
+            sqs_message("first", bodies[0], "req-first"),
+            sqs_message(poison_id, "not json", "req-poison"),
+            sqs_message("second", bodies[1], "req-second"),
+        ]
+    }
+    # WHEN the worker attempts them in one batch (two attempts at once, on threads)
+    with captured_log_lines() as lines:
+        assert invoke(function("webhook_delivery"), event, "webhook_delivery") == {"batchItemFailures": []}
+    # THEN each line names the correlation id of its own message
+    attempts = {
+        line["delivery_id"]: line.get("correlation_id")
+        for line in lines()
+        if line["message"] == "webhook attempt"
+    }
+    assert attempts == {tests[0]["deliveryId"]: "req-first", tests[1]["deliveryId"]: "req-second"}
+    [poison] = [line for line in lines() if line["message"] == "poison webhook message dead-lettered"]
+    assert poison.get("correlation_id") == "req-poison"
+
+
+def test_the_attempt_queue_carries_the_correlation_id_being_handled(queue: QueueReader) -> None:
+    ref = DeliveryRef("t-1", "we-1", f"wd-{uuid.uuid4().hex[:8]}")
+    with correlated("req-queued"):
+        AttemptQueue(load(WebhookDeliverySettings).webhook_queue_url).enqueue([ref])
+    [message] = queue.messages()
+    assert message["MessageAttributes"]["x-correlation-id"]["StringValue"] == "req-queued"

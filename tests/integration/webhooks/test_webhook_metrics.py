@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from infra.local.webhook_receiver import Receiver
 from meterplex.platform import business_metrics as bm
 from meterplex.webhooks.delivery import Result
 from meterplex.webhooks.models import DeliveryRef
@@ -16,7 +17,6 @@ from tests.integration.billing.helpers import function
 from tests.integration.catalog.handlers import call
 from tests.integration.webhooks.test_dispatch_and_delivery import BASE, deliveries, endpoint, owner
 from tests.support.emf import Emf, capture
-from tests.support.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.usefixtures("webhook_aws")
 

@@ -5,9 +5,6 @@ per correlation id of a batch)."""
 
 from __future__ import annotations
 
-import io
-import json
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -29,6 +26,7 @@ from meterplex.usage.items import usage_item
 from meterplex.usage.models import CounterKey, UsageRecord
 from meterplex.usage.outbox import usage_message
 from tests.support.kafka_events import FakeMessage
+from tests.support.log_lines import captured_log_lines
 
 AT = datetime(2026, 5, 1, tzinfo=UTC)
 TRACE = "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -129,14 +127,8 @@ def test_domain_events_take_the_correlation_id_being_handled() -> None:
 @pytest.fixture
 def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """What the Powertools logger writes meanwhile, as parsed JSON lines."""
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    stream = io.StringIO()
-    previous = handler.setStream(stream)
-    try:
-        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    finally:
-        handler.setStream(previous)
+    with captured_log_lines() as lines:
+        yield lines
 
 
 def kafka_batch(values: list[tuple[bytes, list[tuple[str, bytes]]]]) -> dict[str, Any]:

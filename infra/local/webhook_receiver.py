@@ -1,5 +1,5 @@
-"""A real HTTP webhook receiver on localhost for tests and the bench: it records every request
-(path, headers, body, real arrival time) and answers what its script says per path.
+"""A real HTTP webhook receiver on localhost for tests, the bench and the load harness: it records
+every request (path, headers, body, real arrival time) and answers what its script says per path.
 
 `script(path, [500, 500, 500, 200])` answers the path's requests in that order (the last status
 repeats); a status may be `(status, headers)` or `(status, headers, delay_s)` (a slow answer).
@@ -91,7 +91,7 @@ class Receiver:
             return answer, {}, 0.0
         if len(answer) == 2:
             return answer[0], answer[1], 0.0
-        return answer[0], answer[1], answer[2]  # type: ignore[misc]
+        return answer[0], answer[1], answer[2]
 
     def at(self, path: str) -> list[Received]:
         with self._lock:
