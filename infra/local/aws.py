@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("localcloud.aws")
 
 PORT_ENV = "MP_MOTO_PORT"
+# "1": moto keeps HTTP/1.1 connections open (infra/local/keep_alive.py, ADR 0072 amendment);
+# opt-in — bench.ingest turns it on — until an unexplained e2e failure seen with it is understood
+KEEP_ALIVE_ENV = "MP_MOTO_KEEP_ALIVE"
 DEFAULT_PORT = 4566
 START_TIMEOUT_S = 30
 REGION = "us-east-1"
@@ -467,15 +470,15 @@ def moto_app() -> Any:
 
 def serve_moto(port: int) -> None:
     """Serve moto on 127.0.0.1:`port` until killed (the child process `MotoServer` starts)."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
     from infra.local.keep_alive import KeepAliveMotoRequestHandler
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per request
     apply_emulator_patches()
-    make_server(
-        LOCALHOST, port, moto_app(), threaded=True, request_handler=KeepAliveMotoRequestHandler
-    ).serve_forever()
+    handler = KeepAliveMotoRequestHandler if os.environ.get(KEEP_ALIVE_ENV) == "1" else MotoRequestHandler
+    make_server(LOCALHOST, port, moto_app(), threaded=True, request_handler=handler).serve_forever()
 
 
 class MotoServer:

@@ -1,14 +1,19 @@
-"""The local moto server keeps HTTP/1.1 connections open (infra/local/keep_alive.py): one TCP
-connection carries many requests — also requests sent back to back before an answer — and every
-answer is complete."""
+"""The local moto server with MP_MOTO_KEEP_ALIVE=1 keeps HTTP/1.1 connections open
+(infra/local/keep_alive.py): one TCP connection carries many requests — also requests sent back to
+back before an answer — and every answer is complete."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import socket
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
+
+import pytest
+
+from infra.local.aws import KEEP_ALIVE_ENV, MotoServer
 
 LIST_TABLES = {
     "X-Amz-Target": "DynamoDB_20120810.ListTables",
@@ -21,6 +26,19 @@ LIST_TABLES = {
 def request_bytes(host: str, body: bytes) -> bytes:
     head = "".join(f"{name}: {value}\r\n" for name, value in LIST_TABLES.items())
     return f"POST / HTTP/1.1\r\nHost: {host}\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A moto server of this module's own, keep-alive on (the session's keeps the default)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(KEEP_ALIVE_ENV, "1")
+        server = MotoServer(port=0)
+        endpoint = server.start()
+    try:
+        yield endpoint
+    finally:
+        server.stop()
 
 
 def read_answer(stream: Any) -> tuple[int, bool]:
