@@ -443,12 +443,16 @@ ITEM_SIZE_LIMIT = 405_000  # moto's own figure for DynamoDB's 400 KB (measured b
 def apply_emulator_patches() -> None:
     """Everything the emulator changes in moto (each idempotent): DynamoDB's write semantics first,
     then the speed-ups that keep answers identical."""
+    from infra.local.moto_records import cheap_stream_records, plain_insert_answers
+
     cheap_transactions()
     native_partiql_inserts()
     linearize_dynamodb_writes()
     fast_stream_records()
     cheap_item_sizes()
     partition_queries()
+    cheap_stream_records()
+    plain_insert_answers()
 
 
 def moto_app() -> Any:

@@ -93,3 +93,34 @@ def test_get_records_parse_as_before_with_timestamps_and_binary_values(table: tu
     assert record["dynamodb"]["NewImage"]["bits"] == {"B": b"\x01\xff"}
     assert record["dynamodb"]["NewImage"]["n"] == {"N": "3"}
     assert record["eventSource"] == "aws:dynamodb" and record["dynamodb"]["SequenceNumber"]
+
+
+def test_stream_records_keep_their_shape_with_sizes_and_unique_ids(table: tuple[str, Any]) -> None:
+    # infra.local.moto_records builds records without moto's json.dumps: same fields, images, keys
+    name, client = table
+    client.put_item(TableName=name, Item=item("m", n={"N": "1"}))
+    client.put_item(TableName=name, Item=item("m", n={"N": "2"}, note={"S": "x" * 500}))
+    inserted, modified = stream_records(client, name)
+    assert (inserted["eventName"], modified["eventName"]) == ("INSERT", "MODIFY")
+    assert modified["dynamodb"]["Keys"] == {"pk": {"S": "m"}, "sk": {"S": "EVENT"}}
+    assert modified["dynamodb"]["OldImage"]["n"] == {"N": "1"} and modified["dynamodb"]["NewImage"]["n"] == {
+        "N": "2"
+    }
+    assert modified["dynamodb"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert 0 < inserted["dynamodb"]["SizeBytes"] < modified["dynamodb"]["SizeBytes"]
+    assert modified["dynamodb"]["SizeBytes"] > 500  # the images' sizes, not a constant
+    ids = {inserted["eventID"], modified["eventID"]}
+    assert len(ids) == 2 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def test_a_batch_that_is_not_all_inserts_is_answered_by_moto(moto_endpoint: str) -> None:
+    name = f"plain{uuid.uuid4().hex[:8]}"  # unquoted in moto's own PartiQL
+    create_tables([Table(name="t", env_var="UNUSED")], {"t": name}, moto_endpoint)
+    client = boto3.client("dynamodb", region_name=REGION, endpoint_url=moto_endpoint)
+    client.batch_execute_statement(Statements=[insert(name, item("s", n={"N": "7"}))])
+    select = {
+        "Statement": f"SELECT * FROM {name} WHERE pk = ? AND sk = ?",
+        "Parameters": [{"S": "s"}, {"S": "EVENT"}],
+    }
+    answers = client.batch_execute_statement(Statements=[select])["Responses"]
+    assert answers[0].get("Item", {}).get("n") == {"N": "7"}, answers
