@@ -42,6 +42,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.cpu import CpuSnapshot
+from bench.cpu import report as cpu_report
+
 WRITES = {
     "PutItem",
     "UpdateItem",
@@ -306,6 +309,10 @@ def run(cloud: Any, args: Any) -> None:
     bare = bare_batch_write(args.bare, usage_sample(tenant))
 
     total = args.events
+    processes = {"local cloud + bench": os.getpid(), "moto": cloud.moto.process_id}
+    if cloud.kafka is not None:
+        processes["Tansu"] = cloud.kafka.process_id
+    cpu_before = CpuSnapshot.take(processes)
     counting.set()
     started = time.perf_counter()
     accepted = 0
@@ -314,6 +321,7 @@ def run(cloud: Any, args: Any) -> None:
     sent = time.perf_counter()
     wait_for(warmed + total)
     done = time.perf_counter()
+    cpu_after = CpuSnapshot.take(processes)
     counting.clear()
     assert accepted == total and check() == warmed + total, (accepted, check())
     end_to_end = total / (done - started)
@@ -333,6 +341,8 @@ def run(cloud: Any, args: Any) -> None:
     print(f"  HTTP sending:                          {sending:8,.0f} events/s ({sent - started:.1f} s)")
     print(f"  end to end (HTTP → counters):          {end_to_end:8,.0f} events/s ({done - started:.1f} s)")
     print(f"  ratio end to end ÷ bare:               {end_to_end / bare:8.2f}   target ≥ 0.4")
+    print("  CPU while the events went end to end (machine-independent-ish, unlike events/s):")
+    print("\n".join(cpu_report(cpu_before, cpu_after, total)))
     if latencies:
         ordered = sorted(latencies)
         p99 = ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]

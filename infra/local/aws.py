@@ -505,6 +505,11 @@ class MotoServer:
     def endpoint(self) -> str:
         return f"http://{LOCALHOST}:{self.port}"
 
+    @property
+    def process_id(self) -> int:
+        """The server process's pid (0 when not running): for CPU accounting (bench/cpu.py)."""
+        return self._process.pid if self._process is not None else 0
+
     def start(self) -> str:
         self.port = ensure_free(self.requested_port, PORT_ENV)
         root = str(Path(__file__).resolve().parents[2])

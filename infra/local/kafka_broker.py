@@ -41,6 +41,11 @@ class TansuBroker:
     def bootstrap(self) -> str:
         return f"{LOCALHOST}:{self.port}"
 
+    @property
+    def process_id(self) -> int:
+        """The server process's pid (0 when not running): for CPU accounting (bench/cpu.py)."""
+        return self._process.pid if self._process is not None else 0
+
     def start(self, topics: Iterable[Topic] = ()) -> str:
         self.port = ensure_free(self.requested_port, PORT_ENV)
         url = f"tcp://{LOCALHOST}:{self.port}"
