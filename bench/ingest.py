@@ -341,7 +341,7 @@ def run(cloud: Any, args: Any) -> None:
     print(f"  HTTP sending:                          {sending:8,.0f} events/s ({sent - started:.1f} s)")
     print(f"  end to end (HTTP → counters):          {end_to_end:8,.0f} events/s ({done - started:.1f} s)")
     print(f"  ratio end to end ÷ bare:               {end_to_end / bare:8.2f}   target ≥ 0.4")
-    print("  CPU while the events went end to end (machine-independent-ish, unlike events/s):")
+    print("  CPU while the events went end to end (where the work is; compare runs back to back):")
     print("\n".join(cpu_report(cpu_before, cpu_after, total)))
     if latencies:
         ordered = sorted(latencies)

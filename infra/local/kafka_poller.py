@@ -24,7 +24,7 @@ Invoke = Callable[[str, dict[str, Any]], Any]
 CLUSTER_ARN = f"arn:aws:kafka:{REGION}:{ACCOUNT_ID}:cluster/meterplex-local/local"
 DEFAULT_RETRY_ATTEMPTS = 3
 IDLE_GAP_S = 0.02  # a drained partition flushes the batch early (see docs/local-cloud.md)
-FETCH_WAIT_MS = 10  # Tansu holds a fetch for the whole wait; keep produce → consume quick
+FETCH_WAIT_MS = 100  # Tansu holds a fetch for the whole wait: ≤ 100 ms per hop, ~10 fetches/s per idle poller
 
 
 class Message(Protocol):

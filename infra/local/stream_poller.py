@@ -19,7 +19,8 @@ from infra.local.event_filters import matches_any
 log = logging.getLogger("localcloud.streams")
 
 Invoke = Callable[[str, dict[str, Any]], Any]
-IDLE_SLEEP_S = 0.05
+IDLE_SLEEP_S = 0.05  # the first wait after an empty poll…
+IDLE_SLEEP_MAX_S = 0.25  # …doubling while the stream stays empty, up to Lambda's 4 polls/s per shard
 SHARD_REFRESH_S = 2.0
 RETRY_BACKOFF_S = 0.05
 
@@ -104,12 +105,14 @@ class StreamPoller:
         *,
         endpoint: str | None = None,
         idle_sleep_s: float = IDLE_SLEEP_S,
+        idle_sleep_max_s: float = IDLE_SLEEP_MAX_S,
         retry_backoff_s: float = RETRY_BACKOFF_S,
     ) -> None:
         self.trigger = trigger
         self.table_name = table_name
         self.endpoint = endpoint
         self.idle_sleep_s = idle_sleep_s
+        self.idle_sleep_max_s = max(idle_sleep_s, idle_sleep_max_s)
         self.delivery = BatchDelivery(
             trigger.function, invoke, dead_letters, trigger.retry_attempts, retry_backoff_s
         )
@@ -141,6 +144,7 @@ class StreamPoller:
 
     def _run(self) -> None:
         refreshed = time.monotonic()
+        idle_sleep_s = self.idle_sleep_s
         while not self._stop.is_set():
             try:
                 if time.monotonic() - refreshed > SHARD_REFRESH_S:
@@ -152,8 +156,11 @@ class StreamPoller:
                     return
                 log.exception("stream poller for %s failed; retrying", self.trigger.function)
                 delivered = 0
-            if not delivered:
-                self._stop.wait(self.idle_sleep_s)
+            if delivered:
+                idle_sleep_s = self.idle_sleep_s
+            else:  # an idle stream is polled less and less often (an idle local cloud stays cool)
+                self._stop.wait(idle_sleep_s)
+                idle_sleep_s = min(self.idle_sleep_max_s, idle_sleep_s * 2)
 
     def poll_once(self) -> int:
         """Read each shard once and deliver what passes the filters; the number of records read."""
