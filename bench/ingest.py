@@ -216,11 +216,12 @@ def main() -> None:
     quiet_bench_process()
     instrument()
 
-    from infra.local.aws import KEEP_ALIVE_ENV
+    from infra.local.aws import KEEP_ALIVE_ENV, keep_alive_on
     from infra.local.cloud import LocalCloud
 
-    os.environ.setdefault(KEEP_ALIVE_ENV, "1")  # MP_MOTO_KEEP_ALIVE=0: moto closes every connection
-    print(f"moto keep-alive: {'on' if os.environ[KEEP_ALIVE_ENV] == '1' else 'off'} ({KEEP_ALIVE_ENV})")
+    print(
+        f"moto keep-alive: {'on' if keep_alive_on() else 'off'} ({KEEP_ALIVE_ENV}=0: close every connection)"
+    )
     from infra.local.net import free_port
 
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores, shared)")

@@ -34,9 +34,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("localcloud.aws")
 
 PORT_ENV = "MP_MOTO_PORT"
-# "1": moto keeps HTTP/1.1 connections open (infra/local/keep_alive.py, ADR 0072 amendment);
-# opt-in — bench.ingest turns it on — until an unexplained e2e failure seen with it is understood
+# moto keeps HTTP/1.1 connections open (infra/local/keep_alive.py, ADR 0072 amendments) unless
+# this is "0" (werkzeug's close-per-request server, as before)
 KEEP_ALIVE_ENV = "MP_MOTO_KEEP_ALIVE"
+
+
+def keep_alive_on() -> bool:
+    return os.environ.get(KEEP_ALIVE_ENV, "1") != "0"
+
+
 DEFAULT_PORT = 4566
 START_TIMEOUT_S = 30
 REGION = "us-east-1"
@@ -486,7 +492,7 @@ def serve_moto(port: int) -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per request
     apply_emulator_patches()
-    handler = KeepAliveMotoRequestHandler if os.environ.get(KEEP_ALIVE_ENV) == "1" else MotoRequestHandler
+    handler = KeepAliveMotoRequestHandler if keep_alive_on() else MotoRequestHandler
     make_server(LOCALHOST, port, moto_app(), threaded=True, request_handler=handler).serve_forever()
 
 

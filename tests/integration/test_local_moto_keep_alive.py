@@ -1,4 +1,4 @@
-"""The local moto server with MP_MOTO_KEEP_ALIVE=1 keeps HTTP/1.1 connections open
+"""The local moto server keeps HTTP/1.1 connections open (the default; MP_MOTO_KEEP_ALIVE=0 not)
 (infra/local/keep_alive.py): one TCP connection carries many requests — also requests sent back to
 back before an answer — and every answer is complete."""
 
@@ -30,7 +30,7 @@ def request_bytes(host: str, body: bytes) -> bytes:
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    """A moto server of this module's own, keep-alive on (the session's keeps the default)."""
+    """A moto server of this module's own, keep-alive on whatever the environment says."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KEEP_ALIVE_ENV, "1")
         server = MotoServer(port=0)
@@ -84,3 +84,12 @@ def test_a_request_the_client_closes_is_answered_and_closed(moto_endpoint: str) 
     assert reply.status == 200 and reply.will_close
     reply.read()
     connection.close()
+
+
+def test_keep_alive_is_the_default_and_zero_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.local.aws import keep_alive_on
+
+    monkeypatch.delenv(KEEP_ALIVE_ENV, raising=False)
+    assert keep_alive_on()
+    monkeypatch.setenv(KEEP_ALIVE_ENV, "0")
+    assert not keep_alive_on()
