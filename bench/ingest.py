@@ -218,11 +218,11 @@ def main() -> None:
 
     from infra.local.aws import KEEP_ALIVE_ENV, keep_alive_on
     from infra.local.cloud import LocalCloud
+    from infra.local.net import free_port
 
     print(
         f"moto keep-alive: {'on' if keep_alive_on() else 'off'} ({KEEP_ALIVE_ENV}=0: close every connection)"
     )
-    from infra.local.net import free_port
 
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores, shared)")
     with LocalCloud(port=free_port(), moto_port=0, kafka_port=0) as cloud:

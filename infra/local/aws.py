@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextvars
 import copy
+import functools
 import json
 import logging
 import os
@@ -37,12 +38,6 @@ PORT_ENV = "MP_MOTO_PORT"
 # moto keeps HTTP/1.1 connections open (infra/local/keep_alive.py, ADR 0072 amendments) unless
 # this is "0" (werkzeug's close-per-request server, as before)
 KEEP_ALIVE_ENV = "MP_MOTO_KEEP_ALIVE"
-
-
-def keep_alive_on() -> bool:
-    return os.environ.get(KEEP_ALIVE_ENV, "1") != "0"
-
-
 DEFAULT_PORT = 4566
 START_TIMEOUT_S = 30
 REGION = "us-east-1"
@@ -54,6 +49,10 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+def keep_alive_on() -> bool:
+    return os.environ.get(KEEP_ALIVE_ENV, "1") != "0"
 
 
 def aws_environment(endpoint: str) -> dict[str, str]:
@@ -244,6 +243,14 @@ MAX_BATCH_STATEMENTS = 25  # DynamoDB's BatchExecuteStatement limit
 
 def insert_statement(statement: str) -> tuple[str, list[str]] | None:
     """(table, attribute names in order) of a parameterised PartiQL INSERT; None for anything else."""
+    shape = _insert_shape(statement)
+    return None if shape is None else (shape[0], list(shape[1]))
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_shape(statement: str) -> tuple[str, tuple[str, ...]] | None:
+    # Parsed once per statement text: ingest sends the same few texts (one per item shape) in
+    # every batch, and each batch is parsed twice (moto_records.plain_insert_answers, then here).
     found = _INSERT.match(statement)
     if found is None:
         return None
@@ -253,7 +260,7 @@ def insert_statement(statement: str) -> tuple[str, list[str]] | None:
         if name is None:
             return None
         names.append(name.group("name").replace("''", "'"))
-    return found.group("table"), names
+    return found.group("table"), tuple(names)
 
 
 def native_partiql_inserts() -> None:

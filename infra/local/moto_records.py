@@ -12,7 +12,7 @@ import json
 import uuid
 from typing import Any
 
-from infra.local.aws import insert_statement
+from infra.local.aws import REGION, insert_statement
 
 
 def cheap_stream_records() -> None:
@@ -59,7 +59,7 @@ def cheap_stream_records() -> None:
             "eventName": event_name,
             "eventSource": "aws:dynamodb",
             "eventVersion": "1.0",
-            "awsRegion": "us-east-1",
+            "awsRegion": REGION,
             "dynamodb": dynamodb,
         }
 
