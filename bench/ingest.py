@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextvars
+import functools
 import logging
 import math
 import os
@@ -90,9 +91,15 @@ def item_units(item: dict[str, Any]) -> int:
     return max(1, math.ceil(size / KB))
 
 
+@functools.lru_cache(maxsize=256)
+def statement_names(text: str) -> tuple[str, ...]:
+    """The attribute names of an INSERT's `?`s (a batch repeats a few texts: parsed once each)."""
+    return tuple(re.findall(r"'([^']+)'\s*:\s*\?", text))
+
+
 def statement_units(statement: dict[str, Any]) -> int:
     """An INSERT's item is its parameters under the names the statement gives them."""
-    names = re.findall(r"'([^']+)'\s*:\s*\?", statement.get("Statement", ""))
+    names = statement_names(statement.get("Statement", ""))
     values = statement.get("Parameters") or []
     if not names or len(names) != len(values):
         return 1

@@ -456,7 +456,7 @@ ITEM_SIZE_LIMIT = 405_000  # moto's own figure for DynamoDB's 400 KB (measured b
 def apply_emulator_patches() -> None:
     """Everything the emulator changes in moto (each idempotent): DynamoDB's write semantics first,
     then the speed-ups that keep answers identical."""
-    from infra.local.moto_records import cheap_stream_records, plain_insert_answers
+    from infra.local.moto_records import cheap_stream_records, plain_insert_answers, plain_insert_requests
 
     cheap_transactions()
     native_partiql_inserts()
@@ -466,6 +466,7 @@ def apply_emulator_patches() -> None:
     partition_queries()
     cheap_stream_records()
     plain_insert_answers()
+    plain_insert_requests()
 
 
 def moto_app() -> Any:

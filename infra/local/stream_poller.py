@@ -15,6 +15,7 @@ import boto3
 from infra.local.aws import REGION
 from infra.local.dead_letters import DeadLetters
 from infra.local.event_filters import matches_any
+from infra.local.stream_reads import StreamReader
 
 log = logging.getLogger("localcloud.streams")
 
@@ -26,11 +27,14 @@ RETRY_BACKOFF_S = 0.05
 
 
 def lambda_record(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A stream record as Lambda delivers it (the SDK's shape, plus eventSourceARN)."""
+    """A stream record as Lambda delivers it (GetRecords' record, plus eventSourceARN), its
+    `ApproximateCreationDateTime` in whole epoch seconds (the wire's number, or an SDK's datetime)."""
     dynamodb = dict(raw.get("dynamodb") or {})
     created = dynamodb.get("ApproximateCreationDateTime")
     if isinstance(created, datetime):
         dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
+    elif isinstance(created, int | float) and not isinstance(created, bool):
+        dynamodb["ApproximateCreationDateTime"] = int(created)
     dynamodb.setdefault("StreamViewType", "NEW_AND_OLD_IMAGES")
     return {
         "eventID": raw.get("eventID"),
@@ -125,6 +129,7 @@ class StreamPoller:
         dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=self.endpoint)
         self.stream_arn = dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
         self._streams = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=self.endpoint)
+        self._reader = StreamReader(self._streams.meta.endpoint_url)
         self._refresh_shards()
         self._thread.start()
 
@@ -168,7 +173,7 @@ class StreamPoller:
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None:
                 continue
-            response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+            response = self._reader.get_records(iterator, limit=1000)
             self._iterators[shard_id] = response.get("NextShardIterator")
             records = [lambda_record(r, self.stream_arn) for r in response.get("Records", [])]
             read += len(records)

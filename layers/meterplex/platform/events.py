@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,12 @@ from meterplex.platform.observability import current_correlation_id
 
 ENVELOPE_VERSION = 1
 PLATFORM_TENANT = "platform"  # partition key of events that belong to no tenant (catalog changes)
+
+
+def _as_json(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,9 @@ class DomainEvent:
         )
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+        # the fields as they are, not `asdict`'s deep copy of each envelope's data (a third of the
+        # relay's time per usage event); a dataclass inside the data is still written as asdict's
+        return json.dumps(vars(self), separators=(",", ":"), sort_keys=True, default=_as_json)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> DomainEvent:
