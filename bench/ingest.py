@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import argparse
 import contextvars
-import functools
 import logging
 import math
 import os
-import re
 import statistics
 import threading
 import time
@@ -91,19 +89,15 @@ def item_units(item: dict[str, Any]) -> int:
     return max(1, math.ceil(size / KB))
 
 
-@functools.lru_cache(maxsize=256)
-def statement_names(text: str) -> tuple[str, ...]:
-    """The attribute names of an INSERT's `?`s (a batch repeats a few texts: parsed once each)."""
-    return tuple(re.findall(r"'([^']+)'\s*:\s*\?", text))
-
-
 def statement_units(statement: dict[str, Any]) -> int:
-    """An INSERT's item is its parameters under the names the statement gives them."""
-    names = statement_names(statement.get("Statement", ""))
+    """An INSERT's item: its parameters and its literals, under the names the statement gives them."""
+    from infra.local.partiql_insert import insert_shape
+
+    shape = insert_shape(statement.get("Statement", ""))
     values = statement.get("Parameters") or []
-    if not names or len(names) != len(values):
+    if shape is None or len(shape.parameters) != len(values):
         return 1
-    return item_units(dict(zip(names, values, strict=True)))
+    return item_units(shape.item(values))
 
 
 def write_cost(operation: str, params: dict[str, Any]) -> tuple[int, int]:

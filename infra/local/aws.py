@@ -9,11 +9,9 @@ from __future__ import annotations
 import base64
 import contextvars
 import copy
-import functools
 import json
 import logging
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from infra.local.net import LOCALHOST, ensure_free
+from infra.local.partiql_insert import insert_shape
 from infra.local.processes import die_with_this_process, stop
 
 if TYPE_CHECKING:
@@ -232,46 +231,19 @@ def cheap_transactions() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
-# PartiQL `INSERT INTO "<table>" VALUE {'<name>': ?, ...}` with every value a parameter: the only
-# statement shape the platform sends (usage ingest, ADR 0070). Anything else goes to moto.
-_INSERT = re.compile(
-    r"""^\s*INSERT\s+INTO\s+"(?P<table>[^"]+)"\s+VALUE\s+\{(?P<body>.*)\}\s*$""", re.S | re.I
-)
-_INSERT_NAME = re.compile(r"""^\s*'(?P<name>(?:[^']|'')+)'\s*:\s*\?\s*$""")
 MAX_BATCH_STATEMENTS = 25  # DynamoDB's BatchExecuteStatement limit
 
 
-def insert_statement(statement: str) -> tuple[str, list[str]] | None:
-    """(table, attribute names in order) of a parameterised PartiQL INSERT; None for anything else."""
-    shape = _insert_shape(statement)
-    return None if shape is None else (shape[0], list(shape[1]))
-
-
-@functools.lru_cache(maxsize=256)
-def _insert_shape(statement: str) -> tuple[str, tuple[str, ...]] | None:
-    # Parsed once per statement text: ingest sends the same few texts (one per item shape) in
-    # every batch, and each batch is parsed twice (moto_records.plain_insert_answers, then here).
-    found = _INSERT.match(statement)
-    if found is None:
-        return None
-    names = []
-    for part in found.group("body").split(","):
-        name = _INSERT_NAME.match(part)
-        if name is None:
-            return None
-        names.append(name.group("name").replace("''", "'"))
-    return found.group("table"), tuple(names)
-
-
 def native_partiql_inserts() -> None:
-    """Give moto a BatchExecuteStatement that runs parameterised INSERTs as DynamoDB does.
+    """Give moto a BatchExecuteStatement that runs the platform's INSERTs as DynamoDB does.
 
     moto evaluates every PartiQL statement by converting *every item of every table* to JSON and
     querying that copy, and its INSERT overwrites an existing item. DynamoDB's INSERT writes the
     item only if none has its key — otherwise that statement's answer is the error
     `DuplicateItem` — and each statement is atomic on its own (the batch is not a transaction). A
-    batch of such INSERTs is run here directly on the table: the key checked, the item put (with
-    its stream record), or `DuplicateItem` answered; any other statement shape is left to moto.
+    batch of such INSERTs (`partiql_insert`: values as parameters, or string and number literals)
+    is run here directly on the table: the key checked, the item put (with its stream record), or
+    `DuplicateItem` answered; any other statement shape is left to moto.
     Runs under the write lock (`linearize_dynamodb_writes`), so two batches racing for one key
     insert it once.
     """
@@ -284,8 +256,8 @@ def native_partiql_inserts() -> None:
         return
 
     def batch_execute_statement(self: Any, statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        parsed = [insert_statement(s.get("Statement", "")) for s in statements]
-        if not statements or any(p is None for p in parsed):
+        shapes = [insert_shape(s.get("Statement", "")) for s in statements]
+        if not statements or any(shape is None for shape in shapes):
             return original(self, statements)
         if len(statements) > MAX_BATCH_STATEMENTS:
             raise MockValidationException(
@@ -293,7 +265,9 @@ def native_partiql_inserts() -> None:
                 f"Member must have length less than or equal to {MAX_BATCH_STATEMENTS}"
             )
         responses: list[dict[str, Any]] = []
-        for statement, (table_name, names) in zip(statements, parsed, strict=True):  # type: ignore[misc]
+        for statement, shape in zip(statements, shapes, strict=True):
+            assert shape is not None
+            table_name, names = shape.table, shape.names
             values = statement.get("Parameters") or []
             if table_name not in self.tables:
                 responses.append(
@@ -301,7 +275,7 @@ def native_partiql_inserts() -> None:
                 )
                 continue
             table = self.tables[table_name]
-            if len(values) != len(names) or len(set(names)) != len(names):
+            if len(values) != len(shape.parameters) or len(set(names)) != len(names):
                 responses.append(
                     {
                         "TableName": table_name,
@@ -309,7 +283,7 @@ def native_partiql_inserts() -> None:
                     }
                 )
                 continue
-            item = dict(zip(names, values, strict=True))
+            item = shape.item(values)
             keys = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
             if any(k not in item for k in keys):
                 responses.append(

@@ -14,7 +14,8 @@ import re
 import uuid
 from typing import Any
 
-from infra.local.aws import REGION, insert_statement
+from infra.local.aws import REGION
+from infra.local.partiql_insert import insert_shape
 
 
 def cheap_stream_records() -> None:
@@ -84,7 +85,7 @@ def plain_insert_answers() -> None:
 
     def batch_execute_statement(self: Any) -> Any:
         statements = self.body.get("Statements", [])
-        if not statements or any(insert_statement(s.get("Statement", "")) is None for s in statements):
+        if not statements or any(insert_shape(s.get("Statement", "")) is None for s in statements):
             return original(self)
         return json.dumps({"Responses": self.dynamodb_backend.batch_execute_statement(statements)})
 
@@ -126,7 +127,7 @@ def plain_insert_requests() -> None:
                     and all(
                         isinstance(s, dict)
                         and isinstance(s.get("Statement"), str)
-                        and insert_statement(s["Statement"]) is not None
+                        and insert_shape(s["Statement"]) is not None
                         for s in statements
                     )
                 ):

@@ -11,7 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.local.aws import REGION, create_tables, insert_statement
+from infra.local.aws import REGION, create_tables
+from infra.local.partiql_insert import insert_shape
 from infra.topology import Table
 from meterplex.usage.repository import insert
 
@@ -79,10 +80,39 @@ def test_two_batches_racing_for_the_same_keys_insert_each_key_once(table: tuple[
     assert stored == [1] * len(keys)
 
 
-def test_only_parameterised_inserts_are_run_natively() -> None:
-    assert insert_statement("""INSERT INTO "t" VALUE {'pk': ?, 'it''s': ?}""") == ("t", ["pk", "it's"])
-    assert insert_statement('SELECT * FROM "t" WHERE pk = ?') is None  # left to moto
-    assert insert_statement("""INSERT INTO "t" VALUE {'pk': 'literal'}""") is None  # values must be `?`
+def test_only_the_platforms_inserts_are_run_natively() -> None:
+    shape = insert_shape("""INSERT INTO "t" VALUE {'pk': ?, 'it''s': ?, 'n': -12, 's': 'a, ''b'': {c}'}""")
+    assert shape is not None
+    assert (shape.table, shape.parameters) == ("t", ("pk", "it's"))
+    assert shape.item([{"S": "k"}, {"S": "v"}]) == {
+        "pk": {"S": "k"},
+        "it's": {"S": "v"},
+        "n": {"N": "-12"},
+        "s": {"S": "a, 'b': {c}"},
+    }
+    assert insert_shape('SELECT * FROM "t" WHERE pk = ?') is None  # left to moto
+    for other in ("{'pk': ?,}", "{'pk': ? 'x': ?}", "{'pk': \"x\"}", "{'pk': 'open}", "{'pk': ?} x"):
+        assert insert_shape(f'INSERT INTO "t" VALUE {other}') is None, other
+
+
+def test_an_insert_with_literals_stores_them_beside_its_parameters(table: tuple[str, Any]) -> None:
+    name, client = table
+    hostile = "x', 'pk': 'y"  # a quote in a literal is doubled: it cannot end the string early
+    statement = insert(name, item("lit", note={"S": hostile}, n={"N": "42"}, p={"S": "param"}), {"note", "n"})
+    assert statement["Statement"].count("?") == 3 and "'x'', ''pk'': ''y'" in statement["Statement"]
+    (answer,) = client.batch_execute_statement(Statements=[statement])["Responses"]
+    assert answer.get("Error") is None, answer
+    stored = client.get_item(TableName=name, Key={"pk": {"S": "lit"}, "sk": {"S": "EVENT"}})["Item"]
+    assert stored == {
+        "pk": {"S": "lit"},
+        "sk": {"S": "EVENT"},
+        "note": {"S": hostile},
+        "n": {"N": "42"},
+        "p": {"S": "param"},
+    }
+    # the same text again: the key exists, whatever is spelled where
+    (again,) = client.batch_execute_statement(Statements=[statement])["Responses"]
+    assert again["Error"]["Code"] == "DuplicateItem"
 
 
 def test_get_records_parse_as_before_with_timestamps_and_binary_values(table: tuple[str, Any]) -> None:

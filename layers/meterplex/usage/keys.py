@@ -60,3 +60,24 @@ class UsageAttr:
     REQUEST_ID = "requestId"  # the ingest request that stored it (its counting receipt, ADR 0070)
     REQUEST_INDEX = "requestIndex"  # its position in that request: its bit in the receipt
     EXPIRES_AT = "expiresAt"
+
+
+# What most events of one ingest request share (the request's tenant, id, time, caller; usually
+# one feature, subscription and window): spelled as literals in their INSERT, so a request's
+# statements repeat one text and only each event's own values are parameters (ADR 0116).
+SHARED_ATTRIBUTES = frozenset(
+    {
+        "sk",
+        UsageAttr.TENANT_ID,
+        UsageAttr.FEATURE,
+        UsageAttr.SUBSCRIPTION_ID,
+        UsageAttr.WINDOW_START,
+        UsageAttr.WINDOW_END,
+        UsageAttr.RECEIVED_AT,
+        UsageAttr.ACTOR,
+        UsageAttr.CORRELATION_ID,
+        UsageAttr.TRACE_HEADER,
+        UsageAttr.REQUEST_ID,
+        UsageAttr.EXPIRES_AT,
+    }
+)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextvars
 import random
+import re
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from meterplex.platform.errors import Unavailable
 from meterplex.platform.observability import current_trace_header
 from meterplex.subscriptions.history import TenantSubscriptions
 from meterplex.usage.items import usage_item
+from meterplex.usage.keys import SHARED_ATTRIBUTES
 from meterplex.usage.models import UsageRecord
 from meterplex.usage.rules import SubscriptionSpan, span_of
 
@@ -37,12 +39,42 @@ DEDUP_MARGIN = timedelta(days=1)  # TTL = received + late window + margin (ADR 0
 DUPLICATE = "DuplicateItem"  # an INSERT whose key exists: the event was stored before
 # BatchStatementError codes that say "busy", not "refused": the statement may be sent again.
 BUSY = TRANSIENT_REASONS | {"InternalServerError"}
+_NUMBER = re.compile(r"-?\d+")  # the numbers spelled as literals: ours are integers
 
 
-def insert(table: str, item: dict[str, Any]) -> dict[str, Any]:
-    """A parameterised PartiQL INSERT of `item` (DynamoDB JSON): DuplicateItem if its key exists."""
-    names = ", ".join(f"'{name}': ?" for name in item)
-    return {"Statement": f'INSERT INTO "{table}" VALUE {{{names}}}', "Parameters": list(item.values())}
+def insert(table: str, item: dict[str, Any], literals: Collection[str] = ()) -> dict[str, Any]:
+    """A PartiQL INSERT of `item` (DynamoDB JSON): DuplicateItem if its key exists.
+
+    Each value is a `?` parameter, except a string or number named in `literals`: spelled in the
+    statement instead (a string in single quotes, each quote in it doubled — PartiQL's one escape;
+    a number as its digits). botocore then walks only the parameters: the attributes a request's
+    events share cost their serialization once per text, not once per event (ADR 0116)."""
+    members: list[str] = []
+    parameters: list[dict[str, Any]] = []
+    for name, value in item.items():
+        spelled = _literal(value) if name in literals else None
+        if spelled is None:
+            members.append(f"{_quoted(name)}: ?")
+            parameters.append(value)
+        else:
+            members.append(f"{_quoted(name)}: {spelled}")
+    statement: dict[str, Any] = {"Statement": f'INSERT INTO "{table}" VALUE {{{", ".join(members)}}}'}
+    if parameters:
+        statement["Parameters"] = parameters
+    return statement
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _literal(value: dict[str, Any]) -> str | None:
+    """A string or number value as a PartiQL literal; None for anything else (a parameter)."""
+    if set(value) == {"S"} and isinstance(value["S"], str):
+        return _quoted(value["S"])
+    if set(value) == {"N"} and isinstance(value["N"], str) and _NUMBER.fullmatch(value["N"]):
+        return value["N"]
+    return None
 
 
 class UsageEventStore:
@@ -78,6 +110,7 @@ class UsageEventStore:
                 insert(
                     self.table,
                     usage_item(r, parse_iso(r.received_at) + self.late_window + DEDUP_MARGIN, trace_header),
+                    SHARED_ATTRIBUTES,
                 )
                 for r in pending
             ]
