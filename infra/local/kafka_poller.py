@@ -44,9 +44,10 @@ def partition_key(topic: str, partition: int) -> str:
 def msk_event(messages: Iterable[Message], bootstrap: str) -> dict[str, Any]:
     """The event Lambda builds for an MSK batch: records grouped by "<topic>-<partition>"."""
     records: dict[str, list[dict[str, Any]]] = {}
+    byte_lists: dict[bytes, list[int]] = {}  # a header value repeated in the batch is spelled once
     for message in messages:
         key = partition_key(str(message.topic()), int(message.partition() or 0))
-        records.setdefault(key, []).append(msk_event_record(message))
+        records.setdefault(key, []).append(msk_event_record(message, byte_lists))
     return {
         "eventSource": "aws:kafka",
         "eventSourceArn": CLUSTER_ARN,

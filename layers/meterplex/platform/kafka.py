@@ -106,9 +106,20 @@ def _b64(data: bytes | str | None) -> str | None:
     return base64.b64encode(raw).decode("ascii")
 
 
-def msk_event_record(message: Any) -> dict[str, Any]:
+def _byte_list(value: bytes | str | None, known: dict[bytes, list[int]] | None) -> list[int]:
+    raw = value.encode("utf-8") if isinstance(value, str) else (value or b"")
+    if known is None:
+        return list(raw)
+    spelled = known.get(raw)
+    if spelled is None:
+        spelled = known[raw] = list(raw)
+    return spelled
+
+
+def msk_event_record(message: Any, byte_lists: dict[bytes, list[int]] | None = None) -> dict[str, Any]:
     """A confluent-kafka message as Lambda's MSK trigger hands it to a function (base64 key and
-    value, headers as lists of byte values)."""
+    value, headers as lists of byte values). `byte_lists`: header values already spelled as
+    lists in this batch (the messages of one request carry the same correlation and trace ids)."""
     kind, timestamp = message.timestamp()
     record: dict[str, Any] = {
         "topic": message.topic(),
@@ -117,10 +128,7 @@ def msk_event_record(message: Any) -> dict[str, Any]:
         "timestamp": timestamp,
         "timestampType": _TIMESTAMP_TYPES.get(kind, "CREATE_TIME"),
         "value": _b64(message.value()),
-        "headers": [
-            {name: list(value.encode("utf-8") if isinstance(value, str) else (value or b""))}
-            for name, value in (message.headers() or [])
-        ],
+        "headers": [{name: _byte_list(value, byte_lists)} for name, value in (message.headers() or [])],
     }
     key = _b64(message.key())
     if key is not None:

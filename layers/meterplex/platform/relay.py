@@ -114,8 +114,10 @@ def message_of(record: dict[str, Any], mappers: Mapping[str, Mapper]) -> OutboxM
     image = dynamodb.get("NewImage") or {}
     mapper = mappers.get(table_of(record) or "", outbox_message)
     message = mapper(str(dynamodb.get("SequenceNumber", "")), image)
+    if message.trace_header:
+        return message
     stored_trace = (image.get(TRACE_ATTRIBUTE) or {}).get("S")
-    return replace(message, trace_header=message.trace_header or stored_trace or None)
+    return replace(message, trace_header=stored_trace) if stored_trace else message
 
 
 def messages_of(
@@ -173,7 +175,8 @@ def relay(
     def publish(messages: Iterable[OutboxMessage]) -> None:
         for message in messages:
             index = next(counter)
-            message = replace(message, trace_header=message.trace_header or own_trace)
+            if not message.trace_header and own_trace:
+                message = replace(message, trace_header=own_trace)
             pending[(message.sequence_number, index)] = message.sequence_number
             producer.produce(
                 message.topic,
@@ -196,7 +199,10 @@ def relay(
             else:
                 on_poison(record, str(error) or type(error).__name__)
             continue
-        publish(replace(m, sequence_number=sequence_number) for m in messages)
+        publish(
+            m if m.sequence_number == sequence_number else replace(m, sequence_number=sequence_number)
+            for m in messages
+        )
     for watcher in (watchers or {}).values():
         try:
             publish(watcher.flush())

@@ -13,10 +13,12 @@ added to that counter, written in the aggregator's transaction with the counter 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 EVENT_SK = "EVENT"  # the usage stream's filter selects INSERTs with this sort key
 _ENVELOPE_NAMESPACE = uuid.UUID("6f1d7c1e-8a55-4c5e-9a43-2f0b1d0a7e51")
+_NAMESPACE_BYTES = _ENVELOPE_NAMESPACE.bytes
 
 
 def event_pk(tenant_id: str, event_id: str) -> str:
@@ -32,8 +34,16 @@ def receipt_sk(feature: str, subscription_id: str, window_start: str) -> str:
 
 
 def envelope_id(tenant_id: str, event_id: str) -> str:
-    """The Kafka envelope's id: deterministic, so every delivery of one event carries the same id."""
-    return str(uuid.uuid5(_ENVELOPE_NAMESPACE, f"{tenant_id}\x00{event_id}"))
+    """The Kafka envelope's id: deterministic, so every delivery of one event carries the same id.
+
+    It is `uuid.uuid5(_ENVELOPE_NAMESPACE, "<tenant>\\0<event>")`, spelled without building a
+    UUID object (the relay names every usage event's envelope: a tenth of its time per event)."""
+    name = _NAMESPACE_BYTES + f"{tenant_id}\x00{event_id}".encode()
+    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest()[:16])  # uuid5's own hash
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class ReceiptAttr:
