@@ -1,15 +1,16 @@
 """Usage ingestion benchmark: events/s end to end (HTTP → counters) next to bare BatchWriteItem on
 the same moto server, and DynamoDB write units per event by function.
 
-    .venv/bin/python -m bench.ingest [--events 20000] [--batch 500] [--bare 5000] [--latency 20]
+    .venv/bin/python -m bench.ingest [--events 20000] [--batch 500] [--clients 2] [--bare 5000] [--latency 20]
 
 Starts a LocalCloud in this process (moto, Tansu, gateway, stream + Kafka pollers on free ports),
 sets up a plan, a tenant, a subscription and an API key over HTTP, and then:
 
 1. **bare**: `BatchWriteItem` of `--bare` items shaped like a usage item (25 per call, one thread,
    into a scratch table without a stream) on the same moto server — what the emulator itself takes;
-2. **throughput**: sends `--events` events in requests of `--batch` over HTTP and waits until the
-   counter `check` reads has them all;
+2. **throughput**: sends `--events` events in requests of `--batch` over HTTP, `--clients` requests
+   at a time (as an application's servers do; usage_api runs two environments locally), and waits
+   until the counter `check` reads has them all;
 3. **latency**: `--latency` requests of 10 events, one at a time, each waited for until counted
    (ingest → visible on `check`, the pipeline's ≤ 2 s budget).
 
@@ -38,6 +39,7 @@ import time
 import uuid
 import warnings
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -211,6 +213,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=2, help="clients sending batches at once")
     parser.add_argument("--bare", type=int, default=5_000, help="items for the bare BatchWriteItem run")
     parser.add_argument("--latency", type=int, default=20, help="requests of 10 events, one at a time")
     args = parser.parse_args()
@@ -287,8 +290,8 @@ def run(cloud: Any, args: Any) -> None:
         assert reply.status_code == 200, reply.text
         return int(reply.json()["used"])
 
-    def send(events: list[dict[str, Any]]) -> int:
-        reply = http.post(
+    def send(events: list[dict[str, Any]], session: Any = http) -> int:
+        reply = session.post(
             f"{url}/api/v1/usage/events", json={"events": events}, headers={"authorization": f"Bearer {key}"}
         )
         assert reply.status_code == 202, reply.text
@@ -317,9 +320,15 @@ def run(cloud: Any, args: Any) -> None:
     cpu_before = CpuSnapshot.take(processes)
     counting.set()
     started = time.perf_counter()
-    accepted = 0
-    for first in range(0, total, args.batch):
-        accepted += send(events(f"bench-{first}", min(args.batch, total - first)))
+    clients = threading.local()  # each client its own HTTP session (connection)
+
+    def send_batch(first: int) -> int:
+        if not hasattr(clients, "http"):
+            clients.http = requests.Session()
+        return send(events(f"bench-{first}", min(args.batch, total - first)), clients.http)
+
+    with ThreadPoolExecutor(max(1, args.clients), thread_name_prefix="bench-client") as senders:
+        accepted = sum(senders.map(send_batch, range(0, total, args.batch)))
     sent = time.perf_counter()
     wait_for(warmed + total)
     done = time.perf_counter()
@@ -337,7 +346,10 @@ def run(cloud: Any, args: Any) -> None:
         latencies.append(time.perf_counter() - began)
     time.sleep(0.2)
 
-    print(f"\nusage ingest → counters, {total} events in requests of {args.batch} (LocalCloud: moto + Tansu)")
+    print(
+        f"\nusage ingest → counters, {total} events in requests of {args.batch} from {args.clients} "
+        "clients at once (LocalCloud: moto + Tansu)"
+    )
     print(f"  bare BatchWriteItem, same moto server: {bare:8,.0f} items/s  ({args.bare} items, 25 per call)")
     sending = total / (sent - started)
     print(f"  HTTP sending:                          {sending:8,.0f} events/s ({sent - started:.1f} s)")

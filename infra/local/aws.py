@@ -430,7 +430,12 @@ ITEM_SIZE_LIMIT = 405_000  # moto's own figure for DynamoDB's 400 KB (measured b
 def apply_emulator_patches() -> None:
     """Everything the emulator changes in moto (each idempotent): DynamoDB's write semantics first,
     then the speed-ups that keep answers identical."""
-    from infra.local.moto_records import cheap_stream_records, plain_insert_answers, plain_insert_requests
+    from infra.local.moto_records import (
+        cheap_stream_records,
+        lean_dispatch,
+        plain_insert_answers,
+        plain_insert_requests,
+    )
 
     cheap_transactions()
     native_partiql_inserts()
@@ -441,6 +446,7 @@ def apply_emulator_patches() -> None:
     cheap_stream_records()
     plain_insert_answers()
     plain_insert_requests()
+    lean_dispatch()
 
 
 def moto_app() -> Any:

@@ -99,9 +99,12 @@ def test_a_function_busy_past_the_wait_is_too_many_requests(
     served: tuple[Any, FunctionRunner, ModuleType],
 ) -> None:
     client, runner, _ = served
-    lock = runner._lock("recorder")
-    with lock, pytest.raises(ClientError) as error:  # another invocation holds its one environment
-        invoke(client, "recorder", {})
+    slot = runner.reserve("recorder")  # another invocation holds its one environment
+    try:
+        with pytest.raises(ClientError) as error:
+            invoke(client, "recorder", {})
+    finally:
+        runner.release("recorder", slot)
     assert error.value.response["Error"]["Code"] == "TooManyRequestsException"
 
 
@@ -134,14 +137,13 @@ def test_concurrent_invocations_of_one_function_run_one_at_a_time(
 ) -> None:
     client, runner, recorder = served
     # GIVEN the function's environment is busy for a moment
-    lock = runner._lock("recorder")
-    lock.acquire()
+    slot = runner.reserve("recorder")
     results: list[int] = []
     thread = threading.Thread(
         target=lambda: results.append(invoke(client, "recorder", {"queued": 1})["StatusCode"])
     )
     thread.start()
     # WHEN it frees up within the wait THEN the queued invocation runs
-    threading.Timer(0.05, lock.release).start()
+    threading.Timer(0.05, runner.release, args=("recorder", slot)).start()
     thread.join(5)
     assert results == [200] and recorder.EVENTS == [{"queued": 1}]

@@ -78,3 +78,30 @@ def test_a_blob_parameter_or_another_statement_is_parsed_by_moto(parses: list[An
     other = handler("PutItem")
     other.parse_parameters(request({"TableName": "t", "Item": {"pk": {"S": "k"}}}))
     assert len(parses) == 3
+
+
+def test_answers_keep_their_request_id_without_a_regular_expression_over_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import re
+
+    from moto.core.responses import BaseResponse
+
+    from infra.local.moto_records import lean_dispatch
+
+    lean_dispatch()
+    scanned: list[str] = []
+    original = re.sub
+
+    def sub(pattern: Any, replacement: Any, text: Any, *args: Any, **kwargs: Any) -> Any:
+        scanned.append(text)
+        return original(pattern, replacement, text, *args, **kwargs)
+
+    monkeypatch.setattr(re, "sub", sub)
+    body = json.dumps({"Records": [{"n": i} for i in range(1000)]})
+    headers, answered = BaseResponse._enrich_response({"status": 200}, body)  # type: ignore[arg-type]
+    assert answered == body and headers["status"] == "200" and headers["x-amzn-requestid"]
+    assert body not in scanned  # the JSON answer was not scanned for an XML tag
+    xml = "<R><RequestId>old</RequestId></R>"
+    headers, answered = BaseResponse._enrich_response({}, xml)
+    assert answered == f"<R><RequestId>{headers['x-amzn-requestid']}</RequestId></R>"
