@@ -4,7 +4,7 @@ Like a Lambda execution environment, an environment of a function handles one ev
 and its module is imported once (cold start) and then reused. A function has one environment,
 or up to `CONCURRENT_ENVIRONMENTS` of them: each its own import of the handler module (its own
 resolver and module state; the shared layer's per-invocation state is per thread, ADR 0106), the
-next one started only when all are busy, as Lambda scales out (ADR 0116). A caller may bound how
+next one started only when all are busy, as Lambda scales out (ADR 0117). A caller may bound how
 long it waits for a busy function (`wait_s`): it then gets `FunctionBusy`, as Lambda answers 429
 to a function at its concurrency limit — so a function invoking itself fails, never deadlocks.
 With a telemetry sink, what a function writes while it runs is also kept in its own log file, as

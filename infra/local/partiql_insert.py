@@ -1,7 +1,7 @@
 """The one PartiQL statement shape the platform sends: `INSERT INTO "<table>" VALUE {…}`.
 
 Usage ingest writes each event with an INSERT (ADR 0070) whose values are `?` parameters, or
-literals for the attributes most events of a request share (ADR 0116): a string in single quotes
+literals for the attributes most events of a request share (ADR 0117): a string in single quotes
 (a quote inside doubled, PartiQL's only escape) or a number. The emulator runs these natively
 (`aws.native_partiql_inserts`); any other statement is left to moto. Parsed once per statement
 text: a request's statements repeat one or a few texts.

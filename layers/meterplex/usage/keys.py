@@ -74,7 +74,7 @@ class UsageAttr:
 
 # What most events of one ingest request share (the request's tenant, id, time, caller; usually
 # one feature, subscription and window): spelled as literals in their INSERT, so a request's
-# statements repeat one text and only each event's own values are parameters (ADR 0116).
+# statements repeat one text and only each event's own values are parameters (ADR 0117).
 SHARED_ATTRIBUTES = frozenset(
     {
         "sk",

@@ -48,7 +48,7 @@ def insert(table: str, item: dict[str, Any], literals: Collection[str] = ()) -> 
     Each value is a `?` parameter, except a string or number named in `literals`: spelled in the
     statement instead (a string in single quotes, each quote in it doubled — PartiQL's one escape;
     a number as its digits). botocore then walks only the parameters: the attributes a request's
-    events share cost their serialization once per text, not once per event (ADR 0116)."""
+    events share cost their serialization once per text, not once per event (ADR 0117)."""
     members: list[str] = []
     parameters: list[dict[str, Any]] = []
     for name, value in item.items():
