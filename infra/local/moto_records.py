@@ -161,8 +161,8 @@ def lean_dispatch() -> None:
     def _enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
         if isinstance(body, str) and "<RequestId>" not in body:
             return enrich(headers, "")[0], body
-        return enrich(headers, body)  # type: ignore[no-any-return]
+        return enrich(headers, body)
 
     _enrich_response._lean = True  # type: ignore[attr-defined]
-    BaseResponse._enrich_response = staticmethod(_enrich_response)  # type: ignore[assignment]
+    BaseResponse._enrich_response = staticmethod(_enrich_response)  # type: ignore[method-assign]
     responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
