@@ -45,6 +45,7 @@ from typing import Any
 
 from bench.cpu import CpuSnapshot
 from bench.cpu import report as cpu_report
+from infra.local.partiql_insert import insert_shape
 
 WRITES = {
     "PutItem",
@@ -93,8 +94,6 @@ def item_units(item: dict[str, Any]) -> int:
 
 def statement_units(statement: dict[str, Any]) -> int:
     """An INSERT's item: its parameters and its literals, under the names the statement gives them."""
-    from infra.local.partiql_insert import insert_shape
-
     shape = insert_shape(statement.get("Statement", ""))
     values = statement.get("Parameters") or []
     if shape is None or len(shape.parameters) != len(values):

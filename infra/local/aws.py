@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from infra.local.net import LOCALHOST, ensure_free
-from infra.local.partiql_insert import insert_shape
+from infra.local.partiql_insert import insert_shapes
 from infra.local.processes import die_with_this_process, stop
 
 if TYPE_CHECKING:
@@ -256,8 +256,8 @@ def native_partiql_inserts() -> None:
         return
 
     def batch_execute_statement(self: Any, statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        shapes = [insert_shape(s.get("Statement", "")) for s in statements]
-        if not statements or any(shape is None for shape in shapes):
+        shapes = insert_shapes(statements)
+        if shapes is None:
             return original(self, statements)
         if len(statements) > MAX_BATCH_STATEMENTS:
             raise MockValidationException(
@@ -266,8 +266,7 @@ def native_partiql_inserts() -> None:
             )
         responses: list[dict[str, Any]] = []
         for statement, shape in zip(statements, shapes, strict=True):
-            assert shape is not None
-            table_name, names = shape.table, shape.names
+            table_name = shape.table
             values = statement.get("Parameters") or []
             if table_name not in self.tables:
                 responses.append(
@@ -275,7 +274,7 @@ def native_partiql_inserts() -> None:
                 )
                 continue
             table = self.tables[table_name]
-            if len(values) != len(shape.parameters) or len(set(names)) != len(names):
+            if len(values) != len(shape.parameters) or not shape.distinct:
                 responses.append(
                     {
                         "TableName": table_name,

@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 
 from infra.local.aws import REGION
-from infra.local.partiql_insert import insert_shape
+from infra.local.partiql_insert import insert_shapes
 
 
 def cheap_stream_records() -> None:
@@ -86,7 +86,7 @@ def plain_insert_answers() -> None:
 
     def batch_execute_statement(self: Any) -> Any:
         statements = self.body.get("Statements", [])
-        if not statements or any(insert_shape(s.get("Statement", "")) is None for s in statements):
+        if insert_shapes(statements) is None:
             return original(self)
         return json.dumps({"Responses": self.dynamodb_backend.batch_execute_statement(statements)})
 
@@ -121,17 +121,7 @@ def plain_insert_requests() -> None:
                     params = json.loads(body)
                 except ValueError:
                     params = None
-                statements = params.get("Statements") if isinstance(params, dict) else None
-                if (
-                    isinstance(statements, list)
-                    and statements
-                    and all(
-                        isinstance(s, dict)
-                        and isinstance(s.get("Statement"), str)
-                        and insert_shape(s["Statement"]) is not None
-                        for s in statements
-                    )
-                ):
+                if isinstance(params, dict) and insert_shapes(params.get("Statements")) is not None:
                     self.params = params
                     return
         original(self, request)

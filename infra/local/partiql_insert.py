@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 _INSERT = re.compile(
@@ -32,9 +33,14 @@ class InsertShape:
     parameters: tuple[str, ...]  # the attribute of each `?`, in order
     literals: tuple[tuple[str, str, str], ...]  # (attribute, "S" | "N", value) spelled in the text
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         return self.parameters + tuple(name for name, _, _ in self.literals)
+
+    @cached_property
+    def distinct(self) -> bool:
+        """No attribute is named twice (DynamoDB refuses such a statement)."""
+        return len(set(self.names)) == len(self.names)
 
     def item(self, values: list[dict[str, Any]]) -> dict[str, Any]:
         """The item the statement writes with these parameter values (DynamoDB JSON)."""
@@ -42,6 +48,21 @@ class InsertShape:
         for name, kind, value in self.literals:
             item[name] = {kind: value}
         return item
+
+
+def insert_shapes(statements: Any) -> list[InsertShape] | None:
+    """Each statement's shape when a batch is all the platform's INSERTs; None for an empty batch
+    or one with any other statement (moto's)."""
+    if not isinstance(statements, list) or not statements:
+        return None
+    shapes = []
+    for statement in statements:
+        text = statement.get("Statement") if isinstance(statement, dict) else None
+        shape = insert_shape(text) if isinstance(text, str) else None
+        if shape is None:
+            return None
+        shapes.append(shape)
+    return shapes
 
 
 @functools.lru_cache(maxsize=512)

@@ -7,7 +7,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 import boto3
@@ -27,13 +26,11 @@ RETRY_BACKOFF_S = 0.05
 
 
 def lambda_record(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A stream record as Lambda delivers it (GetRecords' record, plus eventSourceARN), its
-    `ApproximateCreationDateTime` in whole epoch seconds (the wire's number, or an SDK's datetime)."""
+    """A stream record as Lambda delivers it (GetRecords' record as the wire has it, plus
+    eventSourceARN), its `ApproximateCreationDateTime` in whole epoch seconds."""
     dynamodb = dict(raw.get("dynamodb") or {})
     created = dynamodb.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
-    elif isinstance(created, int | float) and not isinstance(created, bool):
+    if isinstance(created, int | float) and not isinstance(created, bool):
         dynamodb["ApproximateCreationDateTime"] = int(created)
     dynamodb.setdefault("StreamViewType", "NEW_AND_OLD_IMAGES")
     return {

@@ -90,6 +90,9 @@ def test_only_the_platforms_inserts_are_run_natively() -> None:
         "n": {"N": "-12"},
         "s": {"S": "a, 'b': {c}"},
     }
+    assert shape.distinct
+    twice = insert_shape("""INSERT INTO "t" VALUE {'pk': ?, 'pk': 'again'}""")
+    assert twice is not None and not twice.distinct  # answered ValidationError, as DynamoDB does
     assert insert_shape('SELECT * FROM "t" WHERE pk = ?') is None  # left to moto
     for other in ("{'pk': ?,}", "{'pk': ? 'x': ?}", "{'pk': \"x\"}", "{'pk': 'open}", "{'pk': ?} x"):
         assert insert_shape(f'INSERT INTO "t" VALUE {other}') is None, other
